@@ -1,0 +1,36 @@
+// Package dlq defines the dead-letter record format of contract §4: the
+// header names the worker adds and the error classes it reports.
+package dlq
+
+// Error classes carried in HeaderErrorClass.
+const (
+	// ClassInvalidEvent marks an event that was never sent: unparseable or
+	// breaking a rule of the API.
+	ClassInvalidEvent = "invalid_event"
+	// ClassRejected marks an event the API answered with a permanent error.
+	ClassRejected = "rejected"
+	// ClassRetriesExhausted marks an event whose transient failures outlasted
+	// the retry budget.
+	ClassRetriesExhausted = "retries_exhausted"
+)
+
+// Header names added to a dead-letter record. Every name starts with Prefix.
+const (
+	Prefix                  = "ordersync."
+	HeaderErrorClass        = "ordersync.error.class"
+	HeaderErrorMessage      = "ordersync.error.message"
+	HeaderErrorField        = "ordersync.error.field"
+	HeaderErrorCode         = "ordersync.error.code"
+	HeaderErrorHTTPStatus   = "ordersync.error.http_status"
+	HeaderRequestID         = "ordersync.request_id"
+	HeaderAttempts          = "ordersync.attempts"
+	HeaderOriginalTopic     = "ordersync.original.topic"
+	HeaderOriginalPartition = "ordersync.original.partition"
+	HeaderOriginalOffset    = "ordersync.original.offset"
+	HeaderOriginalTimestamp = "ordersync.original.timestamp"
+	HeaderFailedAt          = "ordersync.failed_at"
+	HeaderReplayCount       = "ordersync.replay.count"
+)
+
+// Classes lists every error class, in the order operators usually read them.
+var Classes = []string{ClassInvalidEvent, ClassRejected, ClassRetriesExhausted}
