@@ -1,0 +1,99 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// SASL mechanisms accepted by ORDERSYNC_KAFKA_SASL_MECHANISM.
+const (
+	SASLPlain       = "PLAIN"
+	SASLScramSHA256 = "SCRAM-SHA-256"
+	SASLScramSHA512 = "SCRAM-SHA-512"
+)
+
+// Kafka holds the checked broker security settings.
+type Kafka struct {
+	TLS  *tls.Config    // nil = plaintext
+	SASL sasl.Mechanism // nil = no SASL
+}
+
+const kafkaDialTimeout = 10 * time.Second
+
+// Dialer returns a dialer for consumer groups and partition readers.
+func (k Kafka) Dialer() *kafka.Dialer {
+	return &kafka.Dialer{Timeout: kafkaDialTimeout, DualStack: true, TLS: k.TLS, SASLMechanism: k.SASL}
+}
+
+// Transport returns a transport for writers and admin clients.
+func (k Kafka) Transport() *kafka.Transport {
+	return &kafka.Transport{DialTimeout: kafkaDialTimeout, TLS: k.TLS, SASL: k.SASL}
+}
+
+func parseKafka(p *parser) Kafka {
+	var k Kafka
+	caFile := p.str("KAFKA_TLS_CA_FILE")
+	if p.boolean("KAFKA_TLS") {
+		k.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		if caFile != "" {
+			pool, err := loadCAs(caFile)
+			if err != nil {
+				p.fail("KAFKA_TLS_CA_FILE", "%v", err)
+			}
+			k.TLS.RootCAs = pool
+		}
+	} else if caFile != "" {
+		p.fail("KAFKA_TLS_CA_FILE", "set but ORDERSYNC_KAFKA_TLS is false")
+	}
+	mech := p.str("KAFKA_SASL_MECHANISM")
+	user, pass := p.str("KAFKA_USERNAME"), p.raw["KAFKA_PASSWORD"]
+	if mech == "" {
+		if user != "" || pass != "" {
+			p.fail("KAFKA_SASL_MECHANISM", "required when ORDERSYNC_KAFKA_USERNAME or _PASSWORD is set")
+		}
+		return k
+	}
+	if user == "" {
+		p.fail("KAFKA_USERNAME", "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s", mech)
+	}
+	if pass == "" {
+		p.fail("KAFKA_PASSWORD", "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s", mech)
+	}
+	switch mech {
+	case SASLPlain:
+		k.SASL = plain.Mechanism{Username: user, Password: pass}
+	case SASLScramSHA256, SASLScramSHA512:
+		algo := scram.SHA256
+		if mech == SASLScramSHA512 {
+			algo = scram.SHA512
+		}
+		m, err := scram.Mechanism(algo, user, pass)
+		if err != nil {
+			p.fail("KAFKA_PASSWORD", "cannot prepare SCRAM credentials")
+		}
+		k.SASL = m
+	default:
+		p.fail("KAFKA_SASL_MECHANISM", "%q must be one of %s, %s, %s", mech, SASLPlain, SASLScramSHA256, SASLScramSHA512)
+	}
+	return k
+}
+
+func loadCAs(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s", path)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
