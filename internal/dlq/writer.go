@@ -1,0 +1,117 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Static configuration errors of NewWriter.
+var (
+	// ErrNoBrokers means WriterConfig.Brokers is empty.
+	ErrNoBrokers = errors.New("dead-letter writer: no brokers")
+	// ErrNoTopic means WriterConfig.Topic is empty.
+	ErrNoTopic = errors.New("dead-letter writer: no topic")
+)
+
+// WriterConfig configures a Writer.
+type WriterConfig struct {
+	// Brokers are the bootstrap addresses.
+	Brokers []string
+	// Topic is the dead-letter topic. It should exist: production
+	// deployments create it explicitly with the partitions they need.
+	Topic string
+	// Transport carries TLS/SASL settings; nil means a private plain
+	// transport owned by the Writer.
+	Transport *kafka.Transport
+	// AllowAutoTopicCreation lets the broker create Topic on first write
+	// with its defaults. Off by default.
+	AllowAutoTopicCreation bool
+	// WriteTimeout bounds one produce request; default 10s.
+	WriteTimeout time.Duration
+}
+
+// Writer writes dead-letter records durably: each Write returns nil only once
+// every in-sync replica has acknowledged the record. Write does not retry:
+// the caller decides how long to keep trying (and must not commit the source
+// offset until a Write succeeded). Writer is safe for concurrent use;
+// concurrent writes share produce requests.
+type Writer struct {
+	w         *kafka.Writer
+	transport *kafka.Transport
+}
+
+// NewWriter returns a Writer for cfg. It does not connect until the first Write.
+func NewWriter(cfg WriterConfig) (*Writer, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, ErrNoBrokers
+	}
+	if cfg.Topic == "" {
+		return nil, ErrNoTopic
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		transport = &kafka.Transport{}
+	}
+	timeout := cfg.WriteTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	return &Writer{
+		w: &kafka.Writer{
+			Addr:  kafka.TCP(cfg.Brokers...),
+			Topic: cfg.Topic,
+			// Same partition for the same key as the Java client's default
+			// partitioner, so a topic shared with Java tools stays consistent.
+			Balancer:               &kafka.Murmur2Balancer{},
+			MaxAttempts:            1,
+			BatchTimeout:           2 * time.Millisecond,
+			ReadTimeout:            timeout,
+			WriteTimeout:           timeout,
+			RequiredAcks:           kafka.RequireAll,
+			Transport:              transport,
+			AllowAutoTopicCreation: cfg.AllowAutoTopicCreation,
+		},
+		transport: transport,
+	}, nil
+}
+
+// Topic returns the dead-letter topic.
+func (w *Writer) Topic() string { return w.w.Topic }
+
+// Write produces r's dead-letter message and waits for acknowledgement by
+// all in-sync replicas. A non-nil error means the record may or may not have
+// been written; the caller retries (a retry may duplicate the record).
+func (w *Writer) Write(ctx context.Context, r Record) error {
+	if err := w.w.WriteMessages(ctx, r.Message()); err != nil {
+		return fmt.Errorf("write dead letter %s/%d/%d to %s: %w", r.Topic, r.Partition, r.Offset, w.w.Topic, unwrapWriteErrors(err))
+	}
+	return nil
+}
+
+// Close flushes pending writes and closes the Writer's idle connections.
+func (w *Writer) Close() error {
+	err := w.w.Close()
+	w.transport.CloseIdleConnections()
+	if err != nil {
+		return fmt.Errorf("close dead-letter writer: %w", err)
+	}
+	return nil
+}
+
+// unwrapWriteErrors returns the first error of a one-message kafka.WriteErrors
+// so that errors.Is sees the broker's error code.
+func unwrapWriteErrors(err error) error {
+	var werr kafka.WriteErrors
+	if errors.As(err, &werr) {
+		for _, e := range werr {
+			if e != nil {
+				return e
+			}
+		}
+	}
+	return err
+}

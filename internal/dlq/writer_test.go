@@ -1,0 +1,147 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// readAll reads every record of topic (all partitions) written so far.
+func readAll(t *testing.T, ctx context.Context, brokers []string, topic string) []kafka.Message {
+	t.Helper()
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []kafka.Message
+	for _, p := range parts {
+		lc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last, err := lc.ReadOffsets()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last > first {
+			if _, err := lc.Seek(first, kafka.SeekAbsolute); err != nil {
+				t.Fatal(err)
+			}
+			_ = lc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			b := lc.ReadBatch(1, 10<<20)
+			for int64(len(out)) < last-first {
+				m, err := b.ReadMessage()
+				if err != nil {
+					break
+				}
+				out = append(out, m)
+			}
+			b.Close()
+		}
+		lc.Close()
+	}
+	return out
+}
+
+func TestWriterWritesDurablyAndSurvivesFault(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(3, "orders.dlq"))
+	brokers := c.ListenAddrs()
+	w, err := NewWriter(WriterConfig{Brokers: brokers, Topic: "orders.dlq", WriteTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	rec := Record{
+		Topic: "orders", Partition: 1, Offset: 42, Timestamp: time.Now(),
+		Key: []byte("order-1"), Value: []byte(`{"x":1}`),
+		Headers:  []kafka.Header{{Key: "h", Value: []byte("v")}},
+		Failure:  Failure{Class: ClassRejected, Code: "PARAM_ERROR", HTTPStatus: 400, Attempts: 1, Message: "bad"},
+		FailedAt: time.Now(),
+	}
+
+	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "orders.dlq", Err: kerr.NotEnoughReplicas, Count: -1})
+	err = w.Write(ctx, rec)
+	if !errors.Is(err, kafka.NotEnoughReplicas) {
+		t.Fatalf("Write under fault = %v, want NotEnoughReplicas", err)
+	}
+	h.Remove()
+	if err := w.Write(ctx, rec); err != nil {
+		t.Fatalf("Write after fault removed: %v", err)
+	}
+
+	got := readAll(t, ctx, brokers, "orders.dlq")
+	if len(got) != 1 {
+		t.Fatalf("read %d dead letters, want 1", len(got))
+	}
+	m := got[0]
+	if string(m.Key) != "order-1" || string(m.Value) != `{"x":1}` {
+		t.Errorf("key/value = %q %q", m.Key, m.Value)
+	}
+	hs := headerMap(t, m.Headers)
+	for k, want := range map[string]string{"h": "v", HeaderErrorClass: ClassRejected, HeaderErrorHTTPStatus: "400", HeaderOriginalOffset: "42"} {
+		if hs[k] != want {
+			t.Errorf("header %s = %q, want %q", k, hs[k], want)
+		}
+	}
+	// Same key, same partition as the Java client's murmur2 partitioner.
+	wantPart := (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte("order-1")}, 0, 1, 2)
+	if m.Partition != wantPart {
+		t.Errorf("partition = %d, want %d", m.Partition, wantPart)
+	}
+}
+
+func TestWriterMissingTopicFails(t *testing.T) {
+	c := newCluster(t)
+	w, err := NewWriter(WriterConfig{Brokers: c.ListenAddrs(), Topic: "absent.dlq", WriteTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Write(ctx, Record{Topic: "orders", FailedAt: time.Now()}); err == nil {
+		t.Fatal("Write to a missing topic succeeded without auto-creation")
+	}
+}
+
+func TestNewWriterValidates(t *testing.T) {
+	tests := []struct {
+		give WriterConfig
+		want error
+	}{
+		{give: WriterConfig{Topic: "x"}, want: ErrNoBrokers},
+		{give: WriterConfig{Brokers: []string{"b:9092"}}, want: ErrNoTopic},
+	}
+	for _, tt := range tests {
+		if _, err := NewWriter(tt.give); !errors.Is(err, tt.want) {
+			t.Errorf("NewWriter(%+v) = %v, want %v", tt.give, err, tt.want)
+		}
+	}
+}
