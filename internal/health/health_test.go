@@ -1,0 +1,65 @@
+package health
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type fakeConsumer struct {
+	ready      bool
+	why        string
+	lastCommit time.Time
+	pending    int
+}
+
+func (f fakeConsumer) Ready() (bool, string)      { return f.ready, f.why }
+func (f fakeConsumer) Progress() (time.Time, int) { return f.lastCommit, f.pending }
+
+type fakeUploader struct {
+	paused bool
+	why    string
+}
+
+func (f fakeUploader) Paused() (bool, string) { return f.paused, f.why }
+
+func TestEndpoints(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		give       Checks
+		path       string
+		wantCode   int
+		wantInBody string
+	}{
+		{"live idle", Checks{Consumer: fakeConsumer{}, Uploader: fakeUploader{}}, "/healthz", 200, "ok"},
+		{"live progressing", Checks{Consumer: fakeConsumer{lastCommit: now.Add(-time.Second), pending: 5}, Uploader: fakeUploader{}}, "/healthz", 200, "ok"},
+		{"live stalled", Checks{Consumer: fakeConsumer{lastCommit: now.Add(-10 * time.Minute), pending: 5}, Uploader: fakeUploader{}}, "/healthz", 503, "stalled: 5 events pending"},
+		{"live paused is not stalled", Checks{Consumer: fakeConsumer{lastCommit: now.Add(-10 * time.Minute), pending: 5}, Uploader: fakeUploader{paused: true}}, "/healthz", 200, "ok"},
+		{"ready", Checks{Consumer: fakeConsumer{ready: true}, Uploader: fakeUploader{}}, "/readyz", 200, "ok"},
+		{"not joined", Checks{Consumer: fakeConsumer{why: "joining group ordersync"}, Uploader: fakeUploader{}}, "/readyz", 503, "not ready: joining group ordersync"},
+		{"paused", Checks{Consumer: fakeConsumer{ready: true}, Uploader: fakeUploader{paused: true, why: "401 SIGN_ERROR"}}, "/readyz", 503, "paused: 401 SIGN_ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.give.StallAfter = 5 * time.Minute
+			tt.give.Now = func() time.Time { return now }
+			srv := httptest.NewServer(Handler(tt.give, prometheus.NewRegistry()))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantCode || !strings.Contains(string(body), tt.wantInBody) {
+				t.Errorf("got %d %q, want %d containing %q", resp.StatusCode, body, tt.wantCode, tt.wantInBody)
+			}
+		})
+	}
+}

@@ -1,0 +1,155 @@
+// Package metrics exports the worker's Prometheus metrics. Its Metrics type
+// implements the observer interfaces that internal/consumer and
+// internal/uploader declare. Labels stay low in cardinality: no order or event
+// ids, only outcomes, classes, HTTP statuses, topics and partitions.
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds every ordersync_* collector, registered on its own registry.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	consumed       *prometheus.CounterVec
+	delivered      prometheus.Counter
+	skipped        prometheus.Counter
+	deadLettered   *prometheus.CounterVec
+	attempts       *prometheus.CounterVec
+	uploadDuration prometheus.Histogram
+	endToEnd       prometheus.Histogram
+	inFlight       prometheus.Gauge
+	lag            *prometheus.GaugeVec
+	committed      *prometheus.GaugeVec
+	paused         prometheus.Gauge
+	rebalances     prometheus.Counter
+	dlqFailures    prometheus.Counter
+}
+
+// New registers the collectors, the Go runtime and process collectors, and
+// ordersync_build_info{version}.
+func New(version string) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersync_events_consumed_total", Help: "Events read from the source topics.",
+		}, []string{"topic"}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_events_delivered_total", Help: "Events uploaded and answered 204.",
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_events_skipped_total", Help: "Events acknowledged without upload (ORDERSYNC_SKIP_TYPES).",
+		}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersync_events_dead_lettered_total", Help: "Events written to the dead-letter topic, by error class.",
+		}, []string{"class"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersync_upload_attempts_total", Help: "Upload requests by result class and HTTP status (0 = no answer).",
+		}, []string{"result", "http_status"}),
+		uploadDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ordersync_upload_duration_seconds", Help: "Duration of one upload request.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ordersync_end_to_end_latency_seconds", Help: "Kafka record timestamp to the 204 of its upload.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
+		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ordersync_uploads_in_flight", Help: "Events being uploaded or waiting between retries.",
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ordersync_consumer_lag_messages", Help: "High watermark minus the next offset to read, per assigned partition.",
+		}, []string{"topic", "partition"}),
+		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ordersync_committed_offset", Help: "Last offset committed for the group, per partition.",
+		}, []string{"topic", "partition"}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ordersync_upload_paused", Help: "1 while uploads are paused by an API outage or a signing fault.",
+		}),
+		rebalances: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_rebalances_total", Help: "Consumer-group generations joined.",
+		}),
+		dlqFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_dead_letter_write_failures_total", Help: "Failed dead-letter writes (each is retried; nothing is committed past it).",
+		}),
+	}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ordersync_build_info", Help: "Always 1; the version label names the build.",
+		ConstLabels: prometheus.Labels{"version": version},
+	})
+	build.Set(1)
+	reg.MustRegister(m.consumed, m.delivered, m.skipped, m.deadLettered, m.attempts, m.uploadDuration,
+		m.endToEnd, m.inFlight, m.lag, m.committed, m.paused, m.rebalances, m.dlqFailures, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry to serve on /metrics.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// OldestInFlight registers ordersync_oldest_in_flight_age_seconds, read from
+// age at each scrape.
+func (m *Metrics) OldestInFlight(age func() time.Duration) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ordersync_oldest_in_flight_age_seconds", Help: "Age of the oldest event being uploaded or waiting between retries.",
+	}, func() float64 { return age().Seconds() }))
+}
+
+// EventConsumed counts one event read from topic.
+func (m *Metrics) EventConsumed(topic string) { m.consumed.WithLabelValues(topic).Inc() }
+
+// EventDone counts one finished event: outcome is delivered, skipped or
+// dead_lettered, class the dead-letter class.
+func (m *Metrics) EventDone(outcome, class string) {
+	switch outcome {
+	case "delivered":
+		m.delivered.Inc()
+	case "skipped":
+		m.skipped.Inc()
+	default:
+		m.deadLettered.WithLabelValues(class).Inc()
+	}
+}
+
+// EndToEnd observes the time from the Kafka record timestamp to its 204.
+func (m *Metrics) EndToEnd(d time.Duration) { m.endToEnd.Observe(d.Seconds()) }
+
+// InFlight sets the number of events in flight.
+func (m *Metrics) InFlight(n int) { m.inFlight.Set(float64(n)) }
+
+// Committed records the offset committed for a partition.
+func (m *Metrics) Committed(topic string, partition int, offset int64) {
+	m.committed.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(offset))
+}
+
+// Lag records a partition's lag.
+func (m *Metrics) Lag(topic string, partition int, lag int64) {
+	m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(lag))
+}
+
+// Rebalanced counts a new consumer-group generation.
+func (m *Metrics) Rebalanced() { m.rebalances.Inc() }
+
+// DeadLetterWriteFailed counts a failed dead-letter write.
+func (m *Metrics) DeadLetterWriteFailed() { m.dlqFailures.Inc() }
+
+// UploadAttempt counts one upload request and observes its duration.
+func (m *Metrics) UploadAttempt(result string, httpStatus int, d time.Duration) {
+	m.attempts.WithLabelValues(result, strconv.Itoa(httpStatus)).Inc()
+	m.uploadDuration.Observe(d.Seconds())
+}
+
+// Paused records whether uploads are paused; the reason goes to /readyz.
+func (m *Metrics) Paused(paused bool, _ string) {
+	if paused {
+		m.paused.Set(1)
+	} else {
+		m.paused.Set(0)
+	}
+}
