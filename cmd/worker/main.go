@@ -1,0 +1,165 @@
+// Command worker is ordersync: it consumes order events from Kafka, uploads
+// each to WeChat Pay's catering order sync-status API, and dead-letters what
+// cannot succeed. Subcommands: run (default), replay, dlq, validate, version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/ordersync/ordersync/internal/config"
+	"github.com/ordersync/ordersync/internal/mapper"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	programName = "worker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := dispatch(ctx, stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// dispatch runs one subcommand and returns its exit status. stop restores the
+// default signal handling, so that a second signal ends the process at once.
+func dispatch(ctx context.Context, stop func(), args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	switch name {
+	case "run":
+		return cmdRun(ctx, stop, args, stderr)
+	case "replay":
+		return cmdReplay(ctx, args, stdout, stderr)
+	case "dlq":
+		return cmdDLQ(ctx, args, stdout, stderr)
+	case "validate":
+		return cmdValidate(args, stdin, stdout, stderr)
+	case "version":
+		_, _ = fmt.Fprintln(stdout, "ordersync", buildVersion())
+		return exitOK
+	case "help":
+		usage(stdout)
+		return exitOK
+	default:
+		_, _ = fmt.Fprintf(stderr, "%s: unknown subcommand %q\n", programName, name)
+		usage(stderr)
+		return exitUsage
+	}
+}
+
+func usage(w io.Writer) {
+	_, _ = fmt.Fprint(w, `usage: worker [run] [flags]        consume, upload, dead-letter (default)
+       worker replay [flags]       republish dead letters to their original topic
+       worker dlq [flags]          summarise the dead-letter topic
+       worker validate [FILE|-]    map and check events offline, one JSON event per line
+       worker version
+Every setting is an ORDERSYNC_* variable, a flag (worker run -h lists them) or a key of --config FILE.
+`)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+// settings is a parsed command line: the config loader plus the command's own flags.
+type settings struct {
+	fs     *flag.FlagSet
+	loader *config.Loader
+}
+
+func newSettings(name string, stderr io.Writer) settings {
+	fs := flag.NewFlagSet(programName+" "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return settings{fs: fs, loader: config.Bind(fs)}
+}
+
+// load parses args and loads the configuration. It returns ok=false with the
+// exit status when the command must stop: -h (0) or a bad flag or setting (2),
+// after printing one line that names the problem.
+func (s settings) load(args []string, need config.Need, stderr io.Writer) (*config.Config, []string, int, bool) {
+	if err := s.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, exitOK, false
+		}
+		return nil, nil, exitUsage, false
+	}
+	cfg, warnings, err := s.loader.Load(os.LookupEnv, os.Environ(), need)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return nil, nil, exitUsage, false
+	}
+	return cfg, warnings, exitOK, true
+}
+
+func mapperConfig(cfg *config.Config) mapper.Config {
+	return mapper.Config{
+		Mode:      mapper.Mode(cfg.Mode),
+		MchID:     cfg.MchID,
+		SpAppID:   cfg.SpAppID,
+		ChannelID: cfg.ChannelID,
+		SkipTypes: cfg.SkipTypes,
+	}
+}
+
+func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	s := newSettings("validate", stderr)
+	cfg, _, code, ok := s.load(args, 0, stderr)
+	if !ok {
+		return code
+	}
+	return runValidate(s.fs.Args(), mapperConfig(cfg), stdin, stdout, stderr)
+}
+
+func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	s := newSettings("replay", stderr)
+	f := bindReplayFlags(s.fs)
+	cfg, _, code, ok := s.load(args, config.NeedKafka, stderr)
+	if !ok {
+		return code
+	}
+	return runReplay(ctx, replayConfigFrom(cfg), f, stdout, stderr)
+}
+
+func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	s := newSettings("dlq", stderr)
+	f := bindDLQFlags(s.fs)
+	cfg, _, code, ok := s.load(args, config.NeedKafka, stderr)
+	if !ok {
+		return code
+	}
+	return runDLQ(ctx, replayConfigFrom(cfg), f, stdout, stderr)
+}
+
+func replayConfigFrom(cfg *config.Config) replayConfig {
+	return replayConfig{
+		Brokers:   cfg.Brokers,
+		DLQTopic:  cfg.DLQTopic,
+		Dialer:    cfg.Kafka.Dialer(),
+		Transport: cfg.Kafka.Transport(),
+	}
+}
