@@ -1,0 +1,355 @@
+// Package sandbox is a stand-in for WeChat Pay's catering order sync API
+// (POST /v3/catering/orders/sync-status) for tests, the demo, docker-compose
+// and benchmarks. It verifies request signatures as WeChat Pay does,
+// validates bodies with its own checker, answers signed 204s, records what it
+// accepted and injects faults on demand. Never use it in production.
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SyncStatusPath is the endpoint the sandbox implements.
+const SyncStatusPath = "/v3/catering/orders/sync-status"
+
+// maxBody bounds a request body; real orders are a few KiB.
+const maxBody = 1 << 20
+
+// Config configures a Server.
+type Config struct {
+	// Credentials holds the merchant public key the sandbox verifies with and
+	// the WeChat-side keys it signs with. Required.
+	Credentials *Credentials
+	// ReuseSignatures signs empty 2xx answers once per second per key
+	// (benchmark mode: keeps the sandbox's RSA cost out of client figures).
+	ReuseSignatures bool
+	// CountOnly records only the number of accepted uploads, not their
+	// bodies (bounded memory for benchmarks and long demos).
+	CountOnly bool
+	// Now is the clock for timestamp checks and records; nil means time.Now.
+	Now func() time.Time
+}
+
+// Record is one accepted upload.
+type Record struct {
+	OrderNo  string    `json:"out_order_no"`
+	SubMchID string    `json:"sub_mchid"`
+	Status   string    `json:"status"`
+	Body     []byte    `json:"-"`
+	At       time.Time `json:"at"`
+}
+
+// Stats counts what the sandbox has seen since it started.
+type Stats struct {
+	Requests    int64         `json:"requests"`
+	Accepted    int64         `json:"accepted"` // 204 answers (recorded uploads)
+	SignErrors  int64         `json:"sign_errors"`
+	ParamErrors int64         `json:"param_errors"`
+	Hung        int64         `json:"hung"`
+	Dropped     int64         `json:"dropped"`
+	ByStatus    map[int]int64 `json:"by_status"`
+}
+
+// Server is the sandbox. It is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	creds    *Credentials
+	pubKey   *responseSigner // answers requests carrying Wechatpay-Serial: PUB_KEY_ID_…
+	platform *responseSigner // answers everything else
+	closed   chan struct{}
+	closeMu  sync.Once
+	seq      atomic.Uint64
+
+	mu          sync.Mutex
+	faults      Faults
+	outageUntil time.Time
+	records     []Record
+	byOrder     map[string][]int
+	stats       Stats
+}
+
+// ErrNoCredentials reports a Config without credentials.
+var ErrNoCredentials = errors.New("sandbox config: credentials required")
+
+// New builds a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Credentials == nil {
+		return nil, ErrNoCredentials
+	}
+	c := cfg.Credentials
+	return &Server{
+		cfg:      cfg,
+		creds:    c,
+		pubKey:   &responseSigner{serial: c.WechatPayPublicKeyID, key: c.WechatPayPrivateKey},
+		platform: &responseSigner{serial: c.PlatformCertSerial, key: c.PlatformPrivateKey},
+		closed:   make(chan struct{}),
+		byOrder:  map[string][]int{},
+		stats:    Stats{ByStatus: map[int]int64{}},
+	}, nil
+}
+
+// Close releases requests held by latency or timeout faults so that an
+// http.Server or httptest.Server wrapping the handler can shut down. It does
+// not stop the HTTP server itself.
+func (s *Server) Close() {
+	s.closeMu.Do(func() { close(s.closed) })
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Handler serves the API endpoint and the admin endpoints /sandbox/faults
+// (GET, PUT, DELETE) and /sandbox/stats (GET).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(SyncStatusPath, s.handleSync)
+	mux.HandleFunc("/sandbox/faults", s.handleFaults)
+	mux.HandleFunc("/sandbox/stats", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	return mux
+}
+
+// Count returns the number of accepted uploads.
+func (s *Server) Count() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.Accepted
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.ByStatus = make(map[int]int64, len(s.stats.ByStatus))
+	for k, v := range s.stats.ByStatus {
+		st.ByStatus[k] = v
+	}
+	return st
+}
+
+// Records returns every accepted upload in arrival order (empty in
+// CountOnly mode).
+func (s *Server) Records() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Record(nil), s.records...)
+}
+
+// OrderRecords returns the accepted uploads of one order in arrival order.
+func (s *Server) OrderRecords(orderNo string) []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx := s.byOrder[orderNo]
+	out := make([]Record, len(idx))
+	for i, j := range idx {
+		out[i] = s.records[j]
+	}
+	return out
+}
+
+// Reset forgets records and counters (not faults).
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records = nil
+	s.byOrder = map[string][]int{}
+	s.stats = Stats{ByStatus: map[int]int64{}}
+}
+
+func (s *Server) count(f func(st *Stats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.stats)
+}
+
+// handleSync implements the endpoint. Order of checks: outage, latency,
+// timeout, Authorization (401), headers (400), 5xx/429/202 faults, body
+// rules (400 PARAM_ERROR), rejections, then record and a signed 204.
+func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
+	s.count(func(st *Stats) { st.Requests++ })
+	if r.Method != http.MethodPost {
+		s.answer(w, http.StatusMethodNotAllowed)
+		return
+	}
+	f, outage := s.takeFaults(s.now())
+	if outage {
+		if f.Outage.Mode == OutageDrop && s.drop(w) {
+			return
+		}
+		s.writeError(w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "sandbox outage", nil)
+		return
+	}
+	if d := f.delay(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-s.closed:
+			t.Stop()
+			return
+		}
+	}
+	if roll(f.TimeoutRate) {
+		s.count(func(st *Stats) { st.Hung++ })
+		select {
+		case <-r.Context().Done():
+		case <-s.closed:
+		}
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		s.writeError(w, http.StatusBadRequest, "PARAM_ERROR", "body unreadable or too large", nil)
+		return
+	}
+	if err := s.verifyRequest(r.Header.Get("Authorization"), r.Method, r.URL.RequestURI(), body, s.now()); err != nil {
+		s.count(func(st *Stats) { st.SignErrors++ })
+		s.writeError(w, http.StatusUnauthorized, "SIGN_ERROR", "签名错误: "+err.Error(),
+			map[string]any{"field": "signature", "location": "authorization", "issue": err.Error()})
+		return
+	}
+	signer := s.platform
+	switch serial := r.Header.Get("Wechatpay-Serial"); serial {
+	case "", s.platform.serial:
+	case s.pubKey.serial:
+		signer = s.pubKey
+	default:
+		s.writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "Wechatpay-Serial错误",
+			map[string]any{"field": "Wechatpay-Serial", "location": "header", "issue": "unknown serial"})
+		return
+	}
+	for _, h := range []string{"Accept", "User-Agent"} {
+		if r.Header.Get(h) == "" {
+			s.writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "missing "+h+" header",
+				map[string]any{"field": h, "location": "header", "issue": "required"})
+			return
+		}
+	}
+	switch {
+	case roll(f.ServerErrorRate):
+		s.writeError(w, http.StatusInternalServerError, "SYSTEM_ERROR", "系统错误", nil)
+		return
+	case roll(f.RateLimitRate):
+		if f.RetryAfter > 0 {
+			secs := (time.Duration(f.RetryAfter) + time.Second - 1) / time.Second
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+		}
+		s.writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "频率超限", nil)
+		return
+	case roll(f.AcceptedRate):
+		s.writeSigned(w, http.StatusAccepted, signer, f)
+		return
+	}
+	if v := ValidateOrder(body); v != nil {
+		s.count(func(st *Stats) { st.ParamErrors++ })
+		s.writeError(w, http.StatusBadRequest, "PARAM_ERROR", "参数错误: "+v.Issue,
+			map[string]any{"field": v.Field, "location": "body", "issue": v.Issue})
+		return
+	}
+	var head struct {
+		SubMchID string `json:"sub_mchid"`
+		OrderNo  string `json:"out_order_no"`
+		Status   string `json:"status"`
+	}
+	_ = json.Unmarshal(body, &head) // ValidateOrder accepted it: it is a JSON object with these strings
+	if rej, ok := f.rejectionFor(head.SubMchID, head.OrderNo); ok {
+		s.writeError(w, rej.Status, rej.Code, rej.Message, nil)
+		return
+	}
+	s.record(Record{OrderNo: head.OrderNo, SubMchID: head.SubMchID, Status: head.Status, Body: body, At: s.now()})
+	s.writeSigned(w, http.StatusNoContent, signer, f)
+}
+
+func (s *Server) record(rec Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Accepted++
+	if s.cfg.CountOnly {
+		return
+	}
+	s.byOrder[rec.OrderNo] = append(s.byOrder[rec.OrderNo], len(s.records))
+	s.records = append(s.records, rec)
+}
+
+// drop closes the connection without an answer; false if it cannot.
+func (s *Server) drop(w http.ResponseWriter) bool {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return false
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	_ = conn.Close()
+	s.count(func(st *Stats) { st.Dropped++ })
+	return true
+}
+
+func (s *Server) requestID() string {
+	return fmt.Sprintf("SANDBOX-%X-%d", s.now().UnixNano(), s.seq.Add(1))
+}
+
+// answer writes a bodiless, unsigned status.
+func (s *Server) answer(w http.ResponseWriter, status int) {
+	s.count(func(st *Stats) { st.ByStatus[status]++ })
+	w.Header().Set("Request-ID", s.requestID())
+	w.WriteHeader(status)
+}
+
+// writeError writes an unsigned v3 error body {"code","message","detail"}.
+func (s *Server) writeError(w http.ResponseWriter, status int, code, message string, detail map[string]any) {
+	s.count(func(st *Stats) { st.ByStatus[status]++ })
+	w.Header().Set("Request-ID", s.requestID())
+	body := map[string]any{"code": code, "message": message}
+	if detail != nil {
+		body["detail"] = detail
+	}
+	writeJSON(w, status, body)
+}
+
+// writeSigned writes an empty 2xx answer signed per spec §5c/§5d, or
+// deliberately mis-signed when the faults ask for it.
+func (s *Server) writeSigned(w http.ResponseWriter, status int, signer *responseSigner, f Faults) {
+	s.count(func(st *Stats) { st.ByStatus[status]++ })
+	ts := s.now().Add(time.Duration(f.TimestampSkew)).Unix()
+	key := signer
+	if f.BadSignature == BadSignatureWrongKey {
+		key = s.platform
+		if signer == s.platform {
+			key = s.pubKey
+		}
+	}
+	st := key.stamp(ts, nil, s.cfg.ReuseSignatures)
+	if f.BadSignature == BadSignatureSignTest {
+		st.signature = "WECHATPAY/SIGNTEST/" + st.signature
+	}
+	h := w.Header()
+	h.Set("Request-ID", s.requestID())
+	h.Set("Wechatpay-Serial", signer.serial)
+	h.Set("Wechatpay-Timestamp", strconv.FormatInt(st.ts, 10))
+	h.Set("Wechatpay-Nonce", st.nonce)
+	h.Set("Wechatpay-Signature", st.signature)
+	h.Set("Wechatpay-Signature-Type", authScheme)
+	w.WriteHeader(status)
+}

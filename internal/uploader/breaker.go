@@ -1,0 +1,145 @@
+package uploader
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// breaker pauses every upload of an Uploader during an upstream outage or a
+// deployment fault, so that a long outage does not turn into a flood of
+// RetriesExhausted outcomes (contract §6).
+//
+// It opens on a sign error (401) or after threshold consecutive transient
+// attempts across uploads; delivered and rejected answers reset the count.
+// While open, uploads wait and only one probe attempt is in flight at a
+// time, spaced by a backoff from the retry InitialInterval capped at
+// probeMax. A probe (or any attempt) that is delivered or rejected closes
+// it and releases every waiting upload at once. Time spent waiting is not
+// charged to any upload's MaxElapsed budget.
+type breaker struct {
+	threshold int
+	now       func() time.Time
+	observer  Observer
+
+	mu          sync.Mutex
+	open        bool
+	reason      string
+	consecutive int
+	probing     bool
+	nextProbe   time.Time
+	probeBo     *backoff.ExponentialBackOff
+	changed     chan struct{} // closed and replaced on every state change
+}
+
+func newBreaker(threshold int, initial, probeMax time.Duration, now func() time.Time, obs Observer) *breaker {
+	bo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(initial),
+		backoff.WithMaxInterval(probeMax),
+		backoff.WithMaxElapsedTime(0),
+	)
+	return &breaker{threshold: threshold, now: now, observer: obs, probeBo: bo, changed: make(chan struct{})}
+}
+
+// state returns whether the breaker is open and why.
+func (b *breaker) state() (bool, string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open, b.reason
+}
+
+func (b *breaker) signal() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// wait returns when the caller may send: the breaker is closed (probe
+// false) or the caller holds the probe slot (probe true, it must call
+// done). It returns ctx's error if ctx ends first.
+func (b *breaker) wait(ctx context.Context) (probe bool, err error) {
+	for {
+		b.mu.Lock()
+		if !b.open {
+			b.mu.Unlock()
+			return false, nil
+		}
+		now := b.now()
+		if !b.probing && !now.Before(b.nextProbe) {
+			b.probing = true
+			b.mu.Unlock()
+			return true, nil
+		}
+		ch := b.changed
+		var t *time.Timer
+		var timer <-chan time.Time
+		if !b.probing {
+			t = time.NewTimer(b.nextProbe.Sub(now))
+			timer = t.C
+		}
+		b.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-ch:
+		case <-timer:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// done reports the kind of an attempt; probe says whether it held the probe slot.
+func (b *breaker) done(k kind, probe bool, cause error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if probe {
+		b.probing = false
+	}
+	switch k {
+	case kindDelivered, kindRejected:
+		b.consecutive = 0
+		if b.open {
+			b.open, b.reason = false, ""
+			b.notify()
+		}
+	case kindTransient:
+		b.consecutive++
+		if !b.open && b.consecutive >= b.threshold {
+			b.trip(fmt.Sprintf("upstream unavailable: %d consecutive transient failures, last: %v", b.consecutive, cause))
+		} else if probe {
+			b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
+		}
+	case kindSignError:
+		if !b.open {
+			b.trip(fmt.Sprintf("deployment fault (key, serial or clock): %v", cause))
+		} else if probe {
+			b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
+		}
+	case kindCancelled:
+		// A cancelled probe frees the slot for another waiter right away.
+	}
+	b.signal()
+}
+
+// trip opens the breaker; b.mu is held.
+func (b *breaker) trip(reason string) {
+	b.open, b.reason = true, reason
+	b.probeBo.Reset()
+	b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
+	b.notify()
+}
+
+// notify tells the observer about a state change; b.mu is held so changes
+// arrive in order (the Observer must not call back into the Uploader).
+func (b *breaker) notify() {
+	if b.observer != nil {
+		b.observer.Paused(b.open, b.reason)
+	}
+}

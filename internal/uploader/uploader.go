@@ -1,0 +1,355 @@
+// Package uploader sends sync-status bodies to WeChat Pay through one
+// wechatpay-go client, classifies each answer (see classify.go), retries
+// transient failures with exponential backoff and pauses every upload while
+// the API is down or the deployment's key is wrong (see breaker.go). It never
+// logs; everything the caller needs is in the Outcome.
+package uploader
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"golang.org/x/time/rate"
+)
+
+// SyncStatusPath is the API path every upload is posted to.
+const SyncStatusPath = "/v3/catering/orders/sync-status"
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultMaxInFlight      = 64
+	DefaultRequestTimeout   = 10 * time.Second
+	DefaultInitialInterval  = 500 * time.Millisecond
+	DefaultMaxInterval      = time.Minute
+	DefaultMaxElapsed       = 15 * time.Minute
+	DefaultBreakerThreshold = 5
+	DefaultProbeMaxInterval = 5 * time.Second
+)
+
+// RetryPolicy is the exponential backoff (with jitter) of one upload.
+// MaxElapsed is the time an upload may spend failing, not counting time
+// paused by the breaker.
+type RetryPolicy struct {
+	InitialInterval, MaxInterval, MaxElapsed time.Duration
+}
+
+// Config configures an Uploader. Zero values take the Default* constants.
+type Config struct {
+	BaseURL              string // e.g. https://api.mch.weixin.qq.com or http://127.0.0.1:PORT
+	MchID, MchCertSerial string
+	MchPrivateKey        *rsa.PrivateKey
+	// Public-key verification mode: the WeChat Pay public key and its id
+	// (PUB_KEY_ID_…).
+	WechatPayPublicKey   *rsa.PublicKey
+	WechatPayPublicKeyID string
+	// Platform-certificate verification mode, instead of the public key.
+	WechatPayCert *x509.Certificate
+	// MaxInFlight sizes the connection pool (idle connections per host).
+	MaxInFlight int
+	// RateLimit bounds attempts (probes included) per second; 0 = unlimited.
+	RateLimit float64
+	Retry     RetryPolicy
+	// RequestTimeout bounds one attempt.
+	RequestTimeout time.Duration
+	// BreakerThreshold is the number of consecutive transient attempts,
+	// across uploads, that pauses delivery.
+	BreakerThreshold int
+	// ProbeMaxInterval caps the spacing of probe attempts while paused.
+	ProbeMaxInterval time.Duration
+	// Observer receives per-attempt metrics and pause changes; may be nil.
+	Observer Observer
+	// Now is the clock for retry budgets; nil means time.Now.
+	Now func() time.Time
+}
+
+// Observer receives metrics. Calls are synchronous and must be cheap; an
+// Observer must not call back into the Uploader.
+type Observer interface {
+	// UploadAttempt reports one attempt. result is delivered, rejected,
+	// transient, sign_error or cancelled; httpStatus is 0 without an answer.
+	UploadAttempt(result string, httpStatus int, d time.Duration)
+	// Paused reports that delivery paused (true, with the reason) or resumed.
+	Paused(paused bool, reason string)
+}
+
+// Class is the final outcome of an upload.
+type Class int
+
+// Upload outcomes.
+const (
+	Delivered        Class = iota // the API answered 204 (or 200), verified
+	Rejected                      // the API answered a permanent error: fix the data
+	RetriesExhausted              // transient failures outlasted MaxElapsed
+	Cancelled                     // ctx ended: not a failure, the event is not done
+)
+
+// String returns delivered, rejected, retries_exhausted or cancelled.
+func (c Class) String() string {
+	switch c {
+	case Delivered:
+		return "delivered"
+	case Rejected:
+		return "rejected"
+	case RetriesExhausted:
+		return "retries_exhausted"
+	case Cancelled:
+		return "cancelled"
+	default:
+		return fmt.Sprintf("class(%d)", int(c))
+	}
+}
+
+// Outcome is the result of Upload.
+type Outcome struct {
+	Class    Class
+	Attempts int
+	// HTTPStatus is the status of the last answer, 0 if none.
+	HTTPStatus int
+	// Code, Message, Field (detail.field) and RequestID come from the last
+	// API answer that had them.
+	Code, Message, Field, RequestID string
+	// Err is the last error, nil when Delivered. It never contains the
+	// private key, the body or the Authorization header.
+	Err error
+}
+
+var (
+	// ErrInvalidConfig reports a Config that New cannot use.
+	ErrInvalidConfig = errors.New("invalid uploader config")
+	// ErrEmptyBody reports an Upload of an empty body (never sent).
+	ErrEmptyBody = errors.New("empty body")
+	// ErrRetriesExhausted wraps the last error of a RetriesExhausted outcome.
+	ErrRetriesExhausted = errors.New("retries exhausted")
+)
+
+// Uploader posts sync-status bodies. It is safe for concurrent use; build
+// one per deployment and Close it when done.
+type Uploader struct {
+	client     *core.Client
+	httpClient *http.Client
+	url        string
+	retry      RetryPolicy
+	timeout    time.Duration
+	limiter    *rate.Limiter
+	breaker    *breaker
+	observer   Observer
+	now        func() time.Time
+}
+
+// New validates cfg and builds the wechatpay-go client. It does no I/O.
+func New(cfg Config) (*Uploader, error) {
+	if err := applyDefaults(&cfg); err != nil {
+		return nil, err
+	}
+	transport := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2 * cfg.MaxInFlight,
+		MaxIdleConnsPerHost:   cfg.MaxInFlight,
+		MaxConnsPerHost:       0, // unlimited: MaxInFlight bounds concurrency upstream
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: cfg.RequestTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	httpClient := &http.Client{Transport: transport, Timeout: cfg.RequestTimeout}
+	opts := []core.ClientOption{option.WithHTTPClient(httpClient)}
+	if cfg.WechatPayPublicKey != nil {
+		opts = append(opts, option.WithWechatPayPublicKeyAuthCipher(
+			cfg.MchID, cfg.MchCertSerial, cfg.MchPrivateKey, cfg.WechatPayPublicKeyID, cfg.WechatPayPublicKey))
+	} else {
+		opts = append(opts,
+			option.WithMerchantCredential(cfg.MchID, cfg.MchCertSerial, cfg.MchPrivateKey),
+			option.WithWechatPayCertificate([]*x509.Certificate{cfg.WechatPayCert}))
+	}
+	client, err := core.NewClient(context.Background(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("build wechatpay client: %w", err)
+	}
+	u := &Uploader{
+		client:     client,
+		httpClient: httpClient,
+		url:        strings.TrimRight(cfg.BaseURL, "/") + SyncStatusPath,
+		retry:      cfg.Retry,
+		timeout:    cfg.RequestTimeout,
+		observer:   cfg.Observer,
+		now:        cfg.Now,
+	}
+	if cfg.RateLimit > 0 {
+		u.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(1, int(cfg.RateLimit/10)))
+	}
+	u.breaker = newBreaker(cfg.BreakerThreshold, min(cfg.Retry.InitialInterval, cfg.ProbeMaxInterval),
+		cfg.ProbeMaxInterval, cfg.Now, cfg.Observer)
+	return u, nil
+}
+
+func applyDefaults(cfg *Config) error {
+	bad := func(what string) error { return fmt.Errorf("%s: %w", what, ErrInvalidConfig) }
+	base, err := url.Parse(cfg.BaseURL)
+	switch {
+	case err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
+		return bad("base url must be http(s)://host")
+	case cfg.MchID == "":
+		return bad("mchid required")
+	case cfg.MchCertSerial == "":
+		return bad("merchant certificate serial required")
+	case cfg.MchPrivateKey == nil:
+		return bad("merchant private key required")
+	case cfg.WechatPayPublicKey != nil && cfg.WechatPayCert != nil:
+		return bad("set either the wechat pay public key or the platform certificate, not both")
+	case cfg.WechatPayPublicKey != nil && cfg.WechatPayPublicKeyID == "":
+		return bad("wechat pay public key id required with the public key")
+	case cfg.WechatPayPublicKey == nil && cfg.WechatPayCert == nil:
+		return bad("wechat pay public key or platform certificate required")
+	case cfg.MaxInFlight < 0 || cfg.RateLimit < 0 || cfg.RequestTimeout < 0 || cfg.BreakerThreshold < 0 ||
+		cfg.Retry.InitialInterval < 0 || cfg.Retry.MaxInterval < 0 || cfg.Retry.MaxElapsed < 0 || cfg.ProbeMaxInterval < 0:
+		return bad("negative limit or duration")
+	}
+	if cfg.WechatPayCert != nil {
+		if _, ok := cfg.WechatPayCert.PublicKey.(*rsa.PublicKey); !ok {
+			return bad("platform certificate key is not rsa")
+		}
+	}
+	setDefault(&cfg.MaxInFlight, DefaultMaxInFlight)
+	setDefault(&cfg.RequestTimeout, DefaultRequestTimeout)
+	setDefault(&cfg.Retry.InitialInterval, DefaultInitialInterval)
+	setDefault(&cfg.Retry.MaxInterval, DefaultMaxInterval)
+	setDefault(&cfg.Retry.MaxElapsed, DefaultMaxElapsed)
+	setDefault(&cfg.BreakerThreshold, DefaultBreakerThreshold)
+	setDefault(&cfg.ProbeMaxInterval, DefaultProbeMaxInterval)
+	if cfg.Retry.MaxInterval < cfg.Retry.InitialInterval {
+		return bad("retry max interval below initial interval")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Close releases idle connections. Uploads in progress are not affected.
+func (u *Uploader) Close() {
+	u.httpClient.CloseIdleConnections()
+}
+
+// Paused reports whether delivery is paused by the breaker, and why.
+func (u *Uploader) Paused() (bool, string) {
+	return u.breaker.state()
+}
+
+// Upload posts body (the exact bytes, signed as-is) until a final outcome:
+// delivered, rejected, retries exhausted, or cancelled when ctx ends (at
+// once, also mid-backoff or while paused).
+func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
+	var out Outcome
+	if len(body) == 0 {
+		out.Class, out.Err = Rejected, ErrEmptyBody
+		return out
+	}
+	bo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(u.retry.InitialInterval),
+		backoff.WithMaxInterval(u.retry.MaxInterval),
+		backoff.WithMaxElapsedTime(0), // the budget below excludes paused time
+	)
+	start := u.now()
+	var paused time.Duration // not charged to MaxElapsed
+	for {
+		waitStart := u.now()
+		probe, err := u.breaker.wait(ctx)
+		paused += u.now().Sub(waitStart)
+		if err != nil {
+			return cancelled(out, err)
+		}
+		if u.limiter != nil {
+			if err := u.limiter.Wait(ctx); err != nil {
+				if probe {
+					u.breaker.done(kindCancelled, true, nil)
+				}
+				return cancelled(out, err)
+			}
+		}
+		attemptStart := u.now()
+		r := u.attempt(ctx, body)
+		d := u.now().Sub(attemptStart)
+		if probe {
+			paused += d
+		}
+		out.Attempts++
+		if u.observer != nil {
+			u.observer.UploadAttempt(r.kind.String(), r.status, d)
+		}
+		u.breaker.done(r.kind, probe, r.err)
+		if r.status != 0 {
+			out.HTTPStatus, out.RequestID = r.status, r.requestID
+			out.Code, out.Message, out.Field = "", "", ""
+			if r.apiErr != nil {
+				out.Code, out.Message, out.Field = r.apiErr.Code, r.apiErr.Message, r.apiErr.Field
+			}
+		}
+		out.Err = r.err
+		switch r.kind {
+		case kindDelivered:
+			out.Class = Delivered
+			return out
+		case kindRejected:
+			out.Class = Rejected
+			return out
+		case kindCancelled:
+			out.Class = Cancelled
+			return out
+		}
+		if open, _ := u.breaker.state(); open {
+			continue // wait for the breaker, uncharged
+		}
+		delay := max(bo.NextBackOff(), min(r.retryAfter, u.retry.MaxInterval))
+		if u.now().Sub(start)-paused+delay > u.retry.MaxElapsed {
+			out.Class = RetriesExhausted
+			out.Err = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, out.Attempts, r.err)
+			return out
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return cancelled(out, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func cancelled(out Outcome, err error) Outcome {
+	out.Class = Cancelled
+	out.Err = fmt.Errorf("upload cancelled: %w", err)
+	return out
+}
+
+// attempt makes one signed POST and classifies it. The response body is
+// drained and closed so the connection returns to the pool.
+func (u *Uploader) attempt(ctx context.Context, body []byte) attemptResult {
+	actx, cancel := context.WithTimeout(ctx, u.timeout)
+	defer cancel()
+	res, err := u.client.Post(actx, u.url, body)
+	if res != nil && res.Response != nil && res.Response.Body != nil {
+		_, _ = io.Copy(io.Discard, res.Response.Body)
+		_ = res.Response.Body.Close()
+	}
+	return classify(ctx, res, err, u.now())
+}
