@@ -1,0 +1,424 @@
+// Package replay reads the dead-letter topic and puts records back on their
+// original topic once the cause of their failure is fixed (contract §4, §5).
+//
+// A run reads every partition of the dead-letter topic from its earliest
+// offset up to the high watermark taken when the run starts, so it always
+// terminates. It uses no consumer group and commits nothing. Each selected
+// record is republished with its original key, value and headers, every
+// ordersync.* header dropped except ordersync.replay.count, which is set to
+// the previous count + 1.
+//
+// Idempotence comes from a ledger topic (by default "<dlq>.replayed"): after
+// a record is republished, its dead-letter position is written there, and
+// every run first reads the ledger and passes over the records it lists. A
+// crash between the republish and the ledger write republishes that batch
+// again on the next run: at least once, never lost.
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/ordersync/ordersync/internal/dlq"
+)
+
+// DefaultMaxReplays is the replay limit used when Options.MaxReplays is 0.
+const DefaultMaxReplays = 3
+
+// LedgerSuffix names the default ledger topic: the dead-letter topic + suffix.
+const LedgerSuffix = ".replayed"
+
+const (
+	// batchSize bounds the records republished by one synchronous write,
+	// and so the duplicates a crash before the ledger write can cause.
+	batchSize = 100
+	// progressEvery is the interval between progress lines.
+	progressEvery = 2 * time.Second
+)
+
+// Static errors of Run and Inspect; option errors wrap them with the value.
+var (
+	ErrNoBrokers      = errors.New("no brokers")
+	ErrNoDLQTopic     = errors.New("no dead-letter topic")
+	ErrUnknownClass   = errors.New("unknown error class")
+	ErrEmptyWindow    = errors.New("until is not after since")
+	ErrNegative       = errors.New("must not be negative")
+	ErrTopicLoop      = errors.New("would write into the dead-letter topic")
+	ErrDLQNotFound    = errors.New("dead-letter topic does not exist")
+	ErrBadLedger      = errors.New("ledger record is not a ledger entry")
+	ErrNoProgress     = errors.New("no records below the high watermark")
+	ErrLedgerConflict = errors.New("ledger topic is the dead-letter or target topic")
+)
+
+// Options selects dead-letter records and says where to put them.
+type Options struct {
+	// Brokers are the Kafka bootstrap addresses.
+	Brokers []string
+	// Transport carries TLS and SASL settings. Nil: a private transport
+	// with defaults, closed when the call returns.
+	Transport *kafka.Transport
+	// DLQTopic is the dead-letter topic to read.
+	DLQTopic string
+	// LedgerTopic records what was republished; "" means DLQTopic + LedgerSuffix.
+	LedgerTopic string
+	// To, when set, replaces each record's original topic as destination.
+	To string
+	// Classes keeps records of these error classes; empty keeps all.
+	Classes []string
+	// Since and Until keep records with Since <= failed_at < Until; a zero
+	// bound is open. A record without a readable failed_at fails any bound.
+	Since, Until time.Time
+	// Order keeps the records of one order: by key or by the order number
+	// in the value.
+	Order string
+	// Limit stops a run after the first Limit records that pass the filters
+	// (in partition, then offset order), counting those already replayed,
+	// so that the same command selects the same records again. 0: no limit.
+	Limit int
+	// MaxReplays leaves alone records already replayed that many times;
+	// 0 means DefaultMaxReplays.
+	MaxReplays int
+	// Force republishes records over MaxReplays too.
+	Force bool
+	// DryRun lists what would be republished and changes nothing: no
+	// republish, no ledger write, no topic created.
+	DryRun bool
+	// Progress, when set, receives a progress line every two seconds.
+	Progress io.Writer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// normalized returns o with defaults applied, or an error naming the bad option.
+func (o Options) normalized() (Options, error) {
+	if len(o.Brokers) == 0 {
+		return o, ErrNoBrokers
+	}
+	if o.DLQTopic == "" {
+		return o, ErrNoDLQTopic
+	}
+	if o.LedgerTopic == "" {
+		o.LedgerTopic = o.DLQTopic + LedgerSuffix
+	}
+	for _, c := range o.Classes {
+		if !slices.Contains(dlq.Classes, c) {
+			return o, fmt.Errorf("class %q: %w", c, ErrUnknownClass)
+		}
+	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Until.After(o.Since) {
+		return o, ErrEmptyWindow
+	}
+	if o.Limit < 0 {
+		return o, fmt.Errorf("limit %d: %w", o.Limit, ErrNegative)
+	}
+	if o.MaxReplays < 0 {
+		return o, fmt.Errorf("max replays %d: %w", o.MaxReplays, ErrNegative)
+	}
+	if o.MaxReplays == 0 {
+		o.MaxReplays = DefaultMaxReplays
+	}
+	if o.To == o.DLQTopic && o.To != "" {
+		return o, fmt.Errorf("to %s: %w", o.To, ErrTopicLoop)
+	}
+	if o.LedgerTopic == o.DLQTopic || o.LedgerTopic == o.To {
+		return o, fmt.Errorf("ledger %s: %w", o.LedgerTopic, ErrLedgerConflict)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// match reports whether d passes the class, time and order filters.
+func (o Options) match(d deadLetter) bool {
+	if len(o.Classes) > 0 && !slices.Contains(o.Classes, d.Class) {
+		return false
+	}
+	if (!o.Since.IsZero() || !o.Until.IsZero()) && !d.HasFailedAt {
+		return false
+	}
+	if !o.Since.IsZero() && d.FailedAt.Before(o.Since) {
+		return false
+	}
+	if !o.Until.IsZero() && !d.FailedAt.Before(o.Until) {
+		return false
+	}
+	return o.Order == "" || d.matchesOrder(o.Order)
+}
+
+// overLimit reports whether d must be left alone for its replay count.
+func (o Options) overLimit(d deadLetter) bool {
+	return !o.Force && (d.BadReplayCount || d.ReplayCount >= o.MaxReplays)
+}
+
+// Summary counts what a run did with the dead-letter records it read.
+type Summary struct {
+	// DryRun is set when nothing was changed; Republished then counts the
+	// records that would have been.
+	DryRun bool
+	// Read counts the dead-letter records read.
+	Read int
+	// Republished counts the records written to their destination.
+	Republished int
+	// Filtered counts the records passed over by the class, time or order filter.
+	Filtered int
+	// AlreadyReplayed counts the records the ledger lists as republished.
+	AlreadyReplayed int
+	// OverReplayLimit counts the records left alone for their replay count.
+	OverReplayLimit int
+	// Unroutable counts records with no original topic (and no To), or one
+	// that is the dead-letter topic itself.
+	Unroutable int
+	// LimitReached is set when the run stopped at Options.Limit.
+	LimitReached bool
+}
+
+// String renders the summary as one line.
+func (s Summary) String() string {
+	verb := "republished"
+	if s.DryRun {
+		verb = "would republish"
+	}
+	line := fmt.Sprintf("%s %d, passed over by filter %d, already replayed %d, over the replay limit %d, unroutable %d (read %d dead-letter records)",
+		verb, s.Republished, s.Filtered, s.AlreadyReplayed, s.OverReplayLimit, s.Unroutable, s.Read)
+	if s.LimitReached {
+		line += "; stopped at the limit"
+	}
+	return line
+}
+
+// Run republishes the selected dead-letter records and writes one line per
+// record it republished (or would, in a dry run), left alone for its replay
+// count, or could not route, to out. The summary counts what was done even
+// when an error stopped the run.
+func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
+	o, err := opts.normalized()
+	if err != nil {
+		return Summary{DryRun: opts.DryRun}, err
+	}
+	transport, done := ownTransport(o.Transport)
+	defer done()
+	client := &kafka.Client{Addr: kafka.TCP(o.Brokers...), Transport: transport}
+
+	spans, replicas, ok, err := topicSpans(ctx, client, o.DLQTopic)
+	if err != nil {
+		return Summary{DryRun: o.DryRun}, err
+	}
+	if !ok {
+		return Summary{DryRun: o.DryRun}, fmt.Errorf("%s: %w", o.DLQTopic, ErrDLQNotFound)
+	}
+	led, exists, err := loadLedger(ctx, client, o.LedgerTopic, o.DLQTopic)
+	if err != nil {
+		return Summary{DryRun: o.DryRun}, err
+	}
+	if !exists && !o.DryRun {
+		if err := createLedger(ctx, client, o.LedgerTopic, replicas); err != nil {
+			return Summary{DryRun: o.DryRun}, err
+		}
+	}
+
+	r := &runner{opts: o, ledger: led, out: &stickyWriter{w: out}, total: spanTotal(spans)}
+	r.sum.DryRun = o.DryRun
+	r.lastProgress = o.Now()
+	if !o.DryRun {
+		r.writer = &kafka.Writer{
+			Addr:         kafka.TCP(o.Brokers...),
+			Balancer:     kafka.Murmur2Balancer{},
+			RequiredAcks: kafka.RequireAll,
+			BatchSize:    batchSize,
+			BatchTimeout: 5 * time.Millisecond,
+			Transport:    transport,
+		}
+	}
+	err = r.run(ctx, client, spans)
+	if r.writer != nil {
+		err = errors.Join(err, r.writer.Close())
+	}
+	if werr := r.out.err; werr != nil {
+		err = errors.Join(err, fmt.Errorf("write output: %w", werr))
+	}
+	return r.sum, err
+}
+
+// ownTransport returns t, or a private transport and the function that
+// closes it.
+func ownTransport(t *kafka.Transport) (*kafka.Transport, func()) {
+	if t != nil {
+		return t, func() {}
+	}
+	own := &kafka.Transport{}
+	return own, own.CloseIdleConnections
+}
+
+func spanTotal(spans []span) int64 {
+	var n int64
+	for _, s := range spans {
+		n += s.End - s.First
+	}
+	return n
+}
+
+// pending is a record waiting in the current republish batch.
+type pending struct {
+	d  deadLetter
+	to string
+}
+
+// runner holds the state of one Run.
+type runner struct {
+	opts         Options
+	ledger       ledger
+	writer       *kafka.Writer
+	out          *stickyWriter
+	sum          Summary
+	selected     int
+	total        int64
+	lastProgress time.Time
+	batch        []pending
+}
+
+func (r *runner) run(ctx context.Context, client *kafka.Client, spans []span) error {
+	for _, s := range spans {
+		if err := scanSpan(ctx, client, r.opts.DLQTopic, s, func(m message) (bool, error) {
+			return r.visit(ctx, m)
+		}); err != nil {
+			return errors.Join(err, r.flush(ctx))
+		}
+		if r.sum.LimitReached {
+			break
+		}
+	}
+	return r.flush(ctx)
+}
+
+// visit decides what to do with one dead-letter record; false stops the run.
+func (r *runner) visit(ctx context.Context, m message) (bool, error) {
+	r.sum.Read++
+	r.progress()
+	d := decode(m)
+	if !r.opts.match(d) {
+		r.sum.Filtered++
+		return true, nil
+	}
+	r.selected++
+	r.sum.LimitReached = r.opts.Limit > 0 && r.selected >= r.opts.Limit
+	goOn := !r.sum.LimitReached
+
+	if r.ledger.has(r.opts.DLQTopic, m) {
+		r.sum.AlreadyReplayed++
+		return goOn, nil
+	}
+	to := r.opts.To
+	if to == "" {
+		to = d.OriginalTopic
+	}
+	switch {
+	case to == "" || to == r.opts.DLQTopic:
+		r.sum.Unroutable++
+		r.line("unroutable", d, to)
+	case r.opts.overLimit(d):
+		r.sum.OverReplayLimit++
+		r.line("over-replay-limit", d, to)
+	case r.opts.DryRun:
+		r.sum.Republished++
+		r.line("would-republish", d, to)
+	default:
+		r.batch = append(r.batch, pending{d: d, to: to})
+		if len(r.batch) >= batchSize {
+			if err := r.flush(ctx); err != nil {
+				return false, err
+			}
+		}
+	}
+	return goOn, nil
+}
+
+// flush republishes the current batch with one synchronous write, then
+// records the records that were written in the ledger.
+func (r *runner) flush(ctx context.Context) error {
+	if len(r.batch) == 0 {
+		return nil
+	}
+	batch := r.batch
+	r.batch = nil
+	msgs := make([]kafka.Message, len(batch))
+	for i, p := range batch {
+		msgs[i] = p.d.republished(p.to)
+	}
+	werr := r.writer.WriteMessages(ctx, msgs...)
+	var perMsg kafka.WriteErrors
+	errors.As(werr, &perMsg)
+
+	now := r.opts.Now()
+	var entries []kafka.Message
+	for i, p := range batch {
+		if werr != nil && (perMsg == nil || perMsg[i] != nil) {
+			continue
+		}
+		e, err := ledgerMessage(r.opts.LedgerTopic, r.opts.DLQTopic, p.d, p.to, now)
+		if err != nil {
+			return errors.Join(werr, err)
+		}
+		entries = append(entries, e)
+		r.sum.Republished++
+		r.line("republished", p.d, p.to)
+	}
+	if werr != nil {
+		werr = fmt.Errorf("republish %d of %d records: %w", len(batch)-len(entries), len(batch), werr)
+	}
+	if len(entries) == 0 {
+		return werr
+	}
+	if err := r.writer.WriteMessages(ctx, entries...); err != nil {
+		return errors.Join(werr, fmt.Errorf("record %d republished records in ledger %s (a rerun republishes them again): %w",
+			len(entries), r.opts.LedgerTopic, err))
+	}
+	return werr
+}
+
+// line writes one line about d to the output.
+func (r *runner) line(action string, d deadLetter, to string) {
+	fmt.Fprintf(r.out, "%s source=%s dlq=%s/%d/%d order=%s class=%s replays=%d to=%s reason=%s\n",
+		action, d.OriginalPos, r.opts.DLQTopic, d.Partition, d.Offset,
+		strconv.Quote(d.OrderNumber()), orDash(d.Class), d.ReplayCount, orDash(to), strconv.Quote(d.Reason))
+}
+
+// progress writes a progress line when progressEvery has passed.
+func (r *runner) progress() {
+	if r.opts.Progress == nil {
+		return
+	}
+	now := r.opts.Now()
+	if now.Sub(r.lastProgress) < progressEvery {
+		return
+	}
+	r.lastProgress = now
+	verb := "republished"
+	if r.opts.DryRun {
+		verb = "would republish"
+	}
+	fmt.Fprintf(r.opts.Progress, "replay: read %d of %d dead-letter records, %s %d, passed over %d, already replayed %d, over the replay limit %d\n",
+		r.sum.Read, r.total, verb, r.sum.Republished+len(r.batch), r.sum.Filtered, r.sum.AlreadyReplayed, r.sum.OverReplayLimit)
+}
+
+// stickyWriter remembers the first write error and drops later writes.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
+}
