@@ -1,0 +1,725 @@
+package mapper
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// path is a JSON pointer built only when a violation needs it: s1, then i1
+// and s2 when i1 ≥ 0, then "/" i2 when i2 ≥ 0. Unless abs, it is relative to
+// the order event (inside "/data" for a CloudEvents structured envelope).
+type path struct {
+	abs bool
+	s1  string
+	i1  int
+	s2  string
+	i2  int
+}
+
+func rel(s string) path { return path{s1: s, i1: -1, i2: -1} }
+func abs(s string) path { return path{abs: true, s1: s, i1: -1, i2: -1} }
+
+func dishPath(i int, s string) path {
+	return path{s1: "/order/dishes/", i1: i, s2: s, i2: -1}
+}
+
+// elem is the pointer to element j of the array at p.
+func (p path) elem(j int) path {
+	p.i2 = j
+	return p
+}
+
+// run is the state of one Map call.
+type run struct {
+	m     *Mapper
+	in    []byte
+	n     []node
+	base  string
+	vs    []Violation
+	extra int // violations beyond maxViolations
+}
+
+func (r *run) add(field, reason string) {
+	if len(r.vs) >= maxViolations {
+		r.extra++
+		return
+	}
+	r.vs = append(r.vs, Violation{Field: field, Reason: reason})
+}
+
+func (r *run) ptr(p path) string {
+	s := p.s1
+	if !p.abs {
+		s = r.base + s
+	}
+	if p.i1 >= 0 {
+		s += strconv.Itoa(p.i1) + p.s2
+	}
+	if p.i2 >= 0 {
+		s += "/" + strconv.Itoa(p.i2)
+	}
+	return s
+}
+
+func (r *run) bad(p path, reason string) { r.add(r.ptr(p), reason) }
+
+// fields fills out[k] with the value node of member keys[k] of the object at
+// obj, or -1 when the member is absent or null.
+func (r *run) fields(obj int32, keys []string, out []int32) {
+	for k := range out {
+		out[k] = -1
+	}
+	for k := obj + 1; k < r.n[obj].next; k = r.n[k+1].next {
+		kn := r.n[k]
+		key := r.in[kn.start:kn.end]
+		if kn.esc {
+			key = unescape(nil, key)
+		}
+		for j, name := range keys {
+			if string(key) == name {
+				if r.n[k+1].kind != kindNull {
+					out[j] = k + 1
+				}
+				break
+			}
+		}
+	}
+}
+
+// raw returns the decoded content of the string node i.
+func (r *run) raw(i int32) []byte {
+	n := r.n[i]
+	b := r.in[n.start:n.end]
+	if n.esc {
+		return unescape(make([]byte, 0, len(b)), b)
+	}
+	return b
+}
+
+// peek returns the string at node i, or nil when i is absent or not a string.
+func (r *run) peek(i int32) []byte {
+	if i < 0 || r.n[i].kind != kindString {
+		return nil
+	}
+	return r.raw(i)
+}
+
+// textReason reports why valid UTF-8 s cannot be sent as a string of at most
+// max characters, or "".
+func textReason(s []byte, max int) string {
+	if len(s) == 0 {
+		return "must not be empty"
+	}
+	n := 0
+	for _, c := range s {
+		if c&0xc0 != 0x80 {
+			n++
+		}
+		if c >= 0xf0 {
+			return reason4Byte
+		}
+	}
+	if n > max {
+		return fmt.Sprintf("must be at most %d characters, got %d", max, n)
+	}
+	return ""
+}
+
+// text checks the string field at node i and returns it, or nil when it is
+// absent or broken (after recording why).
+func (r *run) text(i int32, p path, max int, required bool) []byte {
+	if i < 0 {
+		if required {
+			r.bad(p, "is required")
+		}
+		return nil
+	}
+	if r.n[i].kind != kindString {
+		r.bad(p, "must be a string")
+		return nil
+	}
+	s := r.raw(i)
+	if reason := textReason(s, max); reason != "" {
+		r.bad(p, reason)
+		return nil
+	}
+	return s
+}
+
+// integer checks the integer field at node i.
+func (r *run) integer(i int32, p path, required bool) (int64, bool) {
+	if i < 0 {
+		if required {
+			r.bad(p, "is required")
+		}
+		return 0, false
+	}
+	n := r.n[i]
+	if n.kind != kindNumber {
+		r.bad(p, "must be an integer")
+		return 0, false
+	}
+	d := parseDecimal(r.in[n.start:n.end])
+	v, reason := d.int64()
+	if reason != "" {
+		r.bad(p, reason)
+		return 0, false
+	}
+	return v, true
+}
+
+// inRange checks an integer against [lo, hi].
+func (r *run) inRange(v int64, ok bool, p path, lo, hi int64, what string) bool {
+	if ok && (v < lo || v > hi) {
+		r.bad(p, what)
+		return false
+	}
+	return ok
+}
+
+const reasonTime = "must be an RFC 3339 date-time with an offset, such as 2026-11-26T12:30:05+08:00"
+
+func (r *run) timeOf(s []byte, p path) (time.Time, bool) {
+	t, ok := parseRFC3339(s)
+	switch {
+	case !ok:
+		r.bad(p, reasonTime)
+	case !sendable(t):
+		r.bad(p, "is outside the years 0001-9999 in +08:00")
+		ok = false
+	}
+	return t, ok
+}
+
+// source is where an event attribute (event_id, event_type, occurred_at) was
+// found: the order event, a CloudEvents attribute or a ce_* header.
+type source struct {
+	i     int32 // tape node, -1 when absent or from a header
+	hdr   []byte
+	fromH bool
+	p     path
+}
+
+// value returns the source's string, checked against max characters.
+func (r *run) value(s source, max int) ([]byte, bool) {
+	if !s.fromH {
+		v := r.text(s.i, s.p, max, true)
+		return v, v != nil
+	}
+	if reason := idReason(s.hdr, max); reason != "" {
+		r.bad(s.p, reason)
+		return nil, false
+	}
+	return s.hdr, true
+}
+
+// peekSource returns the source's string without checking it, or nil.
+func (r *run) peekSource(s source) []byte {
+	if s.fromH {
+		return s.hdr
+	}
+	return r.peek(s.i)
+}
+
+// Member names read from each object.
+var (
+	envelopeKeys = []string{"specversion", "id", "type", "time", "data", "datacontenttype", "data_base64"}
+	eventKeys    = []string{"event_id", "event_type", "occurred_at", "merchant", "customer", "order", "payment"}
+	merchantKeys = []string{"sp_mchid", "sp_appid", "channel_id", "sub_mchid", "sub_appid", "shop_no"}
+	customerKeys = []string{"openid", "sub_openid", "login_token"}
+	orderKeys    = []string{"order_no", "entry", "table_no", "people_count", "total_amount", "discount_amount", "user_amount", "dishes"}
+	dishKeys     = []string{"dish_no", "name", "price", "unit", "count", "discount", "category", "priority", "properties"}
+	paymentKeys  = []string{"transaction_id", "out_trade_no", "paid_at"}
+	maxTypeLen   = 128
+)
+
+// ceHeaders are the CloudEvents binary-mode headers of a record (the first
+// occurrence of each).
+type ceHeaders struct {
+	binary                bool
+	specversion, id, typ  []byte
+	time                  []byte
+	hasID, hasTyp, hasTim bool
+}
+
+func readHeaders(hs []Header) ceHeaders {
+	var h ceHeaders
+	for i := len(hs) - 1; i >= 0; i-- {
+		switch hs[i].Key {
+		case "ce_specversion":
+			h.binary, h.specversion = true, hs[i].Value
+		case "ce_id":
+			h.hasID, h.id = true, hs[i].Value
+		case "ce_type":
+			h.hasTyp, h.typ = true, hs[i].Value
+		case "ce_time":
+			h.hasTim, h.time = true, hs[i].Value
+		}
+	}
+	return h
+}
+
+// Map decodes, maps and validates one message value. It returns a Result
+// with Body set, a skipped Result, or a *InvalidEventError listing every
+// violation (the Result then carries what identification could be read).
+// Safe for concurrent use, pure: no I/O, no logger, no ctx.
+func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
+	r := run{m: m, in: value}
+	h := readHeaders(headers)
+	if len(value) > m.maxBytes {
+		r.add("", fmt.Sprintf("value is %d bytes, more than the %d allowed", len(value), m.maxBytes))
+		return r.invalid(Result{EventID: cut128(h.id)})
+	}
+	t := getTape()
+	defer putTape(t)
+	if err := parseJSON(value, t); err != nil {
+		r.add(err.ptr, err.reason)
+		return r.invalid(Result{EventID: cut128(h.id)})
+	}
+	r.n = t.nodes
+	if r.n[0].kind != kindObject {
+		r.add("", "must be a JSON object")
+		return r.invalid(Result{EventID: cut128(h.id)})
+	}
+
+	data := int32(0)
+	id := source{i: -1, p: rel("/event_id")}
+	typ := source{i: -1, p: rel("/event_type")}
+	tim := source{i: -1, p: rel("/occurred_at")}
+	var env [7]int32
+	r.fields(0, envelopeKeys, env[:])
+	switch {
+	case h.binary:
+		if string(h.specversion) != "1.0" {
+			r.add("ce_specversion", `must be "1.0"`)
+		}
+		if h.hasID {
+			id = source{i: -1, fromH: true, hdr: h.id, p: abs("ce_id")}
+		}
+		if h.hasTyp {
+			typ = source{i: -1, fromH: true, hdr: h.typ, p: abs("ce_type")}
+		}
+		if h.hasTim {
+			tim = source{i: -1, fromH: true, hdr: h.time, p: abs("ce_time")}
+		}
+	case env[0] >= 0:
+		r.base = "/data"
+		if sv := env[0]; r.n[sv].kind != kindString || string(r.raw(sv)) != "1.0" {
+			r.bad(abs("/specversion"), `must be "1.0"`)
+		}
+		if ct := env[5]; ct >= 0 && !isJSONType(r.peek(ct)) {
+			r.bad(abs("/datacontenttype"), "must be a JSON media type such as application/json")
+		}
+		if env[6] >= 0 {
+			r.bad(abs("/data_base64"), "is not supported: the order event must be JSON in data")
+		}
+		data = env[4]
+		switch {
+		case data < 0:
+			r.bad(abs("/data"), "is required")
+		case r.n[data].kind != kindObject:
+			r.bad(abs("/data"), "must be a JSON object")
+			data = -1
+		}
+		if env[1] >= 0 {
+			id = source{i: env[1], p: abs("/id")}
+		}
+		if env[2] >= 0 {
+			typ = source{i: env[2], p: abs("/type")}
+		}
+		if env[3] >= 0 {
+			tim = source{i: env[3], p: abs("/time")}
+		}
+	}
+	var ev [7]int32
+	if data >= 0 {
+		r.fields(data, eventKeys, ev[:])
+		if ev[0] >= 0 {
+			id = source{i: ev[0], p: rel("/event_id")}
+		}
+		if ev[1] >= 0 {
+			typ = source{i: ev[1], p: rel("/event_type")}
+		}
+		if ev[2] >= 0 {
+			tim = source{i: ev[2], p: rel("/occurred_at")}
+		}
+	} else {
+		for k := range ev {
+			ev[k] = -1
+		}
+	}
+
+	res := Result{EventID: cut128(r.peekSource(id)), EventType: eventType(r.peekSource(typ))}
+	var ord [8]int32
+	if o := ev[5]; o >= 0 && r.n[o].kind == kindObject {
+		r.fields(o, orderKeys, ord[:])
+		res.OrderNo = cut128(r.peek(ord[0]))
+	}
+	if data < 0 {
+		return r.invalid(res)
+	}
+	if len(r.vs) == 0 {
+		if t := r.peekSource(typ); t != nil && m.skips(t) {
+			res.Skipped = true
+			res.SkipReason = fmt.Sprintf("event type %s is in the skip list", quote(string(t)))
+			return res, nil
+		}
+	}
+
+	var p payload
+	r.value(id, maxEventID)
+	if t, ok := r.value(typ, maxTypeLen); ok {
+		switch string(t) {
+		case TypeCreated, TypeUpdated:
+			p.status = StatusCreateDeal
+		case TypePaid:
+			p.status = StatusPaySuccess
+		default:
+			r.bad(typ.p, fmt.Sprintf("unknown event type %s: want %s, %s, %s or a type in the skip list",
+				quote(string(t)), TypeCreated, TypeUpdated, TypePaid))
+		}
+	}
+	if t, ok := r.value(tim, 64); ok {
+		p.actionTime, _ = r.timeOf(t, tim.p)
+	}
+	r.merchant(ev[3], &p)
+	r.customer(ev[4], &p)
+	r.order(ev[5], ord, &p)
+	if p.status == StatusPaySuccess {
+		r.payment(ev[6], &p)
+	}
+	r.modeRules(&p)
+	if len(r.vs) > 0 {
+		return r.invalid(res)
+	}
+	res.Status = p.status
+	res.OccurredAt = p.actionTime
+	res.Body = r.encode(&p, min(len(value)+256, 64<<10))
+	return res, nil
+}
+
+// invalid returns res with the violations collected so far as an error.
+func (r *run) invalid(res Result) (Result, error) {
+	vs := r.vs
+	if r.extra > 0 {
+		vs = append(vs, Violation{Reason: fmt.Sprintf("%d more violations not listed", r.extra)})
+	}
+	return res, &InvalidEventError{EventID: res.EventID, OrderNo: res.OrderNo, Violations: vs}
+}
+
+func (m *Mapper) skips(t []byte) bool {
+	for _, s := range m.skip {
+		if string(t) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// eventType returns t as a string, without allocating for the mapped types.
+func eventType(t []byte) string {
+	switch string(t) {
+	case TypeCreated:
+		return TypeCreated
+	case TypeUpdated:
+		return TypeUpdated
+	case TypePaid:
+		return TypePaid
+	}
+	return cut128(t)
+}
+
+func isJSONType(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.ToLower(bytes.TrimSpace(ct))
+	return bytes.Equal(ct, []byte("application/json")) || bytes.Equal(ct, []byte("text/json")) ||
+		bytes.HasSuffix(ct, []byte("+json"))
+}
+
+// payload is a validated sync-status body.
+type payload struct {
+	spMchID, spAppID, channelID, subMchID, subAppID, shopNo []byte
+	openID, subOpenID, loginToken                           []byte
+	hasOpenID, hasSubOpenID, hasSubAppID                     bool
+	hasMerchant, hasCustomer                                bool
+	orderNo, entry, tableNo                                 []byte
+	people                                                  int64
+	hasPeople                                               bool
+	total, discount, user                                   int64
+	status                                                  string
+	actionTime, payTime                                     time.Time
+	transactionID, outTradeNo                               []byte
+	dishes                                                  []dish
+}
+
+// dish is a validated dish_list item.
+type dish struct {
+	no, name, unit, category []byte
+	price, discount, priority int64
+	hasDiscount, hasPriority bool
+	count                    [countMaxDigits + 2]byte
+	countLen                 int
+	props                    [5]int32 // nodes of taste, cuisine, main_material, ingredients, others; -1 absent
+	hasProps                 bool
+}
+
+// object reports whether node i is an object, recording a violation at p
+// when it is absent (and required) or not an object.
+func (r *run) object(i int32, p path, required bool) bool {
+	switch {
+	case i < 0:
+		if required {
+			r.bad(p, "is required")
+		}
+		return false
+	case r.n[i].kind != kindObject:
+		r.bad(p, "must be an object")
+		return false
+	}
+	return true
+}
+
+func (r *run) merchant(i int32, p *payload) {
+	if !r.object(i, rel("/merchant"), true) {
+		return
+	}
+	p.hasMerchant = true
+	var f [6]int32
+	r.fields(i, merchantKeys, f[:])
+	switch r.m.mode {
+	case ModeServiceProvider:
+		p.spMchID = r.override(f[0], rel("/merchant/sp_mchid"), r.m.mchID)
+		p.spAppID = r.override(f[1], rel("/merchant/sp_appid"), r.m.spAppID)
+	case ModeChannel:
+		p.channelID = r.override(f[2], rel("/merchant/channel_id"), r.m.channelID)
+	}
+	p.subMchID = r.text(f[3], rel("/merchant/sub_mchid"), maxID, true)
+	p.hasSubAppID = f[4] >= 0
+	p.subAppID = r.text(f[4], rel("/merchant/sub_appid"), maxID, r.m.mode == ModeChannel)
+	p.shopNo = r.text(f[5], rel("/merchant/shop_no"), maxID, true)
+}
+
+// override returns the event's value at node i, or the configured default.
+func (r *run) override(i int32, p path, def []byte) []byte {
+	if i < 0 && len(def) > 0 {
+		return def
+	}
+	if i < 0 {
+		r.bad(p, "is required: the deployment configures no default")
+		return nil
+	}
+	return r.text(i, p, maxID, true)
+}
+
+func (r *run) customer(i int32, p *payload) {
+	if !r.object(i, rel("/customer"), true) {
+		return
+	}
+	p.hasCustomer = true
+	var f [3]int32
+	r.fields(i, customerKeys, f[:])
+	p.hasOpenID, p.hasSubOpenID = f[0] >= 0, f[1] >= 0
+	p.openID = r.text(f[0], rel("/customer/openid"), maxID, false)
+	p.subOpenID = r.text(f[1], rel("/customer/sub_openid"), maxID, false)
+	p.loginToken = r.text(f[2], rel("/customer/login_token"), maxLoginToken, true)
+}
+
+// modeRules checks the conditional identity rules of the mode.
+func (r *run) modeRules(p *payload) {
+	if !p.hasCustomer {
+		return
+	}
+	switch r.m.mode {
+	case ModeServiceProvider:
+		switch {
+		case p.hasOpenID && p.hasSubOpenID:
+			r.bad(rel("/customer/sub_openid"), "must not be sent together with openid: send exactly one")
+		case !p.hasOpenID && !p.hasSubOpenID:
+			r.bad(rel("/customer/sub_openid"), "is required: send exactly one of openid and sub_openid")
+		case p.hasSubOpenID && p.hasMerchant && !p.hasSubAppID:
+			r.bad(rel("/merchant/sub_appid"), "is required when sub_openid is used")
+		}
+	case ModeChannel:
+		if p.hasOpenID {
+			r.bad(rel("/customer/openid"), "is not allowed in channel mode: send sub_openid")
+		}
+		if !p.hasSubOpenID {
+			r.bad(rel("/customer/sub_openid"), "is required in channel mode")
+		}
+	}
+}
+
+func (r *run) order(i int32, f [8]int32, p *payload) {
+	if !r.object(i, rel("/order"), true) {
+		return
+	}
+	p.orderNo = r.text(f[0], rel("/order/order_no"), maxPayID, true)
+	p.entry = r.text(f[1], rel("/order/entry"), maxEntry, true)
+	p.tableNo = r.text(f[2], rel("/order/table_no"), maxTableNo, false)
+	v, ok := r.integer(f[3], rel("/order/people_count"), false)
+	p.people, p.hasPeople = v, r.inRange(v, ok, rel("/order/people_count"), 1, 1<<62, "must be at least 1")
+	var okT, okD, okU bool
+	p.total, okT = r.integer(f[4], rel("/order/total_amount"), true)
+	okT = r.inRange(p.total, okT, rel("/order/total_amount"), 0, 1<<63-1, "must not be negative")
+	p.discount, okD = r.integer(f[5], rel("/order/discount_amount"), true)
+	okD = r.inRange(p.discount, okD, rel("/order/discount_amount"), 0, 1<<63-1, "must not be negative")
+	p.user, okU = r.integer(f[6], rel("/order/user_amount"), true)
+	okU = r.inRange(p.user, okU, rel("/order/user_amount"), 0, 1<<63-1, "must not be negative")
+	if okT && okD && p.discount > p.total {
+		r.bad(rel("/order/discount_amount"), "must not exceed total_amount")
+	}
+	if okT && okU && p.user > p.total {
+		r.bad(rel("/order/user_amount"), "must not exceed total_amount")
+	}
+	r.dishes(f[7], p)
+}
+
+func (r *run) dishes(i int32, p *payload) {
+	pd := rel("/order/dishes")
+	switch {
+	case i < 0:
+		r.bad(pd, "is required")
+		return
+	case r.n[i].kind != kindArray:
+		r.bad(pd, "must be an array")
+		return
+	}
+	n := 0
+	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
+		n++
+	}
+	if n == 0 {
+		r.bad(pd, "must have at least one dish")
+		return
+	}
+	p.dishes = make([]dish, n)
+	k := 0
+	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
+		r.dish(e, k, &p.dishes[k])
+		k++
+	}
+}
+
+func (r *run) dish(i int32, k int, d *dish) {
+	if r.n[i].kind != kindObject {
+		r.bad(dishPath(k, ""), "must be an object")
+		return
+	}
+	var f [9]int32
+	r.fields(i, dishKeys, f[:])
+	d.no = r.text(f[0], dishPath(k, "/dish_no"), maxDishNo, true)
+	d.name = r.text(f[1], dishPath(k, "/name"), maxDishName, true)
+	var ok bool
+	d.price, ok = r.integer(f[2], dishPath(k, "/price"), true)
+	r.inRange(d.price, ok, dishPath(k, "/price"), 0, 1<<63-1, "must not be negative")
+	if u := r.text(f[3], dishPath(k, "/unit"), 16, true); u != nil {
+		if oneOf(u, units) {
+			d.unit = u
+		} else {
+			r.bad(dishPath(k, "/unit"), fmt.Sprintf("unit %s must be BY_SHARE or BY_WEIGHT", quote(string(u))))
+		}
+	}
+	r.count(f[4], dishPath(k, "/count"), d)
+	d.discount, ok = r.integer(f[5], dishPath(k, "/discount"), false)
+	d.hasDiscount = r.inRange(d.discount, ok, dishPath(k, "/discount"), 1, 100, "must be between 1 and 100 (percent)")
+	if c := r.text(f[6], dishPath(k, "/category"), 32, false); c != nil {
+		switch {
+		case oneOf(c, categories):
+			d.category = c
+		case string(c) == "GUANGDONG_CUISINE":
+			r.bad(dishPath(k, "/category"), `category "GUANGDONG_CUISINE" is not in the documented list: the API spells it GUAGNDONG_CUISINE`)
+		default:
+			r.bad(dishPath(k, "/category"), fmt.Sprintf("category %s is not in the documented list", quote(string(c))))
+		}
+	}
+	d.priority, ok = r.integer(f[7], dishPath(k, "/priority"), false)
+	d.hasPriority = r.inRange(d.priority, ok, dishPath(k, "/priority"), 1, 100, "must be between 1 and 100")
+	if r.object(f[8], dishPath(k, "/properties"), false) {
+		d.hasProps = true
+		r.fields(f[8], propertyKeys[:], d.props[:])
+		for j, key := range propertyKeys {
+			r.property(d.props[j], dishPath(k, "/properties/"+key), j < 4)
+		}
+	}
+}
+
+func (r *run) count(i int32, p path, d *dish) {
+	if i < 0 {
+		r.bad(p, "is required")
+		return
+	}
+	n := r.n[i]
+	if n.kind != kindNumber {
+		r.bad(p, "must be a number")
+		return
+	}
+	dec := parseDecimal(r.in[n.start:n.end])
+	out, reason := dec.count(d.count[:0])
+	if reason != "" {
+		r.bad(p, reason)
+		return
+	}
+	d.countLen = len(out)
+}
+
+// property checks one properties value: a string, or an array of strings
+// joined with " | ", at most 128 characters either way.
+func (r *run) property(i int32, p path, required bool) {
+	if i < 0 {
+		if required {
+			r.bad(p, "is required when properties is present")
+		}
+		return
+	}
+	switch r.n[i].kind {
+	case kindString:
+		r.text(i, p, maxProperty, true)
+		return
+	case kindArray:
+	default:
+		r.bad(p, "must be a string or an array of strings")
+		return
+	}
+	total, j, ok := 0, 0, true
+	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
+		if j > 0 {
+			total += len(separator)
+		}
+		s := r.text(e, p.elem(j), 1<<30, true)
+		if s == nil {
+			ok = false
+		}
+		total += runes(s)
+		j++
+	}
+	switch {
+	case j == 0:
+		r.bad(p, "must not be empty")
+	case ok && total > maxProperty:
+		r.bad(p, fmt.Sprintf("must be at most %d characters once joined with %q, got %d", maxProperty, separator, total))
+	}
+}
+
+const separator = " | "
+
+func (r *run) payment(i int32, p *payload) {
+	switch {
+	case i < 0:
+		r.bad(rel("/payment"), "is required for order.paid")
+		return
+	case r.n[i].kind != kindObject:
+		r.bad(rel("/payment"), "must be an object")
+		return
+	}
+	var f [3]int32
+	r.fields(i, paymentKeys, f[:])
+	p.transactionID = r.text(f[0], rel("/payment/transaction_id"), maxPayID, true)
+	p.outTradeNo = r.text(f[1], rel("/payment/out_trade_no"), maxPayID, true)
+	if t := r.text(f[2], rel("/payment/paid_at"), 64, true); t != nil {
+		p.payTime, _ = r.timeOf(t, rel("/payment/paid_at"))
+	}
+}

@@ -1,0 +1,167 @@
+// Package mapper turns one order event (contract §1) into the exact body of
+// WeChat Pay's POST /v3/catering/orders/sync-status request, or into a list
+// of every rule the event breaks.
+//
+// The package is pure: no I/O, no logging, no context. A Mapper is safe for
+// concurrent use.
+//
+// Decisions the contract leaves open, fixed here:
+//   - JSON null on a field is treated exactly as if the field were absent: an
+//     optional field set to null is omitted, a required one is reported as
+//     missing. Inside arrays (dishes, property values) null is a violation.
+//   - Duplicate object keys anywhere in the value make the event invalid.
+//   - Integer fields take any JSON number whose value is an exact integer in
+//     the int64 range: 2, 2.0 and 2e0 are 2; 2.5 and 1e-1 are rejected.
+//   - count takes at most 2 decimal places and at most 15 digits in all (so a
+//     double-precision parser on the receiving side reads it exactly).
+//   - Strings must not be empty; an empty optional string is a violation, not
+//     an omission.
+//   - Fields of the other mode (channel_id in service-provider mode,
+//     sp_mchid/sp_appid in channel mode) and unknown fields are ignored;
+//     customer.openid in channel mode is a violation.
+//   - people_count, when present, is at least 1; price and amounts are ≥ 0.
+//   - occurred_at and paid_at accept RFC 3339 date-times with Z or ±hh:mm
+//     (fractions allowed, dropped on output); they are sent as whole seconds
+//     in +08:00.
+//   - A value larger than Config.MaxValueBytes (default 1 MiB, Kafka's default
+//     message size) or nested deeper than 64 levels is invalid, so hostile
+//     input costs bounded work. At most 100 violations are listed per event.
+package mapper
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Mode selects the sync-status body variant.
+type Mode string
+
+// The two integration modes of the sync-status API.
+const (
+	ModeServiceProvider Mode = "service_provider"
+	ModeChannel         Mode = "channel"
+)
+
+// ErrUnknownMode is returned for a mode other than service_provider or channel.
+var ErrUnknownMode = errors.New("unknown mode")
+
+// DefaultSkipTypes are the event types acknowledged without upload unless the
+// deployment configures others (ORDERSYNC_SKIP_TYPES).
+var DefaultSkipTypes = []string{"order.cancelled", "order.closed", "order.refunded", "order.served"}
+
+// DefaultMaxValueBytes is the largest message value mapped when
+// Config.MaxValueBytes is zero: Kafka's default maximum message size.
+const DefaultMaxValueBytes = 1 << 20
+
+// Event types mapped to a sync-status status.
+const (
+	TypeCreated = "order.created"
+	TypeUpdated = "order.updated"
+	TypePaid    = "order.paid"
+)
+
+// Statuses sent in the body.
+const (
+	StatusCreateDeal = "CREATE_DEAL"
+	StatusPaySuccess = "PAY_SUCCESS"
+)
+
+// ParseMode parses a mode name as written in configuration.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeServiceProvider, ModeChannel:
+		return m, nil
+	}
+	return "", fmt.Errorf("%w %q: want %q or %q", ErrUnknownMode, s, ModeServiceProvider, ModeChannel)
+}
+
+// Config holds the deployment defaults and skip list.
+type Config struct {
+	Mode      Mode
+	MchID     string   // default sp_mchid in service-provider mode
+	SpAppID   string   // default sp_appid (sp mode)
+	ChannelID string   // default channel_id (channel mode)
+	SkipTypes []string // event types acknowledged and skipped (caller supplies the default list)
+	// MaxValueBytes bounds the size of a message value; 0 means DefaultMaxValueBytes.
+	MaxValueBytes int
+}
+
+// Header is one Kafka record header (CloudEvents binary mode reads ce_* headers).
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Mapper maps order events to sync-status bodies. It is safe for concurrent use.
+type Mapper struct {
+	mode      Mode
+	mchID     []byte
+	spAppID   []byte
+	channelID []byte
+	skip      []string
+	maxBytes  int
+}
+
+// New returns a Mapper for cfg. It fails on an unknown mode, on a default id
+// the API would reject, or on a negative MaxValueBytes.
+func New(cfg Config) (*Mapper, error) {
+	if _, err := ParseMode(string(cfg.Mode)); err != nil {
+		return nil, fmt.Errorf("mapper config: %w", err)
+	}
+	for _, d := range []struct{ name, v string }{
+		{"mchid", cfg.MchID}, {"sp_appid", cfg.SpAppID}, {"channel_id", cfg.ChannelID},
+	} {
+		if reason := idReason([]byte(d.v), maxID); reason != "" && d.v != "" {
+			return nil, fmt.Errorf("mapper config: %s %s", d.name, reason)
+		}
+	}
+	if cfg.MaxValueBytes < 0 {
+		return nil, fmt.Errorf("mapper config: max value bytes %d is negative", cfg.MaxValueBytes)
+	}
+	m := &Mapper{
+		mode:      cfg.Mode,
+		mchID:     []byte(cfg.MchID),
+		spAppID:   []byte(cfg.SpAppID),
+		channelID: []byte(cfg.ChannelID),
+		skip:      append([]string(nil), cfg.SkipTypes...),
+		maxBytes:  cfg.MaxValueBytes,
+	}
+	if m.maxBytes == 0 {
+		m.maxBytes = DefaultMaxValueBytes
+	}
+	return m, nil
+}
+
+// Mode reports the mode the Mapper builds bodies for.
+func (m *Mapper) Mode() Mode { return m.mode }
+
+// Result is the outcome of mapping one event that is not invalid.
+type Result struct {
+	Skipped    bool
+	SkipReason string // e.g. `event type "order.cancelled" is in the skip list`
+	EventID    string
+	EventType  string
+	OrderNo    string
+	Status     string // CREATE_DEAL or PAY_SUCCESS
+	OccurredAt time.Time
+	Body       []byte // exact bytes to POST (compact JSON, no trailing newline, no HTML escaping)
+}
+
+// idReason reports why s cannot be sent as an id of at most max characters,
+// or "" when it can.
+func idReason(s []byte, max int) string {
+	switch {
+	case len(s) == 0:
+		return "must not be empty"
+	case !utf8.Valid(s):
+		return "is not valid UTF-8"
+	case has4Byte(s):
+		return reason4Byte
+	}
+	if n := utf8.RuneCount(s); n > max {
+		return fmt.Sprintf("must be at most %d characters, got %d", max, n)
+	}
+	return ""
+}
