@@ -1,0 +1,342 @@
+// Package consumer is the worker's runtime: it joins the Kafka consumer
+// group, fetches every assigned partition, maps and uploads each event, dead-
+// letters what cannot succeed and commits offsets — at least once, one event
+// at a time per order, different orders in parallel (contract §6).
+//
+// Per partition, events are scheduled by ordering key (the message key, else
+// the mapped order number, else the offset alone): events of one key run one
+// at a time in offset order, events of different keys run in parallel, and
+// at most Config.MaxInFlight uploads run at once across the instance. A
+// per-partition tracker commits only up to the highest contiguous finished
+// offset, where finished means delivered, skipped or durably dead-lettered.
+// Commits go through the generation that fetched the events, so a partition
+// lost in a rebalance is never committed by a stale generation: on
+// rebalance or shutdown fetching stops, in-flight work is given a bounded
+// time to finish, then cancelled and left for redelivery.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/mapper"
+	"github.com/ordersync/ordersync/internal/uploader"
+)
+
+// Mapper turns a message value (and headers, for CloudEvents binary mode)
+// into the body to upload. It must be safe for concurrent use. A non-nil
+// error means the event is invalid and is dead-lettered; a
+// *mapper.InvalidEventError names the offending fields.
+type Mapper interface {
+	Map(value []byte, headers []mapper.Header) (mapper.Result, error)
+}
+
+// Uploader uploads one body, retrying transient failures itself. It must be
+// safe for concurrent use. When ctx is done it returns an Outcome of class
+// Cancelled promptly; such an event is neither committed nor dead-lettered.
+type Uploader interface {
+	Upload(ctx context.Context, body []byte) uploader.Outcome
+}
+
+// Observer receives the consumer's measurements (implemented by the metrics
+// package). Methods are called concurrently and must not block.
+type Observer interface {
+	// EventConsumed counts a fetched message.
+	EventConsumed(topic string)
+	// EventDone counts a finished event; outcome is delivered, skipped or
+	// dead_lettered, class the dead-letter class (else "").
+	EventDone(outcome, class string)
+	// EndToEnd observes the time from the Kafka record timestamp to delivery.
+	EndToEnd(d time.Duration)
+	// InFlight reports the current number of uploads in flight.
+	InFlight(n int)
+	// Committed reports a committed offset (the next offset to consume).
+	Committed(topic string, partition int, offset int64)
+	// Lag reports the high watermark minus the committed offset.
+	Lag(topic string, partition int, lag int64)
+	// Rebalanced counts a new group generation.
+	Rebalanced()
+	// DeadLetterWriteFailed counts a failed dead-letter write (it is retried).
+	DeadLetterWriteFailed()
+}
+
+// Outcome labels passed to Observer.EventDone.
+const (
+	OutcomeDelivered    = "delivered"
+	OutcomeSkipped      = "skipped"
+	OutcomeDeadLettered = "dead_lettered"
+)
+
+// Static configuration errors of New.
+var (
+	ErrNoBrokers     = errors.New("consumer: no brokers")
+	ErrNoTopics      = errors.New("consumer: no topics")
+	ErrNoGroupID     = errors.New("consumer: no group id")
+	ErrNoDLQTopic    = errors.New("consumer: no dead-letter topic")
+	ErrDLQIsSource   = errors.New("consumer: dead-letter topic is also a source topic")
+	ErrMaxInFlight   = errors.New("consumer: max in flight must be at least 1")
+	ErrNegativeDelay = errors.New("consumer: timeouts must not be negative")
+)
+
+// Config configures a Consumer.
+type Config struct {
+	Brokers, Topics   []string
+	GroupID, DLQTopic string
+	// MaxInFlight bounds the events of this instance being uploaded or
+	// waiting between retries, across all partitions.
+	MaxInFlight int
+	// SessionTimeout and RebalanceTimeout are the group timeouts; default
+	// 10s each (kafka-go's 30s would make every crash cost 30s).
+	SessionTimeout, RebalanceTimeout time.Duration
+	// ShutdownTimeout bounds finishing in-flight work on stop; default 10s.
+	// On a rebalance the bound is also kept under RebalanceTimeout so this
+	// member rejoins in time.
+	ShutdownTimeout time.Duration
+	// Dialer carries TLS/SASL for the group and the fetchers; nil = default.
+	Dialer *kafka.Dialer
+	// Transport carries TLS/SASL for the dead-letter writer; nil = default.
+	Transport *kafka.Transport
+	Logger    zerolog.Logger
+	// Observer receives metrics; nil discards them.
+	Observer Observer
+}
+
+const (
+	defaultGroupTimeout = 10 * time.Second
+	commitInterval      = 200 * time.Millisecond
+	// windowPerSlot sizes each partition's window of fetched, not yet
+	// committable events: windowPerSlot × MaxInFlight, at least minWindow.
+	windowPerSlot = 4
+	minWindow     = 64
+	// leaveGrace is added to ShutdownTimeout for the final commit and for
+	// leaving the group; kafka-go's Close can hang (#1248), so Run stops
+	// waiting after it.
+	leaveGrace = 5 * time.Second
+)
+
+// Consumer consumes order events from a consumer group. Create it with New
+// and call Run once.
+type Consumer struct {
+	cfg       Config
+	mapper    Mapper
+	uploader  Uploader
+	dlq       *dlq.Writer
+	obs       Observer
+	log       zerolog.Logger
+	heartbeat time.Duration
+	window    int
+
+	slots    chan struct{} // one token per upload in flight
+	inFlight atomic.Int64
+
+	mu         sync.Mutex
+	ready      bool
+	readyWhy   string
+	lastCommit time.Time
+	parts      []*partition // partitions of the current generation
+}
+
+// New validates cfg, fills defaults and returns a Consumer. It does not
+// connect to Kafka.
+func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
+	switch {
+	case len(cfg.Brokers) == 0:
+		return nil, ErrNoBrokers
+	case len(cfg.Topics) == 0:
+		return nil, ErrNoTopics
+	case cfg.GroupID == "":
+		return nil, ErrNoGroupID
+	case cfg.DLQTopic == "":
+		return nil, ErrNoDLQTopic
+	case cfg.MaxInFlight < 1:
+		return nil, ErrMaxInFlight
+	case cfg.SessionTimeout < 0 || cfg.RebalanceTimeout < 0 || cfg.ShutdownTimeout < 0:
+		return nil, ErrNegativeDelay
+	}
+	for _, t := range cfg.Topics {
+		if t == cfg.DLQTopic {
+			return nil, ErrDLQIsSource
+		}
+	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = defaultGroupTimeout
+	}
+	if cfg.RebalanceTimeout == 0 {
+		cfg.RebalanceTimeout = defaultGroupTimeout
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = defaultGroupTimeout
+	}
+	w, err := dlq.NewWriter(dlq.WriterConfig{Brokers: cfg.Brokers, Topic: cfg.DLQTopic, Transport: cfg.Transport})
+	if err != nil {
+		return nil, fmt.Errorf("new consumer: %w", err)
+	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &Consumer{
+		cfg:       cfg,
+		mapper:    m,
+		uploader:  u,
+		dlq:       w,
+		obs:       obs,
+		log:       cfg.Logger.With().Str("component", "consumer").Logger(),
+		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
+		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
+		slots:     make(chan struct{}, cfg.MaxInFlight),
+		readyWhy:  "not started",
+	}, nil
+}
+
+// Run consumes until ctx is done, then stops fetching, gives in-flight work
+// up to ShutdownTimeout to finish (cancelling the rest, which is redelivered
+// later), commits what is done, leaves the group and returns nil. It returns
+// an error only if the group cannot be set up at all.
+func (c *Consumer) Run(ctx context.Context) error {
+	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                c.cfg.GroupID,
+		Brokers:           c.cfg.Brokers,
+		Dialer:            c.cfg.Dialer,
+		Topics:            c.cfg.Topics,
+		HeartbeatInterval: c.heartbeat,
+		SessionTimeout:    c.cfg.SessionTimeout,
+		RebalanceTimeout:  c.cfg.RebalanceTimeout,
+		JoinGroupBackoff:  time.Second,
+		StartOffset:       kafka.FirstOffset,
+		ErrorLogger:       kafkaLogger(c.log),
+	})
+	if err != nil {
+		return fmt.Errorf("consumer group %s: %w", c.cfg.GroupID, err)
+	}
+	c.log.Info().Str("group", c.cfg.GroupID).Strs("topics", c.cfg.Topics).Int("max_in_flight", c.cfg.MaxInFlight).
+		Msg("consumer started")
+	c.setReady(false, "joining group "+c.cfg.GroupID)
+	for {
+		gen, err := group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed) {
+				break
+			}
+			c.setReady(false, "joining group: "+err.Error())
+			c.log.Warn().Err(err).Str("group", c.cfg.GroupID).Msg("joining consumer group failed, retrying")
+			continue
+		}
+		c.startGeneration(ctx, gen)
+	}
+	c.setReady(false, "stopping")
+	c.stop(group)
+	c.log.Info().Msg("consumer stopped")
+	return nil
+}
+
+// stop closes the group — which ends the current generation, drains its
+// partitions, makes the final commit and leaves the group — and closes the
+// dead-letter writer, waiting at most ShutdownTimeout plus a grace period.
+func (c *Consumer) stop(group *kafka.ConsumerGroup) {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = group.Close() // always nil
+	}()
+	t := time.NewTimer(c.cfg.ShutdownTimeout + leaveGrace)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		c.log.Warn().Dur("after", c.cfg.ShutdownTimeout+leaveGrace).Msg("leaving the consumer group did not finish; giving up")
+	}
+	if err := c.dlq.Close(); err != nil {
+		c.log.Warn().Err(err).Msg("closing dead-letter writer")
+	}
+}
+
+// Ready reports whether the consumer is a settled member of its group, with
+// a short reason: joining, rebalancing, or the generation and partitions held
+// (a member with no partitions, when the group has more members than
+// partitions, is ready and says so).
+func (c *Consumer) Ready() (bool, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ready, c.readyWhy
+}
+
+// Progress returns when offsets were last committed (zero before the first
+// commit) and how many fetched events are not yet committable.
+func (c *Consumer) Progress() (lastCommit time.Time, pending int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.parts {
+		n, _ := p.tracker.stats()
+		pending += n
+	}
+	return c.lastCommit, pending
+}
+
+// OldestInFlight returns the age of the oldest fetched event that is not
+// finished yet — the one holding back its partition's commits — or 0.
+func (c *Consumer) OldestInFlight() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var oldest time.Time
+	for _, p := range c.parts {
+		if n, at := p.tracker.stats(); n > 0 && (oldest.IsZero() || at.Before(oldest)) {
+			oldest = at
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return time.Since(oldest)
+}
+
+func (c *Consumer) setReady(ok bool, why string) {
+	c.mu.Lock()
+	c.ready, c.readyWhy = ok, why
+	c.mu.Unlock()
+}
+
+// acquire takes an upload slot, giving up when ctx is done or stop closes.
+func (c *Consumer) acquire(ctx context.Context, stop <-chan struct{}) bool {
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	case <-stop:
+		return false
+	}
+	c.obs.InFlight(int(c.inFlight.Add(1)))
+	return true
+}
+
+func (c *Consumer) release() {
+	<-c.slots
+	c.obs.InFlight(int(c.inFlight.Add(-1)))
+}
+
+// kafkaLogger routes kafka-go's error log to debug: the errors that matter
+// surface through Next, FetchMessage and commits and are logged there.
+func kafkaLogger(l zerolog.Logger) kafka.Logger {
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		l.Debug().Str("source", "kafka-go").Msgf(msg, args...)
+	})
+}
+
+type nopObserver struct{}
+
+func (nopObserver) EventConsumed(string)         {}
+func (nopObserver) EventDone(string, string)     {}
+func (nopObserver) EndToEnd(time.Duration)       {}
+func (nopObserver) InFlight(int)                 {}
+func (nopObserver) Committed(string, int, int64) {}
+func (nopObserver) Lag(string, int, int64)       {}
+func (nopObserver) Rebalanced()                  {}
+func (nopObserver) DeadLetterWriteFailed()       {}

@@ -1,0 +1,152 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/mapper"
+	"github.com/ordersync/ordersync/internal/uploader"
+)
+
+// handle takes ev to a finished state — delivered, skipped or durably
+// dead-lettered — and returns true, or returns false when ctx was cancelled
+// or the partition is draining before ev started: ev is then left
+// unfinished and will be redelivered.
+func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
+	if ev.mapErr != nil {
+		return c.deadLetter(ctx, p, ev, invalidFailure(ev.mapErr))
+	}
+	if ev.result.Skipped {
+		c.obs.EventDone(OutcomeSkipped, "")
+		c.eventLog(p, ev, zerolog.DebugLevel).Str("reason", ev.result.SkipReason).Msg("event skipped")
+		return true
+	}
+	for {
+		if !c.acquire(ctx, p.draining) {
+			return false
+		}
+		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")
+		out := c.uploader.Upload(ctx, ev.result.Body)
+		c.release()
+		switch out.Class {
+		case uploader.Delivered:
+			c.obs.EventDone(OutcomeDelivered, "")
+			if !ev.msg.Time.IsZero() {
+				c.obs.EndToEnd(time.Since(ev.msg.Time))
+			}
+			c.eventLog(p, ev, zerolog.DebugLevel).Int("attempts", out.Attempts).Msg("delivered")
+			return true
+		case uploader.Rejected:
+			return c.deadLetter(ctx, p, ev, uploadFailure(dlq.ClassRejected, out))
+		case uploader.RetriesExhausted:
+			return c.deadLetter(ctx, p, ev, uploadFailure(dlq.ClassRetriesExhausted, out))
+		}
+		// Cancelled.
+		if ctx.Err() != nil {
+			return false
+		}
+		// The uploader promises Cancelled only once ctx is done; never
+		// drop an event on a broken promise: try again shortly.
+		c.eventLog(p, ev, zerolog.ErrorLevel).Msg("upload cancelled with a live context; retrying")
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func invalidFailure(err error) dlq.Failure {
+	f := dlq.Failure{Class: dlq.ClassInvalidEvent, Message: err.Error()}
+	var ie *mapper.InvalidEventError
+	if errors.As(err, &ie) && len(ie.Violations) > 0 {
+		f.Field = ie.Violations[0].Field
+	}
+	return f
+}
+
+func uploadFailure(class string, out uploader.Outcome) dlq.Failure {
+	f := dlq.Failure{
+		Class:      class,
+		Message:    out.Message,
+		Field:      out.Field,
+		Code:       out.Code,
+		HTTPStatus: out.HTTPStatus,
+		RequestID:  out.RequestID,
+		Attempts:   out.Attempts,
+	}
+	if out.Err != nil {
+		f.Message = out.Err.Error()
+	}
+	if f.Message == "" {
+		f.Message = class
+	}
+	return f
+}
+
+// deadLetter writes ev to the dead-letter topic, retrying with backoff until
+// the write is acknowledged (true) or ctx is cancelled (false: not finished,
+// nothing committed past it).
+func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dlq.Failure) bool {
+	rec := dlq.Record{
+		Topic:     ev.msg.Topic,
+		Partition: ev.msg.Partition,
+		Offset:    ev.msg.Offset,
+		Timestamp: ev.msg.Time,
+		Key:       ev.msg.Key,
+		Value:     ev.msg.Value,
+		Headers:   ev.msg.Headers,
+		Failure:   f,
+	}
+	if rec.Topic == "" {
+		rec.Topic, rec.Partition = p.topic, p.id
+	}
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = 200 * time.Millisecond
+	bo.MaxInterval = 5 * time.Second
+	bo.MaxElapsedTime = 0
+	for attempt := 1; ; attempt++ {
+		rec.FailedAt = time.Now()
+		err := c.dlq.Write(ctx, rec)
+		if err == nil {
+			c.obs.EventDone(OutcomeDeadLettered, f.Class)
+			c.eventLog(p, ev, zerolog.WarnLevel).Str("class", f.Class).Str("code", f.Code).Str("field", f.Field).
+				Int("http_status", f.HTTPStatus).Int("attempts", f.Attempts).Str("reason", dlq.OneLine(f.Message)).
+				Msg("event dead-lettered")
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.obs.DeadLetterWriteFailed()
+		c.eventLog(p, ev, zerolog.WarnLevel).Err(err).Int("attempt", attempt).
+			Msg("dead-letter write failed; retrying, nothing committed past this event")
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(bo.NextBackOff()):
+		}
+	}
+}
+
+// eventLog starts a log line at level naming the event — never its value.
+func (c *Consumer) eventLog(p *partition, ev *event, level zerolog.Level) *zerolog.Event {
+	e := p.log.WithLevel(level).Int64("offset", ev.msg.Offset)
+	eventID, orderNo := ev.result.EventID, ev.result.OrderNo
+	var ie *mapper.InvalidEventError
+	if errors.As(ev.mapErr, &ie) {
+		eventID, orderNo = ie.EventID, ie.OrderNo
+	}
+	if eventID != "" {
+		e = e.Str("event_id", eventID)
+	}
+	if orderNo != "" {
+		e = e.Str("order_no", orderNo)
+	}
+	return e
+}
