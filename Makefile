@@ -22,7 +22,7 @@ test:
 
 ## demo: in-process Kafka-protocol broker + WeChat Pay sandbox + sample orders + the worker, with a summary
 demo: build
-	$(GO) run ./cmd/demo --worker bin/worker
+	$(GO) run ./cmd/demo --worker bin/worker $(ARGS)
 
 ## bench: throughput, latency, CPU and memory figures against in-process Kafka and the sandbox
 bench: build
