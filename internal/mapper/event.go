@@ -444,7 +444,7 @@ func isJSONType(ct []byte) bool {
 type payload struct {
 	spMchID, spAppID, channelID, subMchID, subAppID, shopNo []byte
 	openID, subOpenID, loginToken                           []byte
-	hasOpenID, hasSubOpenID, hasSubAppID                     bool
+	hasOpenID, hasSubOpenID, hasSubAppID                    bool
 	hasMerchant, hasCustomer                                bool
 	orderNo, entry, tableNo                                 []byte
 	people                                                  int64
@@ -458,13 +458,13 @@ type payload struct {
 
 // dish is a validated dish_list item.
 type dish struct {
-	no, name, unit, category []byte
+	no, name, unit, category  []byte
 	price, discount, priority int64
-	hasDiscount, hasPriority bool
-	count                    [countMaxDigits + 2]byte
-	countLen                 int
-	props                    [5]int32 // nodes of taste, cuisine, main_material, ingredients, others; -1 absent
-	hasProps                 bool
+	hasDiscount, hasPriority  bool
+	count                     [countMaxDigits + 2]byte
+	countLen                  int
+	props                     [5]int32 // nodes of taste, cuisine, main_material, ingredients, others; -1 absent
+	hasProps                  bool
 }
 
 // object reports whether node i is an object, recording a violation at p
