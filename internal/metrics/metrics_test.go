@@ -1,0 +1,80 @@
+package metrics
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// exercised returns the names of every family New registers, after each
+// method was called once so that vectors have a child.
+func exercised(t *testing.T) map[string]bool {
+	t.Helper()
+	m := New("test")
+	m.OldestInFlight(func() time.Duration { return time.Second })
+	m.EventConsumed("orders")
+	for _, o := range []string{"delivered", "skipped", "dead_lettered"} {
+		m.EventDone(o, "rejected")
+	}
+	m.EndToEnd(time.Second)
+	m.InFlight(3)
+	m.Committed("orders", 0, 42)
+	m.Lag("orders", 0, 7)
+	m.Rebalanced()
+	m.DeadLetterWriteFailed()
+	m.UploadAttempt("delivered", 204, 10*time.Millisecond)
+	m.Paused(true, "outage")
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range families {
+		names[f.GetName()] = true
+	}
+	return names
+}
+
+func TestFamiliesAreNamedAndExported(t *testing.T) {
+	names := exercised(t)
+	want := []string{
+		"ordersync_events_consumed_total", "ordersync_events_delivered_total", "ordersync_events_skipped_total",
+		"ordersync_events_dead_lettered_total", "ordersync_upload_attempts_total", "ordersync_upload_duration_seconds",
+		"ordersync_end_to_end_latency_seconds", "ordersync_uploads_in_flight", "ordersync_oldest_in_flight_age_seconds",
+		"ordersync_consumer_lag_messages", "ordersync_committed_offset", "ordersync_upload_paused",
+		"ordersync_rebalances_total", "ordersync_dead_letter_write_failures_total", "ordersync_build_info",
+	}
+	for _, n := range want {
+		if !names[n] {
+			t.Errorf("family %s not registered", n)
+		}
+	}
+}
+
+// TestDocsNameOnlyRealMetrics keeps the dashboard, the README and the runbook
+// from drifting away from the metric names.
+func TestDocsNameOnlyRealMetrics(t *testing.T) {
+	names := exercised(t)
+	re := regexp.MustCompile(`ordersync_[a-z_]+`)
+	for _, path := range []string{"../../deploy/grafana-dashboard.json", "../../README.md", "../../docs/runbook.md"} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			if os.IsNotExist(err) && strings.HasSuffix(path, "runbook.md") {
+				continue
+			}
+			t.Fatal(err)
+		}
+		for _, loc := range re.FindAllIndex(data, -1) {
+			n := string(data[loc[0]:loc[1]])
+			if strings.HasSuffix(n, "_") {
+				continue // a pattern such as ordersync_events_(delivered|…)
+			}
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")
+			if !names[base] {
+				t.Errorf("%s names %s, which is not a metric", path, n)
+			}
+		}
+	}
+}
