@@ -1,0 +1,304 @@
+package consumer
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordersync/ordersync/internal/dlq"
+)
+
+func mixedKinds(o, s int) string {
+	switch {
+	case o == 1 && s == 2:
+		return "invalid"
+	case o == 2 && s == 1:
+		return "reject"
+	case o == 3 && s == 3:
+		return "exhaust"
+	case o == 4 && s == 0:
+		return "skip"
+	}
+	return "ok"
+}
+
+// checkDeadLetters verifies the dead-letter topic holds exactly the bad
+// events of p, once each, with contract §4 headers.
+func checkDeadLetters(t *testing.T, brokers []string, p plan, notJSON int) {
+	t.Helper()
+	recs := readTopic(t, brokers, dlqTopic)
+	seen := map[string]int{}
+	for _, m := range recs {
+		class, _ := headerValue(m, dlq.HeaderErrorClass)
+		var e testEvent
+		if err := json.Unmarshal(m.Value, &e); err != nil {
+			if class != dlq.ClassInvalidEvent {
+				t.Errorf("non-JSON dead letter class %q", class)
+			}
+			if f, ok := headerValue(m, dlq.HeaderErrorField); ok {
+				t.Errorf("non-JSON dead letter has field %q", f)
+			}
+			seen["notjson"]++
+			continue
+		}
+		id := fmt.Sprintf("%s/%d", e.Order, e.Seq)
+		seen[id]++
+		if want := p.bad[id]; class != want {
+			t.Errorf("%s: class %q, want %q", id, class, want)
+		}
+		if string(m.Key) != e.Order {
+			t.Errorf("%s: key %q", id, m.Key)
+		}
+		if tr, _ := headerValue(m, "trace"); tr != e.Order {
+			t.Errorf("%s: original header trace = %q", id, tr)
+		}
+		want := map[string]string{dlq.HeaderOriginalTopic: srcTopic}
+		switch class {
+		case dlq.ClassInvalidEvent:
+			want[dlq.HeaderErrorField] = "/order/dishes/0/unit"
+			want[dlq.HeaderAttempts] = "0"
+		case dlq.ClassRejected:
+			want[dlq.HeaderErrorField] = "/out_order_no"
+			want[dlq.HeaderErrorCode] = "PARAM_ERROR"
+			want[dlq.HeaderErrorHTTPStatus] = "400"
+			want[dlq.HeaderRequestID] = "req-" + e.Order
+			want[dlq.HeaderAttempts] = "1"
+		case dlq.ClassRetriesExhausted:
+			want[dlq.HeaderErrorHTTPStatus] = "503"
+			want[dlq.HeaderAttempts] = "4"
+		}
+		for k, v := range want {
+			if got, _ := headerValue(m, k); got != v {
+				t.Errorf("%s: header %s = %q, want %q", id, k, got, v)
+			}
+		}
+		for _, k := range []string{dlq.HeaderErrorMessage, dlq.HeaderOriginalPartition, dlq.HeaderOriginalOffset, dlq.HeaderOriginalTimestamp, dlq.HeaderFailedAt} {
+			if v, ok := headerValue(m, k); !ok || v == "" || strings.ContainsAny(v, "\n\r") {
+				t.Errorf("%s: header %s = %q", id, k, v)
+			}
+		}
+		if ts, _ := headerValue(m, dlq.HeaderFailedAt); !strings.HasSuffix(ts, "Z") {
+			t.Errorf("%s: failed_at %q not UTC", id, ts)
+		}
+	}
+	for id := range p.bad {
+		if seen[id] != 1 {
+			t.Errorf("%s dead-lettered %d times, want 1", id, seen[id])
+		}
+	}
+	if seen["notjson"] != notJSON {
+		t.Errorf("non-JSON dead letters = %d, want %d", seen["notjson"], notJSON)
+	}
+	if len(recs) != len(p.bad)+notJSON {
+		t.Errorf("dead-letter topic holds %d records, want %d", len(recs), len(p.bad)+notJSON)
+	}
+}
+
+func TestEveryEventDeliveredOrDeadLettered(t *testing.T) {
+	c := newCluster(t, 3)
+	brokers := c.ListenAddrs()
+	p := makePlan(12, 6, mixedKinds)
+	produce(t, brokers, srcTopic, p.msgs)
+	produce(t, brokers, srcTopic, []kafka.Message{{Value: []byte("not json " + secret)}})
+	ends := endOffsets(t, brokers, srcTopic)
+
+	rec := newRecorder(5 * time.Millisecond)
+	obs := newCountingObserver()
+	logs := &syncBuffer{}
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
+	waitFor(t, 30*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	if ok, why := in.c.Ready(); !ok || !strings.Contains(why, "3 partitions") {
+		t.Errorf("Ready() = %v, %q", ok, why)
+	}
+	in.stop(t)
+
+	rec.checkOrder(t, p.ok)
+	if rec.maxFlight > 4 {
+		t.Errorf("max uploads in flight %d > MaxInFlight 4", rec.maxFlight)
+	}
+	checkDeadLetters(t, brokers, p, 1)
+	obs.mu.Lock()
+	if got := obs.done["skipped/"]; got != p.skipped {
+		t.Errorf("skipped = %d, want %d", got, p.skipped)
+	}
+	obs.mu.Unlock()
+	out := logs.String()
+	if strings.Contains(out, secret) {
+		t.Error("a log line contains the login_token value")
+	}
+	for _, want := range []string{`"message":"consumer started"`, `"message":"partitions assigned"`, `"message":"event dead-lettered"`, `"message":"consumer stopped"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+	if last, pending := in.c.Progress(); last.IsZero() || pending != 0 {
+		t.Errorf("Progress() = %v, %d", last, pending)
+	}
+}
+
+// TestSameKeyOneAtATimeUnderConcurrency puts every order in one partition
+// with a wide in-flight limit: orders overlap, each order stays serial.
+func TestSameKeyOneAtATimeUnderConcurrency(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	p := makePlan(40, 10, func(int, int) string { return "ok" })
+	produce(t, brokers, srcTopic, p.msgs)
+	ends := endOffsets(t, brokers, srcTopic)
+
+	rec := newRecorder(3 * time.Millisecond)
+	in := startConsumer(t, brokers, "a", 32, 5*time.Second, fakeMapper{}, rec.uploader("a"), nil, nil)
+	waitFor(t, 30*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	in.stop(t)
+	rec.checkOrder(t, p.ok)
+	if rec.maxFlight < 2 || rec.maxFlight > 32 {
+		t.Errorf("max uploads in flight = %d, want in [2, 32]", rec.maxFlight)
+	}
+	if d := rec.duplicates(); d != 0 {
+		t.Errorf("%d duplicate uploads without any crash", d)
+	}
+}
+
+// TestAbruptStopThenRestartLosesNothing stops a consumer mid-stream without
+// a drain (ShutdownTimeout ~0: in-flight uploads are cancelled) and checks a
+// second consumer delivers the rest.
+func TestAbruptStopThenRestartLosesNothing(t *testing.T) {
+	c := newCluster(t, 2)
+	brokers := c.ListenAddrs()
+	p := makePlan(20, 15, func(int, int) string { return "ok" })
+	produce(t, brokers, srcTopic, p.msgs)
+	ends := endOffsets(t, brokers, srcTopic)
+
+	rec := newRecorder(10 * time.Millisecond)
+	a := startConsumer(t, brokers, "a", 8, time.Millisecond, fakeMapper{}, rec.uploader("a"), nil, nil)
+	waitFor(t, 20*time.Second, "a third delivered", func() bool { return rec.delivered.Load() > int64(len(p.msgs)/3) })
+	a.stop(t)
+	if rec.cancelled.Load() == 0 {
+		t.Log("no upload was in flight at the stop") // possible, not a failure
+	}
+	if allCommitted(t, c, ends) {
+		t.Fatal("everything committed before the restart; the test proves nothing")
+	}
+	b := startConsumer(t, brokers, "b", 8, 5*time.Second, fakeMapper{}, rec.uploader("b"), nil, nil)
+	waitFor(t, 30*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	b.stop(t)
+	rec.checkOrder(t, p.ok)
+	t.Logf("duplicates after the abrupt stop: %d (bound: in-flight limit 8 per partition window)", rec.duplicates())
+}
+
+// TestInstancesShareGroupThroughRebalances runs three instances that join
+// and leave while events flow.
+func TestInstancesShareGroupThroughRebalances(t *testing.T) {
+	c := newCluster(t, 4)
+	brokers := c.ListenAddrs()
+	p := makePlan(24, 50, func(int, int) string { return "ok" })
+	produce(t, brokers, srcTopic, p.msgs)
+	ends := endOffsets(t, brokers, srcTopic)
+
+	rec := newRecorder(10 * time.Millisecond)
+	a := startConsumer(t, brokers, "a", 2, 2*time.Second, fakeMapper{}, rec.uploader("a"), nil, nil)
+	waitFor(t, 20*time.Second, "first deliveries", func() bool { return rec.delivered.Load() > 50 })
+	b := startConsumer(t, brokers, "b", 2, 2*time.Second, fakeMapper{}, rec.uploader("b"), nil, nil)
+	ctx := t.Context()
+	if _, err := c.WaitGroupStable(ctx, "ordersync", 2); err != nil {
+		t.Fatal(err)
+	}
+	d := startConsumer(t, brokers, "c", 2, 2*time.Second, fakeMapper{}, rec.uploader("c"), nil, nil)
+	if _, err := c.WaitGroupStable(ctx, "ordersync", 3); err != nil {
+		t.Fatal(err)
+	}
+	n := rec.delivered.Load()
+	t.Logf("delivered with three members settled: %d of %d", n, len(p.msgs))
+	waitFor(t, 20*time.Second, "deliveries with three members", func() bool { return rec.delivered.Load() > n+50 })
+	a.stop(t)
+	if _, err := c.WaitGroupStable(ctx, "ordersync", 2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	b.stop(t)
+	d.stop(t)
+	rec.checkOrder(t, p.ok)
+	t.Logf("duplicates through rebalances: %d", rec.duplicates())
+}
+
+// TestDeadLetterFailureCommitsNothingPastEvent refuses dead-letter writes:
+// later events are delivered but the commit stays before the failed event;
+// once the fault lifts the event is dead-lettered and the commit moves on.
+func TestDeadLetterFailureCommitsNothingPastEvent(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	p := makePlan(10, 1, func(o, _ int) string {
+		if o == 2 {
+			return "invalid"
+		}
+		return "ok"
+	})
+	produce(t, brokers, srcTopic, p.msgs)
+	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: dlqTopic, Err: kerr.NotEnoughReplicas, Count: -1})
+
+	rec := newRecorder(time.Millisecond)
+	obs := newCountingObserver()
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, nil)
+	waitFor(t, 20*time.Second, "later events delivered and dead-letter retried", func() bool {
+		return rec.delivered.Load() == 9 && obs.dlqFailed.Load() >= 3
+	})
+	// Wait two commit intervals after the later events finished: the commit
+	// must not pass offset 2.
+	time.Sleep(3 * commitInterval)
+	if got := committed(c)[0]; got > 2 {
+		t.Fatalf("committed offset %d past the event whose dead-letter write fails (offset 2)", got)
+	}
+	if last, pending := in.c.Progress(); pending != 8 {
+		t.Errorf("Progress() = %v, %d pending; want 8 (offsets 2..9)", last, pending)
+	}
+	if in.c.OldestInFlight() <= 0 {
+		t.Error("OldestInFlight() = 0 with a stuck event")
+	}
+	h.Remove()
+	waitFor(t, 20*time.Second, "commit past the dead-lettered event", func() bool { return committed(c)[0] == 10 })
+	in.stop(t)
+	checkDeadLetters(t, brokers, p, 0)
+}
+
+// TestShutdownBoundedWithHangingUploads cancels Run while uploads hang: Run
+// returns within ShutdownTimeout plus the commit and leave, the hanging
+// events are cancelled and not committed.
+func TestShutdownBoundedWithHangingUploads(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	p := makePlan(6, 1, func(o, _ int) string {
+		if o >= 3 {
+			return "hang"
+		}
+		return "ok"
+	})
+	produce(t, brokers, srcTopic, p.msgs)
+
+	rec := newRecorder(time.Millisecond)
+	const shutdown = 700 * time.Millisecond
+	in := startConsumer(t, brokers, "a", 8, shutdown, fakeMapper{}, rec.uploader("a"), nil, nil)
+	waitFor(t, 20*time.Second, "hanging uploads started", func() bool { return rec.started.Load() == 6 })
+	waitFor(t, 5*time.Second, "first events committed", func() bool { return committed(c)[0] == 3 })
+	start := time.Now()
+	in.stop(t)
+	took := time.Since(start)
+	if took > shutdown+leaveGrace {
+		t.Errorf("Run took %v to return, bound %v", took, shutdown+leaveGrace)
+	}
+	t.Logf("Run returned %v after cancel (ShutdownTimeout %v)", took, shutdown)
+	if rec.cancelled.Load() != 3 {
+		t.Errorf("cancelled uploads = %d, want 3", rec.cancelled.Load())
+	}
+	if got := committed(c)[0]; got != 3 {
+		t.Errorf("committed %d, want 3 (hanging events never committed)", got)
+	}
+	if info := c.GroupInfo("ordersync"); info != nil && len(info.Members) != 0 {
+		t.Errorf("group still has %d members after Run returned", len(info.Members))
+	}
+}

@@ -1,0 +1,451 @@
+package consumer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"go.uber.org/goleak"
+
+	"github.com/ordersync/ordersync/internal/mapper"
+	"github.com/ordersync/ordersync/internal/uploader"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	srcTopic = "orders"
+	dlqTopic = "orders.dlq"
+	secret   = "LOGIN-TOKEN-SECRET-0123456789"
+)
+
+// testEvent is the value format the seam fakes understand. Kind selects the
+// fate: ok, skip, invalid (mapper error), reject, exhaust, hang (upload
+// blocks until cancelled).
+type testEvent struct {
+	Order string `json:"order"`
+	Seq   int    `json:"seq"`
+	Kind  string `json:"kind"`
+	Token string `json:"login_token"`
+}
+
+// fakeMapper is the Mapper seam: JSON testEvent in, the same bytes as body.
+type fakeMapper struct{}
+
+func (fakeMapper) Map(value []byte, _ []mapper.Header) (mapper.Result, error) {
+	var e testEvent
+	if err := json.Unmarshal(value, &e); err != nil {
+		return mapper.Result{}, &mapper.InvalidEventError{Violations: []mapper.Violation{{Field: "", Reason: "value is not JSON"}}}
+	}
+	id := fmt.Sprintf("%s-%d", e.Order, e.Seq)
+	switch e.Kind {
+	case "invalid":
+		return mapper.Result{}, &mapper.InvalidEventError{EventID: id, OrderNo: e.Order, Violations: []mapper.Violation{
+			{Field: "/order/dishes/0/unit", Reason: "must be BY_SHARE or BY_WEIGHT"}, {Field: "/order/entry", Reason: "required"}}}
+	case "skip":
+		return mapper.Result{Skipped: true, SkipReason: "skip list", EventID: id, OrderNo: e.Order}, nil
+	}
+	return mapper.Result{EventID: id, OrderNo: e.Order, Body: value}, nil
+}
+
+// recorder is the Uploader seam: it records arrivals per order and per
+// instance, checks that one order never has two uploads at once and that the
+// instance never exceeds its in-flight bound.
+type recorder struct {
+	latency time.Duration
+
+	mu         sync.Mutex
+	active     map[string]int
+	arrivals   map[string][]arrival // per order, in completion order
+	violations []string
+	inFlight   int
+	maxFlight  int
+	delivered  atomic.Int64
+	cancelled  atomic.Int64
+	started    atomic.Int64
+}
+
+type arrival struct {
+	seq      int
+	instance string
+}
+
+func newRecorder(latency time.Duration) *recorder {
+	return &recorder{latency: latency, active: map[string]int{}, arrivals: map[string][]arrival{}}
+}
+
+// uploader returns the seam for one instance.
+func (r *recorder) uploader(instance string) Uploader { return instanceUploader{r, instance} }
+
+type instanceUploader struct {
+	r    *recorder
+	name string
+}
+
+func (u instanceUploader) Upload(ctx context.Context, body []byte) uploader.Outcome {
+	r := u.r
+	var e testEvent
+	if err := json.Unmarshal(body, &e); err != nil {
+		panic(err)
+	}
+	r.started.Add(1)
+	r.mu.Lock()
+	r.active[e.Order]++
+	if r.active[e.Order] > 1 {
+		r.violations = append(r.violations, fmt.Sprintf("order %s: two uploads at once (seq %d)", e.Order, e.Seq))
+	}
+	r.inFlight++
+	r.maxFlight = max(r.maxFlight, r.inFlight)
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.active[e.Order]--
+		r.inFlight--
+		r.mu.Unlock()
+	}()
+
+	wait := r.latency
+	if e.Kind == "hang" {
+		wait = time.Hour
+	}
+	select {
+	case <-ctx.Done():
+		r.cancelled.Add(1)
+		return uploader.Outcome{Class: uploader.Cancelled, Attempts: 1, Err: ctx.Err()}
+	case <-time.After(wait):
+	}
+	switch e.Kind {
+	case "reject":
+		return uploader.Outcome{Class: uploader.Rejected, Attempts: 1, HTTPStatus: 400, Code: "PARAM_ERROR",
+			Message: "out_order_no invalid", Field: "/out_order_no", RequestID: "req-" + e.Order,
+			Err: errors.New("wechat pay answered 400 PARAM_ERROR: out_order_no invalid")}
+	case "exhaust":
+		return uploader.Outcome{Class: uploader.RetriesExhausted, Attempts: 4, HTTPStatus: 503, Code: "SYSTEM_ERROR",
+			Err: errors.New("retries exhausted: wechat pay answered 503 SYSTEM_ERROR")}
+	}
+	r.mu.Lock()
+	r.arrivals[e.Order] = append(r.arrivals[e.Order], arrival{seq: e.Seq, instance: u.name})
+	r.mu.Unlock()
+	r.delivered.Add(1)
+	return uploader.Outcome{Class: uploader.Delivered, Attempts: 1, HTTPStatus: 204}
+}
+
+// checkOrder verifies that every want order's last upload is its last ok
+// event, every ok event arrived, and within one instance no order's events
+// went backwards.
+func (r *recorder) checkOrder(t *testing.T, want map[string][]int) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range r.violations {
+		t.Error(v)
+	}
+	for order, seqs := range want {
+		got := r.arrivals[order]
+		seen := map[int]bool{}
+		last := map[string]int{}
+		for _, a := range got {
+			seen[a.seq] = true
+			if prev, ok := last[a.instance]; ok && a.seq < prev {
+				t.Errorf("order %s on %s: seq %d after %d", order, a.instance, a.seq, prev)
+			}
+			last[a.instance] = a.seq
+		}
+		for _, s := range seqs {
+			if !seen[s] {
+				t.Errorf("order %s: seq %d never delivered", order, s)
+			}
+		}
+		if len(seqs) > 0 && (len(got) == 0 || got[len(got)-1].seq != seqs[len(seqs)-1]) {
+			t.Errorf("order %s: last upload %v, want seq %d last", order, got, seqs[len(seqs)-1])
+		}
+	}
+}
+
+func (r *recorder) duplicates() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, as := range r.arrivals {
+		seen := map[int]bool{}
+		for _, a := range as {
+			if seen[a.seq] {
+				n++
+			}
+			seen[a.seq] = true
+		}
+	}
+	return n
+}
+
+// countingObserver counts what the tests wait on.
+type countingObserver struct {
+	nopObserver
+	mu        sync.Mutex
+	done      map[string]int
+	dlqFailed atomic.Int64
+}
+
+func newCountingObserver() *countingObserver { return &countingObserver{done: map[string]int{}} }
+
+func (o *countingObserver) EventDone(outcome, class string) {
+	o.mu.Lock()
+	o.done[outcome+"/"+class]++
+	o.mu.Unlock()
+}
+func (o *countingObserver) DeadLetterWriteFailed() { o.dlqFailed.Add(1) }
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newCluster(t *testing.T, partitions int32) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.SeedTopics(partitions, srcTopic),
+		kfake.SeedTopics(2, dlqTopic),
+		kfake.GroupMinSessionTimeout(500*time.Millisecond),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// plan is a batch of test events and what should become of them.
+type plan struct {
+	msgs    []kafka.Message
+	ok      map[string][]int // order -> seqs that must be delivered, in order
+	bad     map[string]string // "order/seq" -> dead-letter class
+	skipped int
+}
+
+// makePlan builds orders×perOrder events; kindOf picks each event's kind.
+func makePlan(orders, perOrder int, kindOf func(o, s int) string) plan {
+	p := plan{ok: map[string][]int{}, bad: map[string]string{}}
+	for s := 0; s < perOrder; s++ {
+		for o := 0; o < orders; o++ {
+			order := fmt.Sprintf("order-%03d", o)
+			kind := kindOf(o, s)
+			e := testEvent{Order: order, Seq: s, Kind: kind, Token: secret}
+			v, _ := json.Marshal(e)
+			m := kafka.Message{Key: []byte(order), Value: v, Headers: []kafka.Header{{Key: "trace", Value: []byte(order)}}}
+			switch kind {
+			case "ok":
+				p.ok[order] = append(p.ok[order], s)
+			case "skip":
+				p.skipped++
+			case "invalid":
+				p.bad[fmt.Sprintf("%s/%d", order, s)] = "invalid_event"
+			case "reject":
+				p.bad[fmt.Sprintf("%s/%d", order, s)] = "rejected"
+			case "exhaust":
+				p.bad[fmt.Sprintf("%s/%d", order, s)] = "retries_exhausted"
+			}
+			p.msgs = append(p.msgs, m)
+		}
+	}
+	return p
+}
+
+func produce(t *testing.T, brokers []string, topic string, msgs []kafka.Message) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{},
+		BatchTimeout: time.Millisecond, BatchSize: 1000, RequiredAcks: kafka.RequireAll, Transport: &kafka.Transport{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	w.Close()
+	w.Transport.(*kafka.Transport).CloseIdleConnections()
+}
+
+// instance is one running consumer.
+type instance struct {
+	c      *Consumer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startConsumer(t *testing.T, brokers []string, name string, maxInFlight int, shutdown time.Duration,
+	m Mapper, u Uploader, obs Observer, logs *syncBuffer) *instance {
+	t.Helper()
+	var log zerolog.Logger
+	if logs != nil {
+		log = zerolog.New(logs).Level(zerolog.DebugLevel)
+	} else {
+		log = zerolog.New(testWriter{t}).Level(zerolog.WarnLevel)
+	}
+	c, err := New(Config{
+		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+		MaxInFlight: maxInFlight, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
+		ShutdownTimeout: shutdown, Logger: log.With().Str("instance", name).Logger(), Observer: obs,
+	}, m, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{c: c, cancel: cancel, done: make(chan error, 1)}
+	go func() { in.done <- c.Run(ctx) }()
+	t.Cleanup(func() { in.stop(t) })
+	return in
+}
+
+// stop cancels the instance and waits for Run to return (idempotent).
+func (in *instance) stop(t *testing.T) {
+	t.Helper()
+	in.cancel()
+	if in.done == nil {
+		return
+	}
+	select {
+	case err := <-in.done:
+		if err != nil {
+			t.Errorf("Run returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	in.done = nil
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(bytes.TrimSpace(p)))
+	return len(p), nil
+}
+
+// committed returns the group's committed offsets for srcTopic.
+func committed(c *kfake.Cluster) map[int32]int64 {
+	out := map[int32]int64{}
+	gi := c.GroupInfo("ordersync")
+	if gi == nil {
+		return out
+	}
+	for p, cm := range gi.Commits[srcTopic] {
+		out[p] = cm.Offset
+	}
+	return out
+}
+
+// endOffsets returns the high watermark of every partition of topic.
+func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for _, p := range parts {
+		lc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, last, err := lc.ReadOffsets()
+		lc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[int32(p.ID)] = last
+	}
+	return out
+}
+
+// allCommitted reports whether the group committed every partition's end.
+func allCommitted(t *testing.T, c *kfake.Cluster, ends map[int32]int64) bool {
+	got := committed(c)
+	for p, end := range ends {
+		if end > 0 && got[p] != end {
+			return false
+		}
+	}
+	return true
+}
+
+// readTopic reads every record of topic written so far.
+func readTopic(t *testing.T, brokers []string, topic string) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out []kafka.Message
+	for p, end := range endOffsets(t, brokers, topic) {
+		if end == 0 {
+			continue
+		}
+		lc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, int(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lc.Seek(0, kafka.SeekAbsolute); err != nil {
+			t.Fatal(err)
+		}
+		_ = lc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := lc.ReadBatch(1, 10<<20)
+		for n := int64(0); n < end; n++ {
+			m, err := b.ReadMessage()
+			if err != nil {
+				t.Fatalf("read %s/%d: %v", topic, p, err)
+			}
+			out = append(out, m)
+		}
+		b.Close()
+		lc.Close()
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func headerValue(m kafka.Message, key string) (string, bool) {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value), true
+		}
+	}
+	return "", false
+}
