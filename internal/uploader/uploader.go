@@ -164,7 +164,8 @@ func New(cfg Config) (*Uploader, error) {
 		ResponseHeaderTimeout: cfg.RequestTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	httpClient := &http.Client{Transport: transport, Timeout: cfg.RequestTimeout}
+	// Each attempt runs under a context with RequestTimeout (see attempt).
+	httpClient := &http.Client{Transport: transport}
 	opts := []core.ClientOption{option.WithHTTPClient(httpClient)}
 	if cfg.WechatPayPublicKey != nil {
 		opts = append(opts, option.WithWechatPayPublicKeyAuthCipher(

@@ -2,9 +2,9 @@ package uploader_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"errors"
 	"strings"
 	"sync"
 	"testing"

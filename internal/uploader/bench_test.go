@@ -1,0 +1,58 @@
+package uploader_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"testing"
+
+	"github.com/ordersync/ordersync/internal/sandbox"
+	"github.com/ordersync/ordersync/internal/uploader"
+)
+
+// BenchmarkUpload measures uploads/s through the full stack (SDK signing,
+// HTTP, sandbox verification and validation) with the sandbox reusing one
+// response signature per second. Compare with BenchmarkRSASign from the
+// same run:
+//
+//	go test -run ^$ -bench . -benchtime 3s ./internal/uploader/
+func BenchmarkUpload(b *testing.B) {
+	e := newEnv(b, sandbox.Config{ReuseSignatures: true, CountOnly: true})
+	cfg := e.config()
+	cfg.MaxInFlight = 64
+	u := newUploader(b, cfg)
+	body := orderBody("bench")
+	b.SetParallelism(4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if out := u.Upload(context.Background(), body); out.Class != uploader.Delivered {
+				b.Errorf("outcome %+v", out)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
+}
+
+// BenchmarkRSASign is the crypto bound: SHA256withRSA PKCS#1 v1.5 with the
+// merchant's RSA-2048 key on all cores.
+func BenchmarkRSASign(b *testing.B) {
+	msg := []byte("POST\n/v3/catering/orders/sync-status\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n" + string(orderBody("bench")) + "\n")
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			sum := sha256.Sum256(msg)
+			if _, err := rsa.SignPKCS1v15(rand.Reader, creds.MchPrivateKey, crypto.SHA256, sum[:]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signs/s")
+}
