@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ type dl struct {
 	class    string
 	failedAt string
 	replays  string // ordersync.replay.count; "" leaves it out
-	origin   string // original topic; "-" leaves the header out
+	origin   string // original topic; "" is sourceTopic, "-" an empty one
 	envelope bool   // CloudEvents structured envelope
 }
 
@@ -85,35 +86,39 @@ var originalHeaders = []kafka.Header{
 	{Key: "ce_type", Value: []byte("order.paid")},
 }
 
-func (d dl) message() kafka.Message {
+// message builds the record with the dead-letter writer's own format.
+func (d dl) message(t *testing.T) kafka.Message {
+	t.Helper()
+	failedAt, err := time.Parse(time.RFC3339, d.failedAt)
+	if err != nil {
+		t.Fatalf("failedAt %q: %v", d.failedAt, err)
+	}
 	origin := d.origin
-	if origin == "" {
+	switch origin {
+	case "":
 		origin = sourceTopic
+	case "-":
+		origin = ""
 	}
 	headers := slices.Clone(originalHeaders)
 	if d.replays != "" {
 		headers = append(headers, kafka.Header{Key: dlq.HeaderReplayCount, Value: []byte(d.replays)})
 	}
-	add := func(k, v string) { headers = append(headers, kafka.Header{Key: k, Value: []byte(v)}) }
-	add(dlq.HeaderErrorClass, d.class)
-	add(dlq.HeaderErrorMessage, "sync-status: "+d.class+" for the test")
-	add(dlq.HeaderErrorField, "/order/dishes/1/unit")
-	add(dlq.HeaderErrorCode, "PARAM_ERROR")
-	add(dlq.HeaderErrorHTTPStatus, "400")
-	add(dlq.HeaderRequestID, "08F78BB5AF0D11E9A3F252540029B5A7")
-	add(dlq.HeaderAttempts, "1")
-	if origin != "-" {
-		add(dlq.HeaderOriginalTopic, origin)
+	r := dlq.Record{
+		Topic: origin, Partition: 1, Offset: 42,
+		Timestamp: time.Date(2026, 11, 26, 4, 30, 5, 0, time.UTC),
+		Value:     eventValue(d.orderNo, d.envelope),
+		Headers:   headers,
+		Failure: dlq.Failure{
+			Class: d.class, Message: "sync-status: " + d.class + " for the test", Field: "/order/dishes/1/unit",
+			Code: "PARAM_ERROR", HTTPStatus: 400, RequestID: "08F78BB5AF0D11E9A3F252540029B5A7", Attempts: 1,
+		},
+		FailedAt: failedAt,
 	}
-	add(dlq.HeaderOriginalPartition, "1")
-	add(dlq.HeaderOriginalOffset, "42")
-	add(dlq.HeaderOriginalTimestamp, "2026-11-26T04:30:05.000Z")
-	add(dlq.HeaderFailedAt, d.failedAt)
-	m := kafka.Message{Value: eventValue(d.orderNo, d.envelope), Headers: headers}
 	if d.key != "" {
-		m.Key = []byte(d.key)
+		r.Key = []byte(d.key)
 	}
-	return m
+	return r.Message()
 }
 
 // seed writes records to the dead-letter topic, keyed partitioning as the
@@ -129,7 +134,7 @@ func (e *env) seed(records ...dl) {
 	defer w.Close()
 	msgs := make([]kafka.Message, len(records))
 	for i, r := range records {
-		msgs[i] = r.message()
+		msgs[i] = r.message(e.t)
 	}
 	if err := w.WriteMessages(e.ctx(), msgs...); err != nil {
 		e.t.Fatalf("seed dead-letter topic: %v", err)
@@ -586,4 +591,46 @@ func TestRunMissingDLQ(t *testing.T) {
 	if !errors.Is(err, replay.ErrDLQNotFound) {
 		t.Errorf("Run error %v, want ErrDLQNotFound", err)
 	}
+}
+
+// BenchmarkRun republishes 2,000 dead-letter records per iteration, each
+// iteration with a fresh ledger so that nothing counts as already replayed.
+func BenchmarkRun(b *testing.B) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, sourceTopic), kfake.SeedTopics(2, dlqTopic))
+	if err != nil {
+		b.Fatalf("kfake: %v", err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	const n = 2000
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: dlqTopic, Transport: tr, Balancer: kafka.Murmur2Balancer{}, BatchSize: n, BatchTimeout: time.Millisecond}
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		no := fmt.Sprintf("2026112600%04d", i)
+		msgs[i] = dlq.Record{
+			Topic: sourceTopic, Key: []byte(no), Value: eventValue(no, false), Headers: originalHeaders,
+			Failure: dlq.Failure{Class: dlq.ClassRejected, Message: "no auth", Code: "NO_AUTH", HTTPStatus: 403, Attempts: 1},
+			FailedAt: time.Now(),
+		}.Message()
+	}
+	ctx := context.Background()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		b.Fatalf("seed: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatalf("close: %v", err)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		sum, err := replay.Run(ctx, replay.Options{
+			Brokers: []string{addr}, Transport: tr, DLQTopic: dlqTopic,
+			LedgerTopic: fmt.Sprintf("bench.ledger.%d", i),
+		}, io.Discard)
+		if err != nil || sum.Republished != n {
+			b.Fatalf("Run: %s, %v", sum, err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
