@@ -611,7 +611,7 @@ func BenchmarkRun(b *testing.B) {
 		no := fmt.Sprintf("2026112600%04d", i)
 		msgs[i] = dlq.Record{
 			Topic: sourceTopic, Key: []byte(no), Value: eventValue(no, false), Headers: originalHeaders,
-			Failure: dlq.Failure{Class: dlq.ClassRejected, Message: "no auth", Code: "NO_AUTH", HTTPStatus: 403, Attempts: 1},
+			Failure:  dlq.Failure{Class: dlq.ClassRejected, Message: "no auth", Code: "NO_AUTH", HTTPStatus: 403, Attempts: 1},
 			FailedAt: time.Now(),
 		}.Message()
 	}
