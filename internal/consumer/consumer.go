@@ -141,7 +141,8 @@ type Consumer struct {
 	ready      bool
 	readyWhy   string
 	lastCommit time.Time
-	parts      []*partition // partitions of the current generation
+	gen        *kafka.Generation // current generation, nil between generations
+	parts      []*partition      // partitions of gen
 }
 
 // New validates cfg, fills defaults and returns a Consumer. It does not

@@ -31,7 +31,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	}
 	c.obs.Rebalanced()
 	c.mu.Lock()
-	c.parts = parts
+	c.gen, c.parts = gen, parts
 	c.mu.Unlock()
 	why := fmt.Sprintf("generation %d, %d partitions assigned", gen.ID, len(parts))
 	if len(parts) == 0 {
@@ -74,6 +74,11 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 			}
 			fetchers.Wait()
 			c.commit(gen, parts)
+			c.mu.Lock()
+			if c.gen == gen {
+				c.gen, c.parts = nil, nil
+			}
+			c.mu.Unlock()
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,19 @@ import (
 	"github.com/ordersync/ordersync/internal/uploader"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if credsDir != "" {
+		_ = os.RemoveAll(credsDir)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 const (
 	srcTopic = "orders"
@@ -448,4 +461,27 @@ func headerValue(m kafka.Message, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+func newBenchCluster(b *testing.B) *kfake.Cluster {
+	b.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, srcTopic), kfake.SeedTopics(1, dlqTopic),
+		kfake.GroupMinSessionTimeout(500*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+func produceB(b *testing.B, brokers []string, msgs []kafka.Message) {
+	b.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: srcTopic, BatchTimeout: time.Millisecond, BatchSize: 1000,
+		RequiredAcks: kafka.RequireAll, Transport: &kafka.Transport{}}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		b.Fatal(err)
+	}
+	w.Close()
+	w.Transport.(*kafka.Transport).CloseIdleConnections()
 }
