@@ -641,8 +641,8 @@ func (r *run) dish(i int32, k int, d *dish) {
 	if r.object(f[8], dishPath(k, "/properties"), false) {
 		d.hasProps = true
 		r.fields(f[8], propertyKeys[:], d.props[:])
-		for j, key := range propertyKeys {
-			r.property(d.props[j], dishPath(k, "/properties/"+key), j < 4)
+		for j := range propertyKeys {
+			r.property(d.props[j], dishPath(k, propertyPaths[j]), j < 4)
 		}
 	}
 }

@@ -137,6 +137,18 @@ func escapePointer(s string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
 
+// push appends n to the tape, doubling its capacity when full (append's
+// gentler growth for large slices would allocate several times the final
+// size for a big value).
+func (p *parser) push(n node) {
+	if len(p.nodes) == cap(p.nodes) {
+		grown := make([]node, len(p.nodes), 2*cap(p.nodes)+64)
+		copy(grown, p.nodes)
+		p.nodes = grown
+	}
+	p.nodes = append(p.nodes, n)
+}
+
 func (p *parser) ws() {
 	for p.pos < len(p.in) {
 		switch p.in[p.pos] {
@@ -176,7 +188,7 @@ func (p *parser) literal(word string, k kind) *syntaxError {
 		return p.fail("invalid literal")
 	}
 	i := int32(len(p.nodes))
-	p.nodes = append(p.nodes, node{kind: k, start: int32(p.pos), end: int32(p.pos + len(word)), next: i + 1})
+	p.push(node{kind: k, start: int32(p.pos), end: int32(p.pos + len(word)), next: i + 1})
 	p.pos += len(word)
 	return nil
 }
@@ -196,7 +208,7 @@ func (p *parser) object() *syntaxError {
 	}
 	f := &p.frames[p.depth-1]
 	at := len(p.nodes)
-	p.nodes = append(p.nodes, node{kind: kindObject, start: int32(p.pos)})
+	p.push(node{kind: kindObject, start: int32(p.pos)})
 	p.pos++
 	p.ws()
 	if p.pos < len(p.in) && p.in[p.pos] == '}' {
@@ -292,7 +304,7 @@ func (p *parser) array() *syntaxError {
 	}
 	f := &p.frames[p.depth-1]
 	at := len(p.nodes)
-	p.nodes = append(p.nodes, node{kind: kindArray, start: int32(p.pos)})
+	p.push(node{kind: kindArray, start: int32(p.pos)})
 	p.pos++
 	p.ws()
 	if p.pos < len(p.in) && p.in[p.pos] == ']' {
@@ -328,6 +340,9 @@ func (p *parser) str() *syntaxError {
 	i := start
 	esc := false
 	for {
+		for i < len(in) && plain[in[i]] {
+			i++
+		}
 		if i >= len(in) {
 			p.pos = i
 			return p.fail("unterminated string")
@@ -336,7 +351,7 @@ func (p *parser) str() *syntaxError {
 		switch {
 		case c == '"':
 			n := int32(len(p.nodes))
-			p.nodes = append(p.nodes, node{kind: kindString, start: int32(start), end: int32(i), next: n + 1, esc: esc})
+			p.push(node{kind: kindString, start: int32(start), end: int32(i), next: n + 1, esc: esc})
 			p.pos = i + 1
 			return nil
 		case c == '\\':
@@ -362,6 +377,15 @@ func (p *parser) str() *syntaxError {
 		}
 	}
 }
+
+// plain marks the bytes a string can hold without a closer look: printable
+// ASCII other than the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escape checks the escape sequence at i and returns its length.
 func (p *parser) escape(i int) (int, *syntaxError) {
@@ -489,7 +513,7 @@ func (p *parser) number() *syntaxError {
 		}
 	}
 	n := int32(len(p.nodes))
-	p.nodes = append(p.nodes, node{kind: kindNumber, start: int32(start), end: int32(i), next: n + 1})
+	p.push(node{kind: kindNumber, start: int32(start), end: int32(i), next: n + 1})
 	p.pos = i
 	return nil
 }

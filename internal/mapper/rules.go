@@ -32,6 +32,10 @@ var categories = []string{
 // when properties is present.
 var propertyKeys = [5]string{"taste", "cuisine", "main_material", "ingredients", "others"}
 
+// propertyPaths are the pointers of the property keys below a dish.
+var propertyPaths = [5]string{"/properties/taste", "/properties/cuisine", "/properties/main_material",
+	"/properties/ingredients", "/properties/others"}
+
 const reason4Byte = "contains a 4-byte UTF-8 character (such as an emoji), which the API rejects"
 
 // has4Byte reports whether valid UTF-8 s has a character outside the BMP.

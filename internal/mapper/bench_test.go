@@ -1,0 +1,67 @@
+package mapper
+
+import (
+	"testing"
+)
+
+// fiveDishes is a realistic order.paid event with five dishes, three with
+// properties.
+func fiveDishes(b testing.TB) []byte {
+	d := func(no, name string, price int, unit string, count any) map[string]any {
+		return map[string]any{"dish_no": no, "name": name, "price": price, "unit": unit, "count": count,
+			"discount": 90, "category": "SICHUAN_CUISINE", "priority": 1}
+	}
+	props := map[string]any{"taste": []any{"辣", "麻"}, "cuisine": []any{"炒"}, "main_material": []any{"鸡"},
+		"ingredients": []any{"葱", "姜", "蒜"}, "others": "农家"}
+	dishes := []any{
+		d("1", "宫保鸡丁", 4800, "BY_SHARE", num("1")),
+		d("2", "麻婆豆腐", 2800, "BY_SHARE", num("2")),
+		d("3", "手抓羊肉", 12800, "BY_WEIGHT", num("1.25")),
+		d("4", "珍珠奶茶", 1800, "BY_SHARE", num("3")),
+		d("5", "基围虾", 16800, "BY_WEIGHT", num("0.75")),
+	}
+	for _, i := range []int{0, 2, 4} {
+		dishes[i].(map[string]any)["properties"] = props
+	}
+	return build(b, "", set("/order/dishes", dishes), set("/order/total_amount", 60000),
+		set("/order/discount_amount", 6000), set("/order/user_amount", 54000))
+}
+
+
+func BenchmarkMap5Dishes(b *testing.B) {
+	m := testMapper(b, "")
+	value := fiveDishes(b)
+	if _, err := m.Map(value, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(value)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(value, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMap5DishesStructured(b *testing.B) {
+	m := testMapper(b, "")
+	data := fiveDishes(b)
+	value := []byte(`{"specversion":"1.0","id":"evt-1","type":"order.paid","source":"/p","time":"2026-11-26T12:30:05+08:00","data":` + string(data) + `}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(value, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMapInvalid(b *testing.B) {
+	m := testMapper(b, "")
+	value := build(b, "", set("/order/dishes/0/unit", "KG"), del("/event_id"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(value, nil); err == nil {
+			b.Fatal("want violations")
+		}
+	}
+}
