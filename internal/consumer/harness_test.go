@@ -253,7 +253,7 @@ func newCluster(t *testing.T, partitions int32) *kfake.Cluster {
 // plan is a batch of test events and what should become of them.
 type plan struct {
 	msgs    []kafka.Message
-	ok      map[string][]int // order -> seqs that must be delivered, in order
+	ok      map[string][]int  // order -> seqs that must be delivered, in order
 	bad     map[string]string // "order/seq" -> dead-letter class
 	skipped int
 }
