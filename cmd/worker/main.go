@@ -116,6 +116,17 @@ func (s settings) load(args []string, need config.Need, stderr io.Writer) (*conf
 	return cfg, warnings, exitOK, true
 }
 
+// noArgs reports whether the command line had no positional arguments left,
+// printing one line naming the first one otherwise (a value after a flag that
+// takes none, such as --dry-run 5).
+func (s settings) noArgs(stderr io.Writer) bool {
+	if s.fs.NArg() == 0 {
+		return true
+	}
+	_, _ = fmt.Fprintf(stderr, "%s: unexpected argument %q (flags take --name value; boolean flags take no value)\n", s.fs.Name(), s.fs.Arg(0))
+	return false
+}
+
 func mapperConfig(cfg *config.Config) mapper.Config {
 	return mapper.Config{
 		Mode:      mapper.Mode(cfg.Mode),
@@ -142,6 +153,9 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return code
 	}
+	if !s.noArgs(stderr) {
+		return exitUsage
+	}
 	return runReplay(ctx, replayConfigFrom(cfg), f, stdout, stderr)
 }
 
@@ -152,6 +166,9 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	if !s.noArgs(stderr) {
+		return exitUsage
+	}
 	return runDLQ(ctx, replayConfigFrom(cfg), f, stdout, stderr)
 }
 
@@ -159,7 +176,6 @@ func replayConfigFrom(cfg *config.Config) replayConfig {
 	return replayConfig{
 		Brokers:   cfg.Brokers,
 		DLQTopic:  cfg.DLQTopic,
-		Dialer:    cfg.Kafka.Dialer(),
 		Transport: cfg.Kafka.Transport(),
 	}
 }

@@ -20,9 +20,7 @@ import (
 type replayConfig struct {
 	Brokers  []string
 	DLQTopic string
-	// Dialer is set by the wiring but not used: replay reaches Kafka
-	// through Transport alone (fetches, offsets, topic creation, writes).
-	Dialer    *kafka.Dialer
+	// Transport reaches Kafka for fetches, offsets, topic creation and writes.
 	Transport *kafka.Transport
 }
 

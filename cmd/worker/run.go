@@ -28,8 +28,7 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	if !ok {
 		return code
 	}
-	if s.fs.NArg() > 0 {
-		_, _ = fmt.Fprintf(stderr, "%s: run takes no arguments, got %q\n", programName, s.fs.Arg(0))
+	if !s.noArgs(stderr) {
 		return exitUsage
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
