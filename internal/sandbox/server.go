@@ -200,24 +200,12 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "sandbox outage", nil)
 		return
 	}
-	if d := f.delay(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.closed:
-			t.Stop()
-			return
-		}
+	if d := f.delay(); d > 0 && !s.hold(w, r, time.NewTimer(d)) {
+		return
 	}
 	if roll(f.TimeoutRate) {
 		s.count(func(st *Stats) { st.Hung++ })
-		select {
-		case <-r.Context().Done():
-		case <-s.closed:
-		}
+		s.hold(w, r, nil)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -308,6 +296,25 @@ func (s *Server) validate(body []byte) (orderHead, *Violation) {
 		s.lastValid.Store(&validBody{body: body, head: head})
 	}
 	return head, nil
+}
+
+// hold waits for t (nil: forever). It returns false, having answered 503
+// if the client is still there, when the client gives up or Close is called.
+func (s *Server) hold(w http.ResponseWriter, r *http.Request, t *time.Timer) bool {
+	var fire <-chan time.Time
+	if t != nil {
+		defer t.Stop()
+		fire = t.C
+	}
+	select {
+	case <-fire:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.closed:
+		s.writeError(w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "sandbox closing", nil)
+		return false
+	}
 }
 
 func (s *Server) record(rec Record) {
