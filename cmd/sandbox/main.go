@@ -1,0 +1,164 @@
+// Command sandbox runs the WeChat Pay sandbox (internal/sandbox) as a
+// standalone HTTP server for the demo and docker-compose. Never production.
+//
+// Usage:
+//
+//	sandbox [--addr :8080] [--credentials-dir DIR] [--reuse-signatures] [--count-only]
+//
+// Each flag falls back to an environment variable: SANDBOX_ADDR,
+// SANDBOX_CREDENTIALS_DIR, SANDBOX_REUSE_SIGNATURES, SANDBOX_COUNT_ONLY.
+// When DIR holds no credentials, fresh ones are generated there (a temporary
+// directory when DIR is empty). The worker settings that match are printed on
+// stdout and written to DIR/worker.env. Faults are set at run time through
+// PUT /sandbox/faults; counters are at GET /sandbox/stats. SIGTERM or SIGINT
+// shuts the server down gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ordersync/ordersync/internal/sandbox"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+type options struct {
+	addr, dir        string
+	reuse, countOnly bool
+}
+
+func parseOptions(args []string, getenv func(string) string) (options, error) {
+	envBool := func(name string) (bool, error) {
+		v := getenv(name)
+		if v == "" {
+			return false, nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("%s=%q is not a boolean: %w", name, v, errUsage)
+		}
+		return b, nil
+	}
+	o := options{addr: getenv("SANDBOX_ADDR"), dir: getenv("SANDBOX_CREDENTIALS_DIR")}
+	if o.addr == "" {
+		o.addr = ":8080"
+	}
+	var err error
+	if o.reuse, err = envBool("SANDBOX_REUSE_SIGNATURES"); err != nil {
+		return o, err
+	}
+	if o.countOnly, err = envBool("SANDBOX_COUNT_ONLY"); err != nil {
+		return o, err
+	}
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.StringVar(&o.addr, "addr", o.addr, "listen address (SANDBOX_ADDR)")
+	fs.StringVar(&o.dir, "credentials-dir", o.dir, "credentials directory, generated when empty (SANDBOX_CREDENTIALS_DIR)")
+	fs.BoolVar(&o.reuse, "reuse-signatures", o.reuse, "sign 204s once per second, for benchmarks (SANDBOX_REUSE_SIGNATURES)")
+	fs.BoolVar(&o.countOnly, "count-only", o.countOnly, "count accepted uploads without keeping bodies (SANDBOX_COUNT_ONLY)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	return o, nil
+}
+
+func credentials(dir string) (*sandbox.Credentials, error) {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "ordersync-sandbox-")
+		if err != nil {
+			return nil, fmt.Errorf("create credentials dir: %w", err)
+		}
+		dir = d
+	}
+	if _, err := os.Stat(filepath.Join(dir, sandbox.FileIDs)); err == nil {
+		return sandbox.LoadCredentials(dir)
+	}
+	return sandbox.GenerateCredentials(dir)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	o, err := parseOptions(args, getenv)
+	if err != nil {
+		return err
+	}
+	creds, err := credentials(o.dir)
+	if err != nil {
+		return err
+	}
+	sb, err := sandbox.New(sandbox.Config{Credentials: creds, ReuseSignatures: o.reuse, CountOnly: o.countOnly})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", o.addr, err)
+	}
+	host := ln.Addr().(*net.TCPAddr)
+	baseURL := fmt.Sprintf("http://%s", ln.Addr())
+	if host.IP.IsUnspecified() {
+		baseURL = fmt.Sprintf("http://127.0.0.1:%d", host.Port)
+	}
+	env := fmt.Sprintf("ORDERSYNC_WECHATPAY_BASE_URL=%s\nORDERSYNC_MCHID=%s\nORDERSYNC_MCH_CERT_SERIAL=%s\n"+
+		"ORDERSYNC_MCH_PRIVATE_KEY_FILE=%s\nORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE=%s\nORDERSYNC_WECHATPAY_PUBLIC_KEY_ID=%s\n"+
+		"# platform-certificate mode instead of the two lines above:\n# ORDERSYNC_WECHATPAY_CERT_FILE=%s\n",
+		baseURL, creds.MchID, creds.MchCertSerial, creds.MchPrivateKeyFile, creds.WechatPayPublicKeyFile,
+		creds.WechatPayPublicKeyID, creds.PlatformCertFile)
+	if err := os.WriteFile(filepath.Join(creds.Dir, "worker.env"), []byte(env), 0o644); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("write worker.env: %w", err)
+	}
+	fmt.Fprintf(stdout, "# WeChat Pay sandbox listening on %s (credentials in %s)\n%s", ln.Addr(), creds.Dir, env)
+
+	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		sb.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sb.Close() // release requests held by latency or timeout faults
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
