@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -53,6 +54,9 @@ func freeAddr() (string, error) {
 	return addr, ln.Close()
 }
 
+// Pid is the worker's process id (for /proc/<pid>/stat and status).
+func (w *Worker) Pid() int { return w.cmd.Process.Pid }
+
 // Signal sends sig to the process.
 func (w *Worker) Signal(sig os.Signal) error { return w.cmd.Process.Signal(sig) }
 
@@ -85,21 +89,12 @@ func (w *Worker) Wait(timeout time.Duration) (int, error) {
 func (w *Worker) Exited() <-chan struct{} { return w.exited }
 
 // Metrics scrapes /metrics and returns each sample as "name{labels}" → value,
-// plus each family's total under its bare name.
+// plus each family's total under its bare name. Histograms are left out; see
+// Histogram.
 func (w *Worker) Metrics(ctx context.Context) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+w.HTTPAddr+"/metrics", nil)
+	families, err := w.scrape(ctx)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("scrape worker metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("parse worker metrics: %w", err)
 	}
 	out := map[string]float64{}
 	for name, f := range families {
@@ -122,6 +117,59 @@ func (w *Worker) Metrics(ctx context.Context) (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// Bucket is one cumulative histogram bucket: Count observations ≤ UpperBound.
+type Bucket struct {
+	UpperBound float64
+	Count      uint64
+}
+
+// Histogram scrapes /metrics and returns the cumulative buckets of the
+// histogram family name, summed over its label sets, in increasing bound
+// order (without the +Inf bucket), and the total observation count.
+func (w *Worker) Histogram(ctx context.Context, name string) ([]Bucket, uint64, error) {
+	families, err := w.scrape(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, ok := families[name]
+	if !ok || f.GetType() != dto.MetricType_HISTOGRAM {
+		return nil, 0, fmt.Errorf("worker metrics: no histogram %s", name)
+	}
+	var buckets []Bucket
+	var total uint64
+	for i, m := range f.GetMetric() {
+		h := m.GetHistogram()
+		total += h.GetSampleCount()
+		for j, b := range h.GetBucket() {
+			if i == 0 {
+				buckets = append(buckets, Bucket{UpperBound: b.GetUpperBound()})
+			}
+			if j < len(buckets) {
+				buckets[j].Count += b.GetCumulativeCount()
+			}
+		}
+	}
+	return buckets, total, nil
+}
+
+func (w *Worker) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+w.HTTPAddr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape worker metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("parse worker metrics: %w", err)
+	}
+	return families, nil
 }
 
 // Get fetches one of the worker's endpoints and returns its status and body.
