@@ -27,7 +27,6 @@ func fiveDishes(b testing.TB) []byte {
 		set("/order/discount_amount", 6000), set("/order/user_amount", 54000))
 }
 
-
 func BenchmarkMap5Dishes(b *testing.B) {
 	m := testMapper(b, "")
 	value := fiveDishes(b)
