@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 BUILD      = CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test demo bench chaos fuzz lint up down clean
+.PHONY: all build test demo bench chaos fuzz lint check-compose up down clean
 
 all: build
 
@@ -42,6 +42,10 @@ fuzz:
 lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## check-compose: parse docker-compose.yml without an engine (apt-get install docker-compose)
+check-compose:
+	docker-compose -f docker-compose.yml config -q
 
 ## up/down: Apache Kafka (KRaft), topics, the sandbox and the worker in Docker
 up:

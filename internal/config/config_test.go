@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"gopkg.in/yaml.v3"
 	"io"
 	"os"
 	"path/filepath"
@@ -215,5 +216,32 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestComposeNamesOnlyRealSettings keeps docker-compose.yml in step with the
+// settings: every ORDERSYNC_* variable it sets must be one the worker reads.
+func TestComposeNamesOnlyRealSettings(t *testing.T) {
+	data, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	worker, ok := doc.Services["worker"]
+	if !ok || len(worker.Environment) == 0 {
+		t.Fatal("docker-compose.yml has no worker service with an environment")
+	}
+	for name := range worker.Environment {
+		rest, ok := strings.CutPrefix(name, EnvPrefix)
+		if _, known := lookupSetting(rest); !ok || !known {
+			t.Errorf("docker-compose.yml sets %s, which the worker does not read", name)
+		}
 	}
 }
