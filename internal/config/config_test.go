@@ -7,13 +7,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
-	"gopkg.in/yaml.v3"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func load(t *testing.T, args []string, env map[string]string, need Need) (*Config, []string, error) {
