@@ -99,6 +99,9 @@ func (p *parser) parse() *syntaxError {
 }
 
 func (p *parser) fail(msg string) *syntaxError {
+	if p.pos >= len(p.in) {
+		msg = "unexpected end of input"
+	}
 	return &syntaxError{ptr: p.pointer(), reason: fmt.Sprintf("invalid JSON at byte %d: %s", p.pos, msg)}
 }
 

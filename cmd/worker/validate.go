@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ordersync/ordersync/internal/mapper"
+)
+
+// runValidate implements `worker validate [FILE|-]`; returns the exit status
+// (0 all ok/skipped, 1 any invalid, 2 usage error).
+//
+// It reads JSON Lines from FILE, or stdin when FILE is "-" or absent, maps
+// each line as a Kafka message value without headers (plain or CloudEvents
+// structured shape) and prints one JSON line per event on stdout:
+// {"payload":<the exact body>}, {"skipped":"<reason>"} or
+// {"violations":[{"field":...,"reason":...}]}. Lines holding only whitespace
+// are ignored and print nothing; a trailing "\r" is dropped. Lines of any
+// length are read whole (the mapper rejects values above its size limit with
+// a violation). A summary goes to stderr. A file that cannot be opened or
+// read, or output that cannot be written, also ends with status 2.
+func runValidate(args []string, cfg mapper.Config, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 1 {
+		_, _ = fmt.Fprintf(stderr, "%s validate: want at most one FILE (or - for stdin), got %d arguments\n", programName, len(args))
+		return exitUsage
+	}
+	m, err := mapper.New(cfg)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s validate: %v\n", programName, err)
+		return exitUsage
+	}
+	in, name := stdin, "stdin"
+	if len(args) == 1 && args[0] != "-" {
+		f, err := os.Open(args[0])
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "%s validate: %v\n", programName, err)
+			return exitUsage
+		}
+		defer f.Close()
+		in, name = f, args[0]
+	}
+	v := validator{m: m, out: bufio.NewWriter(stdout)}
+	readErr := eachLine(in, v.line)
+	if err := v.out.Flush(); err != nil && v.err == nil {
+		v.err = err
+	}
+	switch {
+	case readErr != nil:
+		_, _ = fmt.Fprintf(stderr, "%s validate: read %s: %v\n", programName, name, readErr)
+		return exitUsage
+	case v.err != nil:
+		_, _ = fmt.Fprintf(stderr, "%s validate: write output: %v\n", programName, v.err)
+		return exitUsage
+	}
+	_, _ = fmt.Fprintf(stderr, "%d events: %d ok, %d skipped, %d invalid\n", v.ok+v.skipped+v.invalid, v.ok, v.skipped, v.invalid)
+	if v.invalid > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// validator maps lines and writes one outcome line each.
+type validator struct {
+	m                    *mapper.Mapper
+	out                  *bufio.Writer
+	ok, skipped, invalid int
+	err                  error // first write error
+}
+
+type skippedLine struct {
+	Skipped string `json:"skipped"`
+}
+
+type violationsLine struct {
+	Violations []mapper.Violation `json:"violations"`
+}
+
+func (v *validator) line(value []byte) {
+	if len(bytes.TrimSpace(value)) == 0 || v.err != nil {
+		return
+	}
+	res, err := v.m.Map(value, nil)
+	var inv *mapper.InvalidEventError
+	switch {
+	case errors.As(err, &inv):
+		v.invalid++
+		v.writeJSON(violationsLine{Violations: inv.Violations})
+	case err != nil: // Map returns no other error; report it as one violation all the same
+		v.invalid++
+		v.writeJSON(violationsLine{Violations: []mapper.Violation{{Reason: err.Error()}}})
+	case res.Skipped:
+		v.skipped++
+		v.writeJSON(skippedLine{Skipped: res.SkipReason})
+	default:
+		v.ok++
+		_, _ = v.out.WriteString(`{"payload":`)
+		_, _ = v.out.Write(res.Body)
+		_, v.err = v.out.WriteString("}\n")
+	}
+}
+
+func (v *validator) writeJSON(x any) {
+	enc := json.NewEncoder(v.out)
+	enc.SetEscapeHTML(false)
+	v.err = enc.Encode(x)
+}
+
+// eachLine calls fn with every line of r, without its "\n" or "\r\n",
+// however long the line is. The slice is only valid during the call.
+func eachLine(r io.Reader, fn func([]byte)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte // a line longer than the reader's buffer, assembled
+	pending := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, chunk...)
+			pending = true
+			continue
+		}
+		line := chunk
+		if pending {
+			long = append(long, chunk...)
+			line = long
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) > 0 || err == nil {
+			fn(line)
+		}
+		long, pending = long[:0], false
+		if err != nil {
+			return nil
+		}
+	}
+}
