@@ -182,10 +182,26 @@ func BenchmarkLatencyBound(b *testing.B) {
 			first = append(first, e)
 		}
 	}
-	msgs := sampleMessages(first)
+	benchLatency(b, sampleMessages(first), func(b *testing.B, mif int) (Mapper, Uploader) {
+		st := newStack(b, sandbox.Faults{Latency: sandbox.Duration(100 * time.Millisecond)}, mif)
+		return st.m, st.u
+	})
+}
+
+// BenchmarkLatencyBoundSeam is BenchmarkLatencyBound with the uploader
+// replaced at the seam by a 100 ms fake: the consumer's own ceiling, without
+// request signing and verification.
+func BenchmarkLatencyBoundSeam(b *testing.B) {
+	p := makePlan(1000, 1, func(int, int) string { return "ok" })
+	benchLatency(b, p.msgs, func(*testing.B, int) (Mapper, Uploader) {
+		return fakeMapper{}, newRecorder(100 * time.Millisecond).uploader("bench")
+	})
+}
+
+func benchLatency(b *testing.B, msgs []kafka.Message, seams func(b *testing.B, maxInFlight int) (Mapper, Uploader)) {
 	for _, mif := range []int{1, 16, 256} {
 		b.Run("in_flight_"+itoa(mif), func(b *testing.B) {
-			st := newStack(b, sandbox.Faults{Latency: sandbox.Duration(100 * time.Millisecond)}, mif)
+			m, u := seams(b, mif)
 			var total time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
@@ -193,7 +209,7 @@ func BenchmarkLatencyBound(b *testing.B) {
 				brokers := c.ListenAddrs()
 				produceB(b, brokers, msgs)
 				cons, err := New(Config{Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
-					MaxInFlight: mif, SessionTimeout: 3 * time.Second, RebalanceTimeout: 3 * time.Second, Logger: zerolog.Nop()}, st.m, st.u)
+					MaxInFlight: mif, SessionTimeout: 3 * time.Second, RebalanceTimeout: 3 * time.Second, Logger: zerolog.Nop()}, m, u)
 				if err != nil {
 					b.Fatal(err)
 				}
