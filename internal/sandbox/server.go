@@ -208,7 +208,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.hold(w, r, nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := readBody(w, r)
 	if err != nil {
 		s.writeError(w, http.StatusBadRequest, "PARAM_ERROR", "body unreadable or too large", nil)
 		return
@@ -264,6 +264,19 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(Record{OrderNo: head.OrderNo, SubMchID: head.SubMchID, Status: head.Status, Body: body, At: s.now()})
 	s.writeSigned(w, http.StatusNoContent, signer, f)
+}
+
+// readBody reads the request body, sized by Content-Length when known.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, maxBody)
+	if n := r.ContentLength; n > 0 && n <= maxBody {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		return buf, nil
+	}
+	return io.ReadAll(rd)
 }
 
 // orderHead is what the sandbox records of a valid body.

@@ -82,9 +82,12 @@ func (s *Server) verifyRequest(authz, method, uri string, body []byte, now time.
 	if err != nil {
 		return errAuthSignature
 	}
-	msg := fmt.Sprintf("%s\n%s\n%d\n%s\n%s\n", method, uri, a.timestamp, a.nonce, body)
-	sum := sha256.Sum256([]byte(msg))
-	if rsa.VerifyPKCS1v15(&s.creds.MchPrivateKey.PublicKey, crypto.SHA256, sum[:], sig) != nil {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(method), []byte(uri), strconv.AppendInt(nil, a.timestamp, 10), []byte(a.nonce), body} {
+		h.Write(part)
+		h.Write([]byte{'\n'})
+	}
+	if rsa.VerifyPKCS1v15(&s.creds.MchPrivateKey.PublicKey, crypto.SHA256, h.Sum(nil), sig) != nil {
 		return errAuthSignature
 	}
 	return nil
