@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/internal/sample"
+	"github.com/ordersync/ordersync/internal/stack"
+)
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{
+			name: "plain",
+			give: "4242 (worker) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 75 0 0 20 0 9 0 100 0 0",
+			want: 3250 * time.Millisecond,
+		},
+		{
+			name: "command with spaces and parentheses",
+			give: "7 (a) b (c)) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 100 0 0",
+			want: 30 * time.Millisecond,
+		},
+		{name: "no command", give: "4242 worker S 1", wantErr: true},
+		{name: "short", give: "1 (x) S 1 2 3", wantErr: true},
+		{name: "not a number", give: "1 (x) S 1 1 1 0 -1 0 0 0 0 0 x 2 0", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseStat(tt.give)
+			if tt.wantErr {
+				if !errors.Is(err, errProcFormat) {
+					t.Fatalf("err %v, want errProcFormat", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    string
+		want    memory
+		wantErr bool
+	}{
+		{
+			name: "both",
+			give: "Name:\tworker\nVmPeak:\t 999 kB\nVmHWM:\t   2048 kB\nVmRSS:\t    1024 kB\nThreads:\t9\n",
+			want: memory{RSS: 1 << 20, HWM: 2 << 20},
+		},
+		{name: "missing", give: "Name:\tworker\nVmRSS:\t1024 kB\n", wantErr: true},
+		{name: "unit", give: "VmHWM:\t2 MB\nVmRSS:\t1 MB\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseStatus(bufio.NewScanner(strings.NewReader(tt.give)))
+			if tt.wantErr {
+				if !errors.Is(err, errProcFormat) {
+					t.Fatalf("err %v, want errProcFormat", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestProcSelf reads this test process's own /proc files.
+func TestProcSelf(t *testing.T) {
+	if _, err := procCPU(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := procMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RSS == 0 || m.HWM < m.RSS {
+		t.Fatalf("memory %+v: want 0 < RSS ≤ HWM", m)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	buckets := []stack.Bucket{{UpperBound: 0.1, Count: 50}, {UpperBound: 0.2, Count: 90}, {UpperBound: 0.4, Count: 100}}
+	tests := []struct {
+		name      string
+		giveQ     float64
+		giveTotal uint64
+		want      time.Duration
+		wantOver  bool
+	}{
+		{name: "inside the first bucket", giveQ: 0.25, giveTotal: 100, want: 50 * time.Millisecond},
+		{name: "on a bound", giveQ: 0.5, giveTotal: 100, want: 100 * time.Millisecond},
+		{name: "interpolated", giveQ: 0.7, giveTotal: 100, want: 150 * time.Millisecond},
+		{name: "last bucket", giveQ: 0.99, giveTotal: 100, want: 380 * time.Millisecond},
+		{name: "beyond the last bound", giveQ: 0.99, giveTotal: 200, want: 400 * time.Millisecond, wantOver: true},
+		{name: "empty", giveQ: 0.5, giveTotal: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, over := quantile(tt.giveQ, buckets, tt.giveTotal)
+			if d := got - tt.want; d < -time.Microsecond || d > time.Microsecond || over != tt.wantOver {
+				t.Fatalf("got %v over=%v; want %v over=%v", got, over, tt.want, tt.wantOver)
+			}
+		})
+	}
+}
+
+func TestQuartiles(t *testing.T) {
+	got := quartiles([]rssSample{{1, 10}, {25, 30}, {26, 20}, {80, 40}, {100, 35}}, 100)
+	want := []uint64{30, 20, 0, 40}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	tests := []struct {
+		name string
+		give result
+		want []bool
+	}{
+		{
+			name: "no-latency passes",
+			give: result{Case: caseNoLatency, PerSecond: 1600, SignRate: 2000, ExclSign: 100 * time.Microsecond},
+			want: []bool{true, true},
+		},
+		{
+			name: "no-latency misses both",
+			give: result{Case: caseNoLatency, PerSecond: 1400, SignRate: 2000, ExclSign: 151 * time.Microsecond},
+			want: []bool{false, false},
+		},
+		{
+			name: "latency bound by in-flight",
+			give: result{Case: caseLatency256, InFlight: 256, APILatency: 100 * time.Millisecond, PerSecond: 1700, SignRate: 4000},
+			want: []bool{false},
+		},
+		{
+			name: "latency bound by signing",
+			give: result{Case: caseLatency256, InFlight: 256, APILatency: 100 * time.Millisecond, PerSecond: 1500, SignRate: 2000},
+			want: []bool{true},
+		},
+		{
+			name: "backlog flat and small",
+			give: result{Case: caseBacklog, PeakRSS: 100 << 20, RSS: []uint64{90 << 20, 95 << 20, 96 << 20, 100 << 20}, ExclSign: time.Microsecond},
+			want: []bool{true, true, true},
+		},
+		{
+			name: "backlog growing and big",
+			give: result{Case: caseBacklog, PeakRSS: 200 << 20, RSS: []uint64{50 << 20, 80 << 20, 140 << 20, 200 << 20}, ExclSign: time.Microsecond},
+			want: []bool{false, false, true},
+		},
+		{
+			name: "latency-1 has no target",
+			give: result{Case: caseLatency1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := verdicts([]result{tt.give})
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d verdicts %+v, want %d", len(got), got, len(tt.want))
+			}
+			for i, v := range got {
+				if v.Pass != tt.want[i] {
+					t.Errorf("%s: pass %v, want %v (%s)", v.Target, v.Pass, tt.want[i], v.Got)
+				}
+			}
+		})
+	}
+}
+
+func TestSpecs(t *testing.T) {
+	o := options{cases: allCases, events: 10, inFlight: 64, latency: time.Millisecond, latencyOrders: 5, latency1: 3, backlog: 7}
+	got, err := specs(o)
+	if err != nil || len(got) != len(allCases) {
+		t.Fatalf("specs: %v, %v", got, err)
+	}
+	if got[0].partitions != 6 || got[0].inFlight != 64 || got[0].latency != 0 || got[0].events != 10 {
+		t.Errorf("no-latency spec %+v", got[0])
+	}
+	if got[3].partitions != 1 || got[3].inFlight != 256 || got[3].orders != 5 || got[3].latency != time.Millisecond {
+		t.Errorf("latency-256 spec %+v", got[3])
+	}
+	o.cases = []string{"nope"}
+	if _, err := specs(o); err == nil {
+		t.Fatal("unknown case accepted")
+	}
+}
+
+func TestUploadsKeepsOrderOfUploadingEvents(t *testing.T) {
+	evs := sample.Generate(sample.Options{Seed: 3, Orders: 40, Interleave: true, InvalidPercent: 20})
+	got := uploads(append([]sample.Event(nil), evs...))
+	var want []string
+	for _, e := range evs {
+		if e.Expect == sample.ExpectDelivered {
+			want = append(want, e.EventID)
+		}
+	}
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("got %d uploads, want %d", len(got), len(want))
+	}
+	for i, e := range got {
+		if e.EventID != want[i] {
+			t.Fatalf("upload %d is %s, want %s", i, e.EventID, want[i])
+		}
+	}
+}

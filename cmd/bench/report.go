@@ -1,0 +1,215 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ordersync/ordersync/internal/stack"
+)
+
+// quantile estimates the q-quantile of a cumulative histogram the way
+// Prometheus's histogram_quantile does: linear interpolation inside the
+// bucket that holds the rank, the lowest bucket starting at 0. over is true
+// when the rank lies above the highest finite bound, whose value is returned.
+func quantile(q float64, buckets []stack.Bucket, total uint64) (v time.Duration, over bool) {
+	if total == 0 || len(buckets) == 0 {
+		return 0, false
+	}
+	rank := q * float64(total)
+	var lower float64
+	var below uint64
+	for _, b := range buckets {
+		if float64(b.Count) >= rank {
+			in := b.Count - below
+			frac := 1.0
+			if in > 0 {
+				frac = (rank - float64(below)) / float64(in)
+			}
+			secs := lower + (b.UpperBound-lower)*frac
+			return time.Duration(secs * float64(time.Second)), false
+		}
+		lower, below = b.UpperBound, b.Count
+	}
+	return time.Duration(lower * float64(time.Second)), true
+}
+
+// latency is a p50/p99 pair taken from one histogram.
+type latency struct {
+	P50     time.Duration `json:"p50_ns"`
+	P99     time.Duration `json:"p99_ns"`
+	P99Over bool          `json:"p99_above_last_bucket,omitempty"`
+}
+
+func latencyOf(buckets []stack.Bucket, total uint64) latency {
+	p50, _ := quantile(0.50, buckets, total)
+	p99, over := quantile(0.99, buckets, total)
+	return latency{P50: p50, P99: p99, P99Over: over}
+}
+
+func (l latency) String() string {
+	p99 := short(l.P99)
+	if l.P99Over {
+		p99 = ">" + p99
+	}
+	return "p50 " + short(l.P50) + " p99 " + p99
+}
+
+// short renders d with three significant digits.
+func short(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.0fs", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+}
+
+func mb(bytes uint64) float64 { return float64(bytes) / (1 << 20) }
+
+// result is the outcome of one case.
+type result struct {
+	Case       string        `json:"case"`
+	Partitions int           `json:"partitions"`
+	InFlight   int           `json:"in_flight"`
+	APILatency time.Duration `json:"api_latency_ns"`
+	Events     int           `json:"events"`
+	// Measured is the number of deliveries inside the timed window (from
+	// the first delivery to the last).
+	Measured  int64         `json:"measured_events"`
+	Window    time.Duration `json:"window_ns"`
+	PerSecond float64       `json:"events_per_second"`
+	// EndToEnd is Kafka record timestamp → 204, from the worker's
+	// ordersync_end_to_end_latency_seconds; Upload is one request, from
+	// ordersync_upload_duration_seconds.
+	EndToEnd latency `json:"end_to_end"`
+	Upload   latency `json:"upload"`
+	// CPUPerEvent is the worker process's utime+stime over the window
+	// divided by Measured; ExclSign subtracts one single-core signature.
+	CPUPerEvent time.Duration `json:"cpu_per_event_ns"`
+	ExclSign    time.Duration `json:"cpu_per_event_excl_signature_ns"`
+	PeakRSS     uint64        `json:"peak_rss_bytes"`
+	// RSS holds the worker's resident set at 25, 50, 75 and 100 % of the
+	// deliveries.
+	RSS []uint64 `json:"rss_quartiles_bytes"`
+	// SignRate is signatures/s on all cores and SignCPU the CPU time of one
+	// signature, both measured just before the case.
+	SignRate float64       `json:"signs_per_second_all_cores"`
+	SignCPU  time.Duration `json:"sign_cpu_ns"`
+	Ratio    float64       `json:"ratio_to_signing_rate"`
+	// Load is /proc/loadavg's 1-minute figure at the start and the end.
+	Load        [2]float64 `json:"load_1m"`
+	SandboxRecv int64      `json:"sandbox_accepted"`
+}
+
+func (r result) line() string {
+	lat := ""
+	if r.APILatency > 0 {
+		lat = " api " + short(r.APILatency)
+	}
+	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f µs CPU each) | ratio %.2f | load %.1f→%.1f",
+		r.Case, r.Partitions, r.InFlight, lat, r.Events, r.PerSecond, r.EndToEnd, r.Upload,
+		us(r.CPUPerEvent), us(r.ExclSign), mb(r.PeakRSS), r.SignRate, us(r.SignCPU), r.Ratio, r.Load[0], r.Load[1])
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// verdict is one issue-7 target checked against this run's figures.
+type verdict struct {
+	Target string `json:"target"`
+	Got    string `json:"got"`
+	Pass   bool   `json:"pass"`
+}
+
+func (v verdict) line() string {
+	s := "MISS"
+	if v.Pass {
+		s = "PASS"
+	}
+	return fmt.Sprintf("%s  %s: %s", s, v.Target, v.Got)
+}
+
+// Targets of issue 7.
+const (
+	noLatencyShare  = 0.75
+	latencyShare    = 0.70
+	maxPeakRSS      = 150 << 20
+	maxExclSignCPU  = 150 * time.Microsecond
+	flatGrowthLimit = 1.10 // second-half peak RSS ≤ this × first-half peak
+)
+
+// verdicts checks every target whose case ran.
+func verdicts(results []result) []verdict {
+	var out []verdict
+	for _, r := range results {
+		switch r.Case {
+		case caseNoLatency:
+			want := noLatencyShare * r.SignRate
+			out = append(out, verdict{
+				Target: fmt.Sprintf("%s: events/s ≥ %.2f × signing rate", r.Case, noLatencyShare),
+				Got:    fmt.Sprintf("%.0f vs %.0f (ratio %.2f)", r.PerSecond, want, r.Ratio),
+				Pass:   r.PerSecond >= want,
+			})
+		case caseLatency256:
+			bound := math.Min(float64(r.InFlight)/r.APILatency.Seconds(), r.SignRate)
+			want := latencyShare * bound
+			out = append(out, verdict{
+				Target: fmt.Sprintf("%s: events/s ≥ %.2f × min(%d / %s, signing rate)", r.Case, latencyShare, r.InFlight, short(r.APILatency)),
+				Got:    fmt.Sprintf("%.0f vs %.0f", r.PerSecond, want),
+				Pass:   r.PerSecond >= want,
+			})
+		case caseBacklog:
+			out = append(out, verdict{
+				Target: fmt.Sprintf("%s: peak RSS ≤ %d MB", r.Case, maxPeakRSS>>20),
+				Got:    fmt.Sprintf("%.1f MB over %d events", mb(r.PeakRSS), r.Events),
+				Pass:   r.PeakRSS <= maxPeakRSS,
+			}, flatness(r))
+		}
+		if r.Case == caseNoLatency || r.Case == caseBacklog {
+			out = append(out, verdict{
+				Target: fmt.Sprintf("%s: CPU per event excluding the signature ≤ %.0f µs", r.Case, us(maxExclSignCPU)),
+				Got:    fmt.Sprintf("%.0f µs", us(r.ExclSign)),
+				Pass:   r.ExclSign <= maxExclSignCPU,
+			})
+		}
+	}
+	return out
+}
+
+// flatness passes when the resident set of the second half of the run stays
+// within flatGrowthLimit of the first half's peak.
+func flatness(r result) verdict {
+	v := verdict{Target: fmt.Sprintf("%s: RSS flat (second-half peak ≤ %.2f × first-half peak)", r.Case, flatGrowthLimit)}
+	if len(r.RSS) != 4 {
+		v.Got = "no RSS samples"
+		return v
+	}
+	first, second := max(r.RSS[0], r.RSS[1]), max(r.RSS[2], r.RSS[3])
+	parts := make([]string, len(r.RSS))
+	for i, b := range r.RSS {
+		parts[i] = fmt.Sprintf("%.1f", mb(b))
+	}
+	v.Got = "RSS at 25/50/75/100 %: " + strings.Join(parts, " / ") + " MB"
+	v.Pass = float64(second) <= flatGrowthLimit*float64(first)
+	return v
+}
+
+func printHeader(w io.Writer, h header) {
+	fmt.Fprintf(w, "%s\nmachine: %d CPUs (%s), %s; the sandbox, kfake and the producer share them with the worker\n",
+		h.Command, h.CPUs, h.Model, h.GoVersion)
+	fmt.Fprintln(w, "each case: RSA-2048 SHA256withRSA signing rate on all cores measured just before it; e2e = Kafka timestamp → 204 of a pre-produced backlog (includes the wait in the backlog), upload = one request, both from the worker's histograms")
+}
+
+// header is what the run says about itself before the cases.
+type header struct {
+	Command   string `json:"command"`
+	CPUs      int    `json:"cpus"`
+	Model     string `json:"cpu_model"`
+	GoVersion string `json:"go_version"`
+}
