@@ -137,11 +137,38 @@ func mapperConfig(cfg *config.Config) mapper.Config {
 	}
 }
 
+// newMapper builds the mapper from the payload defaults; a default the API
+// would reject is reported as the setting that holds it.
+func newMapper(cfg *config.Config) (*mapper.Mapper, error) {
+	m, err := mapper.New(mapperConfig(cfg))
+	if err == nil {
+		return m, nil
+	}
+	mode := mapper.Mode(cfg.Mode)
+	for _, one := range []struct {
+		setting string
+		cfg     mapper.Config
+	}{
+		{"ORDERSYNC_MCHID (--mchid)", mapper.Config{Mode: mode, MchID: cfg.MchID}},
+		{"ORDERSYNC_SP_APPID (--sp-appid)", mapper.Config{Mode: mode, SpAppID: cfg.SpAppID}},
+		{"ORDERSYNC_CHANNEL_ID (--channel-id)", mapper.Config{Mode: mode, ChannelID: cfg.ChannelID}},
+	} {
+		if _, oneErr := mapper.New(one.cfg); oneErr != nil {
+			return nil, &config.Error{Setting: one.setting, Reason: oneErr.Error()}
+		}
+	}
+	return nil, fmt.Errorf("build mapper: %w", err)
+}
+
 func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := newSettings("validate", stderr)
 	cfg, _, code, ok := s.load(args, 0, stderr)
 	if !ok {
 		return code
+	}
+	if _, err := newMapper(cfg); err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
 	}
 	return runValidate(s.fs.Args(), mapperConfig(cfg), stdin, stdout, stderr)
 }

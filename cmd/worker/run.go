@@ -31,6 +31,11 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	if !s.noArgs(stderr) {
 		return exitUsage
 	}
+	mp, err := newMapper(cfg)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_HTTP_ADDR (--http-addr): cannot listen on %s: %v\n", programName, cfg.HTTPAddr, unwrapAll(err))
@@ -40,7 +45,7 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
-	if err := runWorker(ctx, stop, cfg, ln, log); err != nil {
+	if err := runWorker(ctx, stop, cfg, mp, ln, log); err != nil {
 		log.Error().Err(err).Msg("worker failed")
 		return exitFailed
 	}
@@ -49,13 +54,8 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 
 // runWorker wires the mapper, uploader and consumer, serves the operational
 // endpoints on ln, and runs until ctx is done and the consumer has drained.
-func runWorker(ctx context.Context, stop func(), cfg *config.Config, ln net.Listener, log zerolog.Logger) error {
+func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.Mapper, ln net.Listener, log zerolog.Logger) error {
 	m := metrics.New(buildVersion())
-	mp, err := mapper.New(mapperConfig(cfg))
-	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("build mapper: %w", err)
-	}
 	up, err := uploader.New(uploader.Config{
 		BaseURL:              cfg.BaseURL,
 		MchID:                cfg.MchID,
