@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ordersync/ordersync/internal/sandbox"
+)
+
+// clearEnv unsets every ORDERSYNC_* variable of the test process for the test.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "ORDERSYNC_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+}
+
+func dispatchArgs(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := dispatch(context.Background(), func() {}, args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// runEnv sets a complete, valid run configuration with throwaway keys.
+func runEnv(t *testing.T) {
+	t.Helper()
+	clearEnv(t)
+	creds, err := sandbox.GenerateCredentials(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"ORDERSYNC_BROKERS": "127.0.0.1:1", "ORDERSYNC_TOPICS": "orders",
+		"ORDERSYNC_MCHID": creds.MchID, "ORDERSYNC_MCH_CERT_SERIAL": creds.MchCertSerial,
+		"ORDERSYNC_MCH_PRIVATE_KEY_FILE":      creds.MchPrivateKeyFile,
+		"ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE": creds.WechatPayPublicKeyFile,
+		"ORDERSYNC_WECHATPAY_PUBLIC_KEY_ID":   creds.WechatPayPublicKeyID,
+		"ORDERSYNC_SP_APPID":                  "wx1234567890abcdef",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+func TestRunStopsAtStartNamingTheSetting(t *testing.T) {
+	runEnv(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name     string
+		giveEnv  map[string]string
+		giveArgs []string
+		want     string
+	}{
+		{"missing brokers", map[string]string{"ORDERSYNC_BROKERS": ""}, nil, "ORDERSYNC_BROKERS"},
+		{"bad in-flight flag", nil, []string{"--max-in-flight", "zero"}, "ORDERSYNC_MAX_IN_FLIGHT (--max-in-flight)"},
+		{"http addr taken", map[string]string{"ORDERSYNC_HTTP_ADDR": busy.Addr().String()}, nil, "ORDERSYNC_HTTP_ADDR"},
+		{"sp_appid too long", map[string]string{"ORDERSYNC_SP_APPID": strings.Repeat("w", 33)}, nil, "ORDERSYNC_SP_APPID"},
+		{"missing key file", map[string]string{"ORDERSYNC_MCH_PRIVATE_KEY_FILE": "/nonexistent/apiclient_key.pem"}, nil, "ORDERSYNC_MCH_PRIVATE_KEY_FILE"},
+		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.giveEnv {
+				t.Setenv(k, v)
+			}
+			code, _, stderr := dispatchArgs(t, append([]string{"run"}, tt.giveArgs...)...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if code != exitUsage || len(lines) != 1 || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line naming %s", code, stderr, tt.want)
+			}
+			if strings.Contains(stderr, "PRIVATE KEY") {
+				t.Errorf("stderr shows key material: %q", stderr)
+			}
+		})
+	}
+}
+
+func TestSubcommands(t *testing.T) {
+	clearEnv(t)
+	if code, out, _ := dispatchArgs(t, "version"); code != exitOK || !strings.HasPrefix(out, "ordersync ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+	if code, _, stderr := dispatchArgs(t, "sync"); code != exitUsage || !strings.Contains(stderr, `unknown subcommand "sync"`) {
+		t.Errorf("unknown subcommand: exit %d, %q", code, stderr)
+	}
+	if code, out, _ := dispatchArgs(t, "help"); code != exitOK || !strings.Contains(out, "worker validate") {
+		t.Errorf("help: exit %d, %q", code, out)
+	}
+	if code, _, stderr := dispatchArgs(t, "run", "-h"); code != exitOK || !strings.Contains(stderr, "-max-in-flight") {
+		t.Errorf("run -h: exit %d, %q", code, stderr)
+	}
+}
