@@ -164,7 +164,13 @@ func (s *Server) ClearFaults() {
 func (s *Server) Faults() Faults {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.faults
+	f := s.faults
+	f.Rejections = append([]Rejection(nil), f.Rejections...)
+	if f.Outage != nil {
+		o := *f.Outage
+		f.Outage = &o
+	}
+	return f
 }
 
 // takeFaults returns the faults that apply to one request and whether an

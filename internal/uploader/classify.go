@@ -132,7 +132,7 @@ func classify(ctx context.Context, res *core.APIResult, err error, now time.Time
 			r.kind = kindRejected
 		}
 		return r
-	case err != nil && resp != nil:
+	case err != nil && resp != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299:
 		// 2xx that failed verification; the SDK's message names serial and
 		// request id only.
 		return attemptResult{kind: kindTransient, status: resp.StatusCode, requestID: resp.Header.Get("Request-ID"),
