@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // path is a JSON pointer built only when a violation needs it: s1, then i1
@@ -108,7 +109,11 @@ func (r *run) peek(i int32) []byte {
 
 // textReason reports why valid UTF-8 s cannot be sent as a string of at most
 // max characters, or "".
-func textReason(s []byte, max int) string {
+func textReason(s []byte, max int) string { return checkText(s, max, false) }
+
+// checkText is textReason, letting 4-byte characters pass for strings that
+// are never sent (event_id).
+func checkText(s []byte, max int, allow4 bool) string {
 	if len(s) == 0 {
 		return "must not be empty"
 	}
@@ -117,7 +122,7 @@ func textReason(s []byte, max int) string {
 		if c&0xc0 != 0x80 {
 			n++
 		}
-		if c >= 0xf0 {
+		if c >= 0xf0 && !allow4 {
 			return reason4Byte
 		}
 	}
@@ -202,17 +207,29 @@ type source struct {
 	p     path
 }
 
-// value returns the source's string, checked against max characters.
+// value returns the source's string, checked against max characters. These
+// strings are not sent as such, so 4-byte characters are let through (an
+// event type or time holding one fails its own check anyway).
 func (r *run) value(s source, max int) ([]byte, bool) {
-	if !s.fromH {
-		v := r.text(s.i, s.p, max, true)
-		return v, v != nil
+	v := s.hdr
+	switch {
+	case !s.fromH && s.i < 0:
+		r.bad(s.p, "is required")
+		return nil, false
+	case !s.fromH && r.n[s.i].kind != kindString:
+		r.bad(s.p, "must be a string")
+		return nil, false
+	case !s.fromH:
+		v = r.raw(s.i)
+	case !utf8.Valid(v):
+		r.bad(s.p, "is not valid UTF-8")
+		return nil, false
 	}
-	if reason := idReason(s.hdr, max); reason != "" {
+	if reason := checkText(v, max, true); reason != "" {
 		r.bad(s.p, reason)
 		return nil, false
 	}
-	return s.hdr, true
+	return v, true
 }
 
 // peekSource returns the source's string without checking it, or nil.
@@ -561,7 +578,7 @@ func (r *run) order(i int32, f [8]int32, p *payload) {
 	p.entry = r.text(f[1], rel("/order/entry"), maxEntry, true)
 	p.tableNo = r.text(f[2], rel("/order/table_no"), maxTableNo, false)
 	v, ok := r.integer(f[3], rel("/order/people_count"), false)
-	p.people, p.hasPeople = v, r.inRange(v, ok, rel("/order/people_count"), 1, 1<<62, "must be at least 1")
+	p.people, p.hasPeople = v, r.inRange(v, ok, rel("/order/people_count"), 1, 1<<63-1, "must be at least 1")
 	var okT, okD, okU bool
 	p.total, okT = r.integer(f[4], rel("/order/total_amount"), true)
 	okT = r.inRange(p.total, okT, rel("/order/total_amount"), 0, 1<<63-1, "must not be negative")

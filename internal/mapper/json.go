@@ -260,9 +260,14 @@ func (p *parser) object() *syntaxError {
 }
 
 // duplicate returns the node index of the second occurrence of a repeated
-// key in the object at index at, or -1.
+// key in the object at index at, or -1. Small objects compare keys pairwise,
+// cheaply screened by length and end bytes; large ones use a set.
 func (p *parser) duplicate(at int) int32 {
-	var keys [16]int32
+	type key struct {
+		i   int32
+		sig uint32 // length and first and last byte; 0 for an escaped key
+	}
+	var keys [16]key
 	n := 0
 	var seen map[string]struct{}
 	for k := int32(at + 1); k < p.nodes[at].next; k = p.nodes[k+1].next {
@@ -274,23 +279,36 @@ func (p *parser) duplicate(at int) int32 {
 			seen[t] = struct{}{}
 			continue
 		}
+		sig := p.keySig(k)
 		for _, o := range keys[:n] {
-			if p.sameKey(o, k) {
+			if (o.sig == sig || o.sig == 0 || sig == 0) && p.sameKey(o.i, k) {
 				return k
 			}
 		}
 		if n < len(keys) {
-			keys[n] = k
+			keys[n] = key{k, sig}
 			n++
 			continue
 		}
 		seen = make(map[string]struct{}, 2*n)
 		for _, o := range keys[:n] {
-			seen[p.keyText(o)] = struct{}{}
+			seen[p.keyText(o.i)] = struct{}{}
 		}
 		seen[p.keyText(k)] = struct{}{}
 	}
 	return -1
+}
+
+func (p *parser) keySig(k int32) uint32 {
+	n := p.nodes[k]
+	if n.esc {
+		return 0
+	}
+	l := n.end - n.start
+	if l == 0 {
+		return 1
+	}
+	return uint32(l)<<16 | uint32(p.in[n.start])<<8 | uint32(p.in[n.end-1]) | 1<<31
 }
 
 func (p *parser) sameKey(a, b int32) bool {

@@ -54,6 +54,7 @@ var ruleCases = []ruleCase{
 	{name: "event_id missing", give: []edit{del("/event_id")}, want: []Violation{v("/event_id", "is required")}},
 	{name: "event_id empty", give: []edit{set("/event_id", "")}, want: []Violation{v("/event_id", "must not be empty")}},
 	{name: "event_id too long", give: []edit{set("/event_id", long("e", 65))}, want: []Violation{v("/event_id", "at most 64 characters, got 65")}},
+	{name: "event_id with an emoji (not sent)", give: []edit{set("/event_id", "evt-🎂")}},
 	{name: "event_id not a string", give: []edit{set("/event_id", 7)}, want: []Violation{v("/event_id", "must be a string")}},
 	{name: "unknown event type", give: []edit{set("/event_type", "order.payed")}, want: []Violation{v("/event_type", `unknown event type "order.payed"`)}},
 	{name: "event_type missing", give: []edit{del("/event_type")}, want: []Violation{v("/event_type", "is required")}},
