@@ -95,8 +95,10 @@ func (b *breaker) wait(ctx context.Context) (probe bool, err error) {
 	}
 }
 
-// done reports the kind of an attempt; probe says whether it held the probe slot.
-func (b *breaker) done(k kind, probe bool, cause error) {
+// done reports an attempt's result; probe says whether it held the probe
+// slot. A failed probe's Retry-After, when longer, spaces the next probe.
+func (b *breaker) done(r attemptResult, probe bool) {
+	k, cause := r.kind, r.err
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if probe {
@@ -112,13 +114,13 @@ func (b *breaker) done(k kind, probe bool, cause error) {
 	case kindTransient:
 		b.consecutive++
 		if !b.open && b.consecutive >= b.threshold {
-			b.trip(fmt.Sprintf("upstream unavailable: %d consecutive transient failures, last: %v", b.consecutive, cause))
+			b.trip(fmt.Sprintf("upstream unavailable: %d consecutive transient failures, last: %v", b.consecutive, cause), r.retryAfter)
 		} else if probe {
-			b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
+			b.nextProbe = b.now().Add(max(b.probeBo.NextBackOff(), r.retryAfter))
 		}
 	case kindSignError:
 		if !b.open {
-			b.trip(fmt.Sprintf("deployment fault (key, serial or clock): %v", cause))
+			b.trip(fmt.Sprintf("deployment fault (key, serial or clock): %v", cause), 0)
 		} else if probe {
 			b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
 		}
@@ -128,11 +130,12 @@ func (b *breaker) done(k kind, probe bool, cause error) {
 	b.signal()
 }
 
-// trip opens the breaker; b.mu is held.
-func (b *breaker) trip(reason string) {
+// trip opens the breaker, the first probe after the backoff or minDelay
+// (Retry-After), whichever is longer; b.mu is held.
+func (b *breaker) trip(reason string, minDelay time.Duration) {
 	b.open, b.reason = true, reason
 	b.probeBo.Reset()
-	b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
+	b.nextProbe = b.now().Add(max(b.probeBo.NextBackOff(), minDelay))
 	b.notify()
 }
 

@@ -282,13 +282,14 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		if u.limiter != nil {
 			if err := u.limiter.Wait(ctx); err != nil {
 				if probe {
-					u.breaker.done(kindCancelled, true, nil)
+					u.breaker.done(attemptResult{kind: kindCancelled}, true)
 				}
 				return cancelled(out, err)
 			}
 		}
 		attemptStart := u.now()
 		r := u.attempt(ctx, body)
+		r.retryAfter = min(r.retryAfter, u.retry.MaxInterval)
 		d := u.now().Sub(attemptStart)
 		if probe {
 			paused += d
@@ -297,7 +298,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		if u.observer != nil {
 			u.observer.UploadAttempt(r.kind.String(), r.status, d)
 		}
-		u.breaker.done(r.kind, probe, r.err)
+		u.breaker.done(r, probe)
 		if r.status != 0 {
 			out.HTTPStatus, out.RequestID = r.status, r.requestID
 			out.Code, out.Message, out.Field = "", "", ""
@@ -320,7 +321,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		if open, _ := u.breaker.state(); open {
 			continue // wait for the breaker, uncharged
 		}
-		delay := max(bo.NextBackOff(), min(r.retryAfter, u.retry.MaxInterval))
+		delay := max(bo.NextBackOff(), r.retryAfter) // Retry-After capped by MaxInterval above
 		if u.now().Sub(start)-paused+delay > u.retry.MaxElapsed {
 			out.Class = RetriesExhausted
 			out.Err = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, out.Attempts, r.err)

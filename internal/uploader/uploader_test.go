@@ -150,7 +150,9 @@ func TestClassification(t *testing.T) {
 			obs := newObserver()
 			cfg := e.config()
 			cfg.Observer = obs
-			cfg.RequestTimeout = 50 * time.Millisecond
+			if tt.giveFaults.TimeoutRate > 0 {
+				cfg.RequestTimeout = 50 * time.Millisecond
+			}
 			cfg.BreakerThreshold = 1000 // these are per-upload classifications
 			u := newUploader(t, cfg)
 			body := tt.giveBody
@@ -216,6 +218,32 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("second attempt after %v, want ≥ Retry-After 1s", d)
+	}
+}
+
+// TestRetryAfterSpacesProbes: once 429s pause delivery, the probe waits
+// for the answer's Retry-After too.
+func TestRetryAfterSpacesProbes(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	if err := e.sb.SetFaults(sandbox.Faults{RateLimitRate: 1, RetryAfter: sandbox.Duration(time.Second), Times: 2}); err != nil {
+		t.Fatal(err)
+	}
+	obs := newObserver()
+	cfg := e.config()
+	cfg.Observer = obs
+	cfg.BreakerThreshold = 2
+	cfg.Retry = uploader.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 3 * time.Second, MaxElapsed: 10 * time.Second}
+	u := newUploader(t, cfg)
+	start := time.Now()
+	out := u.Upload(context.Background(), orderBody("probe-retry-after"))
+	if out.Class != uploader.Delivered || out.Attempts != 3 {
+		t.Fatalf("outcome = %+v, want delivered on the 3rd attempt", out)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("delivered after %v, want ≥ 2 × Retry-After", d)
+	}
+	if _, changes, _ := obs.snapshot(); len(changes) != 2 {
+		t.Errorf("pause changes %v, want pause then resume", changes)
 	}
 }
 
