@@ -325,7 +325,7 @@ func TestWrongMerchantKeyPausesDelivery(t *testing.T) {
 	cfg.MchPrivateKey = creds.WechatPayPrivateKey // a valid RSA key, but not the merchant's
 	cfg.Observer = obs
 	u := newUploader(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	out := u.Upload(ctx, orderBody("wrong-key"))
 	assertNoSecrets(t, out)
