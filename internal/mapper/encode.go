@@ -23,15 +23,16 @@ func appendEscaped(dst, s []byte) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(s[i:])
-			if r != '\u2028' && r != '\u2029' {
-				i += size
+			// U+2028 and U+2029 are E2 80 A8 and E2 80 A9; other bytes of
+			// multi-byte characters are copied as they are.
+			if c != 0xe2 || i+2 >= len(s) || s[i+1] != 0x80 || (s[i+2] != 0xa8 && s[i+2] != 0xa9) {
+				i++
 				continue
 			}
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\u202`...)
-			dst = append(dst, hexDigits[r&0xf])
-			i += size
+			dst = append(dst, hexDigits[s[i+2]-0xa0])
+			i += 3
 			start = i
 			continue
 		}

@@ -388,6 +388,8 @@ func (p *parser) str() *syntaxError {
 			return p.fail("control character in string")
 		case c < utf8.RuneSelf:
 			i++
+		case c >= 0xe1 && c <= 0xef && c != 0xed && i+2 < len(in) && in[i+1]&0xc0 == 0x80 && in[i+2]&0xc0 == 0x80:
+			i += 3 // a well-formed 3-byte character (most CJK text) without decoding it
 		default:
 			r, size := utf8.DecodeRune(in[i:])
 			if r == utf8.RuneError && size == 1 {
