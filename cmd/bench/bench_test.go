@@ -222,3 +222,11 @@ func TestUploadsKeepsOrderOfUploadingEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestSetSigningAveragesBeforeAndAfter(t *testing.T) {
+	r := result{PerSecond: 1500, CPUPerEvent: 1200 * time.Microsecond}
+	r.setSigning(signing{PerSecond: 1800, Single: 900 * time.Microsecond}, signing{PerSecond: 2200, Single: 1100 * time.Microsecond})
+	if r.SignRate != 2000 || r.SignCPU != time.Millisecond || r.Ratio != 0.75 || r.ExclSign != 200*time.Microsecond {
+		t.Fatalf("got rate %v cpu %v ratio %v excl %v", r.SignRate, r.SignCPU, r.Ratio, r.ExclSign)
+	}
+}

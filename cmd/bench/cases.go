@@ -100,7 +100,7 @@ const (
 
 // runCase starts a fresh broker and sandbox, produces the case's events,
 // runs the worker binary over them and measures it.
-func runCase(ctx context.Context, o options, s spec, sign signing, progress io.Writer) (result, error) {
+func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result, error) {
 	dir, err := os.MkdirTemp("", "ordersync-bench-")
 	if err != nil {
 		return result{}, err
@@ -151,11 +151,19 @@ func runCase(ctx context.Context, o options, s spec, sign signing, progress io.W
 		return result{}, fmt.Errorf("%s: worker stopped with status %d: %v", s.name, code, err)
 	}
 	r.Load = [2]float64{load0, loadAvg()}
-	r.SignRate, r.SignCPU = sign.PerSecond, sign.Single
-	r.Ratio = r.PerSecond / sign.PerSecond
-	r.ExclSign = r.CPUPerEvent - sign.Single
 	r.SandboxRecv = st.Sandbox.Count()
 	return r, nil
+}
+
+// setSigning fills in the signing figures as the mean of the measurements
+// taken just before and just after the case (the machine's load may drift),
+// and the figures derived from them.
+func (r *result) setSigning(before, after signing) {
+	r.SignRates = [2]float64{before.PerSecond, after.PerSecond}
+	r.SignRate = (before.PerSecond + after.PerSecond) / 2
+	r.SignCPU = (before.Single + after.Single) / 2
+	r.Ratio = r.PerSecond / r.SignRate
+	r.ExclSign = r.CPUPerEvent - r.SignCPU
 }
 
 // sampleAt is the worker's state at one poll.

@@ -1,9 +1,9 @@
 // Command bench measures the worker binary against an in-process Kafka
 // broker (kfake) and the WeChat Pay sandbox, which reuses one response
 // signature per second and keeps only a count so that its own CPU stays
-// small. It first measures the machine's RSA-2048 signing rate, then runs
-// each case on a fresh broker and sandbox with a pre-produced backlog and
-// prints one line per case — events/s, end-to-end and upload latency, worker
+// small. It runs each case on a fresh broker and sandbox with a
+// pre-produced backlog, measures the machine's RSA-2048 signing rate just
+// before and just after each case, and prints one line per case — events/s, end-to-end and upload latency, worker
 // CPU per event, peak RSS, the signing rate and the ratio — and PASS or MISS
 // for each target of issue 7.
 //
@@ -107,7 +107,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
 	}
-	h := header{GoVersion: runtime.Version(), Command: strings.Join(os.Args, " ")}
+	h := header{GoVersion: runtime.Version(), Command: "bench " + strings.Join(os.Args[1:], " ")}
 	h.CPUs, h.Model = machine()
 	enc := json.NewEncoder(out)
 	if o.json {
@@ -120,14 +120,20 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 	var results []result
 	for _, s := range list {
 		fmt.Fprintf(progress, "%s: measuring the signing rate for %s…\n", s.name, o.signFor)
-		sign, err := measureSigning(ctx, key, o.signFor)
+		before, err := measureSigning(ctx, key, o.signFor)
 		if err != nil {
 			return err
 		}
-		r, err := runCase(ctx, o, s, sign, progress)
+		r, err := runCase(ctx, o, s, progress)
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(progress, "%s: measuring the signing rate again for %s…\n", s.name, o.signFor)
+		after, err := measureSigning(ctx, key, o.signFor)
+		if err != nil {
+			return err
+		}
+		r.setSigning(before, after)
 		results = append(results, r)
 		if o.json {
 			err = enc.Encode(r)

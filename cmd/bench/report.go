@@ -99,10 +99,12 @@ type result struct {
 	// deliveries.
 	RSS []uint64 `json:"rss_quartiles_bytes"`
 	// SignRate is signatures/s on all cores and SignCPU the CPU time of one
-	// signature, both measured just before the case.
-	SignRate float64       `json:"signs_per_second_all_cores"`
-	SignCPU  time.Duration `json:"sign_cpu_ns"`
-	Ratio    float64       `json:"ratio_to_signing_rate"`
+	// signature on one core: the means of SignRates, measured just before
+	// and just after the case, and of the matching single-core costs.
+	SignRates [2]float64    `json:"signs_per_second_before_after"`
+	SignRate  float64       `json:"signs_per_second_all_cores"`
+	SignCPU   time.Duration `json:"sign_cpu_ns"`
+	Ratio     float64       `json:"ratio_to_signing_rate"`
 	// Load is /proc/loadavg's 1-minute figure at the start and the end.
 	Load        [2]float64 `json:"load_1m"`
 	SandboxRecv int64      `json:"sandbox_accepted"`
@@ -113,9 +115,9 @@ func (r result) line() string {
 	if r.APILatency > 0 {
 		lat = " api " + short(r.APILatency)
 	}
-	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f µs CPU each) | ratio %.2f | load %.1f→%.1f",
+	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f→%.0f; %.0f µs CPU each) | ratio %.2f | load %.1f→%.1f",
 		r.Case, r.Partitions, r.InFlight, lat, r.Events, r.PerSecond, r.EndToEnd, r.Upload,
-		us(r.CPUPerEvent), us(r.ExclSign), mb(r.PeakRSS), r.SignRate, us(r.SignCPU), r.Ratio, r.Load[0], r.Load[1])
+		us(r.CPUPerEvent), us(r.ExclSign), mb(r.PeakRSS), r.SignRate, r.SignRates[0], r.SignRates[1], us(r.SignCPU), r.Ratio, r.Load[0], r.Load[1])
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -203,7 +205,7 @@ func flatness(r result) verdict {
 func printHeader(w io.Writer, h header) {
 	fmt.Fprintf(w, "%s\nmachine: %d CPUs (%s), %s; the sandbox, kfake and the producer share them with the worker\n",
 		h.Command, h.CPUs, h.Model, h.GoVersion)
-	fmt.Fprintln(w, "each case: RSA-2048 SHA256withRSA signing rate on all cores measured just before it; e2e = Kafka timestamp → 204 of a pre-produced backlog (includes the wait in the backlog), upload = one request, both from the worker's histograms")
+	fmt.Fprintln(w, "each case: RSA-2048 SHA256withRSA signing rate on all cores = mean of runs just before and just after it; e2e = Kafka timestamp → 204 of a pre-produced backlog (includes the wait in the backlog), upload = one request, both from the worker's histograms")
 }
 
 // header is what the run says about itself before the cases.
