@@ -305,13 +305,11 @@ func (c *Consumer) setReady(ok bool, why string) {
 	c.mu.Unlock()
 }
 
-// acquire takes an upload slot, giving up when ctx is done or stop closes.
-func (c *Consumer) acquire(ctx context.Context, stop <-chan struct{}) bool {
+// acquire takes an upload slot, giving up when ctx is done.
+func (c *Consumer) acquire(ctx context.Context) bool {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return false
-	case <-stop:
 		return false
 	}
 	c.obs.InFlight(int(c.inFlight.Add(1)))

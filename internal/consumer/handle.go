@@ -14,9 +14,8 @@ import (
 )
 
 // handle takes ev to a finished state — delivered, skipped or durably
-// dead-lettered — and returns true, or returns false when ctx was cancelled
-// or the partition is draining before ev started: ev is then left
-// unfinished and will be redelivered.
+// dead-lettered — and returns true, or returns false when ctx was
+// cancelled: ev is then left unfinished and will be redelivered.
 func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 	if ev.mapErr != nil {
 		return c.deadLetter(ctx, p, ev, invalidFailure(ev.mapErr))
@@ -27,7 +26,7 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		return true
 	}
 	for {
-		if !c.acquire(ctx, p.draining) {
+		if !c.acquire(ctx) {
 			return false
 		}
 		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")

@@ -25,8 +25,6 @@ type partition struct {
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
 	workers sync.WaitGroup
-	// draining is closed when fetching stops: workers start no new event.
-	draining chan struct{}
 }
 
 // event is one fetched message and its mapping.
@@ -39,18 +37,17 @@ type event struct {
 
 func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
 	return &partition{
-		topic:    topic,
-		id:       id,
-		start:    start,
-		log:      c.log.With().Str("topic", topic).Int("partition", id).Logger(),
-		tracker:  newTracker(c.window),
-		queues:   map[string][]*event{},
-		draining: make(chan struct{}),
+		topic:   topic,
+		id:      id,
+		start:   start,
+		log:     c.log.With().Str("topic", topic).Int("partition", id).Logger(),
+		tracker: newTracker(c.window),
+		queues:  map[string][]*event{},
 	}
 }
 
 // runPartition fetches p until genCtx is done, then drains: events already
-// started get a bounded time to finish (ShutdownTimeout on shutdown, less on
+// fetched get a bounded time to finish (ShutdownTimeout on shutdown, less on
 // a rebalance so this member rejoins within RebalanceTimeout); after that
 // their context is cancelled and they are left unfinished, uncommitted.
 func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
@@ -81,7 +78,6 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 
 	c.fetch(fetchCtx, workCtx, p, r)
 
-	close(p.draining)
 	readerClosed := make(chan struct{})
 	go func() {
 		defer close(readerClosed)
@@ -176,8 +172,12 @@ func (c *Consumer) dispatch(workCtx context.Context, p *partition, ev *event) {
 	}
 }
 
-// work processes key's queue in order until it is empty, the partition
-// drains, or an event is abandoned (its context was cancelled).
+// work processes key's queue in order until it is empty or an event is
+// abandoned (its context was cancelled). A draining partition keeps
+// working through the events it already fetched until the drain bound
+// cancels ctx: stopping a key's queue early would leave an unstarted
+// offset that holds back the final commit, and every event finished after
+// it would be redelivered.
 func (c *Consumer) work(ctx context.Context, p *partition, key string) {
 	defer p.workers.Done()
 	for {
@@ -191,11 +191,6 @@ func (c *Consumer) work(ctx context.Context, p *partition, key string) {
 		ev := q[0]
 		p.mu.Unlock()
 
-		select {
-		case <-p.draining:
-			return
-		default:
-		}
 		if !c.handle(ctx, p, ev) {
 			return
 		}
