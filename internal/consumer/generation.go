@@ -26,7 +26,16 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	sort.Strings(topics)
 	for _, t := range topics {
 		for _, pa := range gen.Assignments[t] {
-			parts = append(parts, c.newPartition(t, pa.ID, pa.Offset))
+			p := c.newPartition(t, pa.ID, pa.Offset)
+			if done, ok := c.finishedBefore(t, pa.ID); ok && (pa.Offset < 0 || done > pa.Offset) {
+				// This process finished everything below done in an earlier
+				// generation whose commit did not land (e.g. the broker was
+				// down): resume there rather than upload older states of
+				// its orders again, and commit the skipped range at once.
+				p.start = done
+				p.tracker.resume(done)
+			}
+			parts = append(parts, p)
 		}
 	}
 	c.obs.Rebalanced()
@@ -95,6 +104,7 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		if !ok {
 			continue
 		}
+		c.setFinishedBefore(p.topic, p.id, off)
 		if offsets[p.topic] == nil {
 			offsets[p.topic] = map[int]int64{}
 		}
@@ -122,6 +132,31 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		c.obs.Committed(p.topic, p.id, off)
 		c.obs.Lag(p.topic, p.id, lag)
 	}
+}
+
+// finishedBefore returns the offset below which this process finished every
+// event of the partition, as last offered for commit, whether or not that
+// commit landed.
+func (c *Consumer) finishedBefore(topic string, partition int) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	off, ok := c.finished[topicPartition{topic, partition}]
+	return off, ok
+}
+
+func (c *Consumer) setFinishedBefore(topic string, partition int, off int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tp := topicPartition{topic, partition}
+	if off > c.finished[tp] {
+		c.finished[tp] = off
+	}
+}
+
+// topicPartition names one partition.
+type topicPartition struct {
+	topic     string
+	partition int
 }
 
 func offsetString(off int64) string {

@@ -36,6 +36,14 @@ func newTracker(limit int) *tracker {
 	return &tracker{limit: limit, next: -1, done: -1, hwm: -1, space: make(chan struct{}, 1)}
 }
 
+// resume makes offset committable at once: everything below it was
+// finished earlier (by this process, in a generation whose commit failed).
+func (t *tracker) resume(offset int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next = offset
+}
+
 // waitSpace blocks until fewer than limit offsets are pending or ctx is done.
 func (t *tracker) waitSpace(ctx context.Context) error {
 	for {
