@@ -202,6 +202,10 @@ func TestSpecs(t *testing.T) {
 	if _, err := specs(o); err == nil {
 		t.Fatal("unknown case accepted")
 	}
+	o.cases, o.backlog = allCases, 0
+	if _, err := specs(o); err == nil {
+		t.Fatal("zero backlog accepted")
+	}
 }
 
 func TestUploadsKeepsOrderOfUploadingEvents(t *testing.T) {

@@ -73,6 +73,9 @@ func main() {
 
 // specs returns the selected cases in the order given.
 func specs(o options) ([]spec, error) {
+	if o.events < 1 || o.inFlight < 1 || o.latencyOrders < 1 || o.latency1 < 1 || o.backlog < 1 || o.latency <= 0 {
+		return nil, errors.New("--events, --in-flight, --latency-orders, --latency1-events, --backlog and --latency must be positive")
+	}
 	var out []spec
 	for _, name := range o.cases {
 		s := spec{name: strings.TrimSpace(name), partitions: 1, latency: o.latency}
