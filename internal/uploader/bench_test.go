@@ -30,7 +30,7 @@ func BenchmarkUpload(b *testing.B) {
 	cfg.Retry.MaxElapsed = time.Minute
 	u := newUploader(b, cfg)
 	body := orderBody("bench")
-	b.SetParallelism(4)
+	b.SetParallelism(2)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
