@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -143,6 +144,9 @@ func (w *Worker) Histogram(ctx context.Context, name string) ([]Bucket, uint64, 
 		h := m.GetHistogram()
 		total += h.GetSampleCount()
 		for j, b := range h.GetBucket() {
+			if math.IsInf(b.GetUpperBound(), 1) {
+				break
+			}
 			if i == 0 {
 				buckets = append(buckets, Bucket{UpperBound: b.GetUpperBound()})
 			}
