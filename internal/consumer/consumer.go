@@ -143,9 +143,9 @@ type Consumer struct {
 	lastCommit time.Time
 	gen        *kafka.Generation // current generation, nil between generations
 	parts      []*partition      // partitions of gen
-	// finished holds, per partition, the offset below which this process
-	// finished every event (offered for commit; the commit may have failed).
-	finished map[topicPartition]int64
+	// finished holds, per partition, what this process finished in earlier
+	// generations, whether or not the commit landed (see progressOf).
+	finished map[topicPartition]progress
 }
 
 // New validates cfg, fills defaults and returns a Consumer. It does not
@@ -198,7 +198,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
 		slots:     make(chan struct{}, cfg.MaxInFlight),
 		readyWhy:  "not started",
-		finished:  map[topicPartition]int64{},
+		finished:  map[topicPartition]progress{},
 	}, nil
 }
 

@@ -27,14 +27,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	for _, t := range topics {
 		for _, pa := range gen.Assignments[t] {
 			p := c.newPartition(t, pa.ID, pa.Offset)
-			if done, ok := c.finishedBefore(t, pa.ID); ok && (pa.Offset < 0 || done > pa.Offset) {
-				// This process finished everything below done in an earlier
-				// generation whose commit did not land (e.g. the broker was
-				// down): resume there rather than upload older states of
-				// its orders again, and commit the skipped range at once.
-				p.start = done
-				p.tracker.resume(done)
-			}
+			c.resume(p)
 			parts = append(parts, p)
 		}
 	}
@@ -83,6 +76,9 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 			}
 			fetchers.Wait()
 			c.commit(gen, parts)
+			for _, p := range parts {
+				c.remember(p)
+			}
 			c.mu.Lock()
 			if c.gen == gen {
 				c.gen, c.parts = nil, nil
@@ -104,7 +100,6 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		if !ok {
 			continue
 		}
-		c.setFinishedBefore(p.topic, p.id, off)
 		if offsets[p.topic] == nil {
 			offsets[p.topic] = map[int]int64{}
 		}
@@ -134,23 +129,63 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 	}
 }
 
-// finishedBefore returns the offset below which this process finished every
-// event of the partition, as last offered for commit, whether or not that
-// commit landed.
-func (c *Consumer) finishedBefore(topic string, partition int) (int64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	off, ok := c.finished[topicPartition{topic, partition}]
-	return off, ok
+// progress is what this process finished of one partition in earlier
+// generations: every offset below below, and the offsets in above (finished
+// behind an unfinished one).
+type progress struct {
+	below int64
+	above map[int64]bool
 }
 
-func (c *Consumer) setFinishedBefore(topic string, partition int, off int64) {
+// remember keeps what p finished, for a later generation of this process;
+// p's fetcher has returned.
+func (c *Consumer) remember(p *partition) {
+	below, above := p.tracker.finished()
+	for off := range p.skip { // finished earlier, not fetched again yet
+		if above == nil {
+			above = map[int64]bool{}
+		}
+		above[off] = true
+	}
+	if below < 0 && len(above) == 0 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tp := topicPartition{topic, partition}
-	if off > c.finished[tp] {
-		c.finished[tp] = off
+	tp := topicPartition{p.topic, p.id}
+	if prev, ok := c.finished[tp]; ok && prev.below > below {
+		below = prev.below
 	}
+	c.finished[tp] = progress{below: below, above: above}
+}
+
+// resume starts p past what this process already finished in an earlier
+// generation whose commit did not land (the broker was down, a rebalance
+// fenced it): re-uploading those events would send older states of their
+// orders after newer ones. Finished offsets are skipped — at least once
+// still holds, they were delivered, skipped or dead-lettered — and
+// committed with the next commit.
+func (c *Consumer) resume(p *partition) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tp := topicPartition{p.topic, p.id}
+	prev, ok := c.finished[tp]
+	if !ok {
+		return
+	}
+	if p.start >= 0 && prev.below <= p.start {
+		prev.below = -1 // the commit landed, or another member committed further
+	}
+	if prev.below >= 0 {
+		p.start = prev.below
+		p.tracker.resume(prev.below)
+	}
+	for off := range prev.above {
+		if off >= p.start || p.start < 0 {
+			p.skip[off] = true
+		}
+	}
+	delete(c.finished, tp)
 }
 
 // topicPartition names one partition.

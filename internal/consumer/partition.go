@@ -21,6 +21,9 @@ type partition struct {
 	log   zerolog.Logger
 
 	tracker *tracker
+	// skip holds offsets this process finished in an earlier generation
+	// whose commit did not land; they are marked finished when fetched.
+	skip map[int64]bool
 
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
@@ -42,6 +45,7 @@ func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
 		start:   start,
 		log:     c.log.With().Str("topic", topic).Int("partition", id).Logger(),
 		tracker: newTracker(c.window),
+		skip:    map[int64]bool{},
 		queues:  map[string][]*event{},
 	}
 }
@@ -134,6 +138,12 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 				return
 			case <-time.After(time.Second):
 			}
+			continue
+		}
+		if p.skip[m.Offset] {
+			delete(p.skip, m.Offset)
+			p.tracker.add(m.Offset, time.Now(), m.HighWaterMark)
+			p.tracker.finish(m.Offset)
 			continue
 		}
 		c.obs.EventConsumed(p.topic)

@@ -44,6 +44,22 @@ func (t *tracker) resume(offset int64) {
 	t.next = offset
 }
 
+// finished returns the offset below which every fetched offset is finished
+// (-1 if none) and the offsets finished behind an unfinished one.
+func (t *tracker) finished() (below int64, above map[int64]bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.pending {
+		if e.done {
+			if above == nil {
+				above = map[int64]bool{}
+			}
+			above[e.offset] = true
+		}
+	}
+	return t.next, above
+}
+
 // waitSpace blocks until fewer than limit offsets are pending or ctx is done.
 func (t *tracker) waitSpace(ctx context.Context) error {
 	for {

@@ -1,0 +1,55 @@
+package consumer
+
+import (
+	"maps"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestResumeSkipsWhatThisProcessFinished covers a partition coming back to
+// this process after a generation whose commit did not land: it resumes past
+// the contiguous finished offsets and skips the ones finished behind an
+// unfinished event, unless the group's committed offset is already further.
+func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
+	tests := []struct {
+		name      string
+		giveStart int64 // committed offset handed out by the group
+		wantStart int64
+		wantSkip  []int64
+	}{
+		{"commit lost", 5, 10, []int64{12, 15}},
+		{"no commit yet", -2, 10, []int64{12, 15}},
+		{"commit landed partly", 13, 13, []int64{15}},
+		{"someone committed further", 20, 20, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"orders"}, GroupID: "g",
+				DLQTopic: "orders.dlq", MaxInFlight: 4}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// An earlier generation finished 0–9, 12 and 15; 10 was abandoned.
+			old := c.newPartition("orders", 0, 0)
+			now := time.Now()
+			for off := int64(0); off < 16; off++ {
+				old.tracker.add(off, now, 16)
+			}
+			for _, off := range []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15} {
+				old.tracker.finish(off)
+			}
+			c.remember(old)
+
+			p := c.newPartition("orders", 0, tt.giveStart)
+			c.resume(p)
+			got := slices.Sorted(maps.Keys(p.skip))
+			if p.start != tt.wantStart || !slices.Equal(got, tt.wantSkip) {
+				t.Errorf("start %d skip %v, want %d %v", p.start, got, tt.wantStart, tt.wantSkip)
+			}
+			if off, ok := p.tracker.committable(); tt.wantStart == 10 && (!ok || off != 10) {
+				t.Errorf("committable %d %v, want 10 at once", off, ok)
+			}
+		})
+	}
+}
