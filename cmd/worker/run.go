@@ -72,7 +72,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 			MaxElapsed:      cfg.RetryMaxElapsed,
 		},
 		RequestTimeout: cfg.RequestTimeout,
-		Observer:       m,
+		Observer:       pauseLog{Metrics: m, log: log},
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -136,6 +136,23 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// pauseLog records pauses of the uploader as metrics and as one log line per
+// change: paused (with the reason) and resumed.
+type pauseLog struct {
+	*metrics.Metrics
+	log zerolog.Logger
+}
+
+// Paused implements uploader.Observer.
+func (p pauseLog) Paused(paused bool, reason string) {
+	p.Metrics.Paused(paused, reason)
+	if paused {
+		p.log.Warn().Str("reason", reason).Msg("uploads paused; probing the API until it answers")
+		return
+	}
+	p.log.Info().Msg("uploads resumed")
 }
 
 // stallAfter is how long pending work may go without a commit before /healthz
