@@ -10,7 +10,7 @@ RUN make build VERSION=${VERSION}
 
 # Run stage: a small image with wget for health checks, running as a non-root user.
 FROM alpine:3.20
-RUN adduser -D -H -u 10001 ordersync
+RUN adduser -D -H -u 10001 ordersync && mkdir /keys && chown 10001 /keys
 COPY --from=build /src/bin/worker /usr/local/bin/worker
 COPY --from=build /src/bin/sandbox /usr/local/bin/sandbox
 USER 10001

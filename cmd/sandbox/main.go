@@ -9,7 +9,8 @@
 // SANDBOX_CREDENTIALS_DIR, SANDBOX_REUSE_SIGNATURES, SANDBOX_COUNT_ONLY.
 // When DIR holds no credentials, fresh ones are generated there (a temporary
 // directory when DIR is empty). The worker settings that match are printed on
-// stdout and written to DIR/worker.env. Faults are set at run time through
+// stdout and written to DIR/worker.env (for a shell) and DIR/ordersync.yaml
+// (for `worker run --config`). Faults are set at run time through
 // PUT /sandbox/faults; counters are at GET /sandbox/stats. SIGTERM or SIGINT
 // shuts the server down gracefully.
 package main
@@ -139,6 +140,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := os.WriteFile(filepath.Join(creds.Dir, "worker.env"), []byte(env), 0o644); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("write worker.env: %w", err)
+	}
+	yaml := fmt.Sprintf("# Worker settings for this sandbox's throwaway merchant (worker run --config FILE).\n"+
+		"wechatpay_base_url: %q\nmchid: %q\nmch_cert_serial: %q\nmch_private_key_file: %q\n"+
+		"wechatpay_public_key_file: %q\nwechatpay_public_key_id: %q\n",
+		baseURL, creds.MchID, creds.MchCertSerial, creds.MchPrivateKeyFile, creds.WechatPayPublicKeyFile, creds.WechatPayPublicKeyID)
+	if err := os.WriteFile(filepath.Join(creds.Dir, "ordersync.yaml"), []byte(yaml), 0o644); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("write ordersync.yaml: %w", err)
 	}
 	fmt.Fprintf(stdout, "# WeChat Pay sandbox listening on %s (credentials in %s)\n%s", ln.Addr(), creds.Dir, env)
 

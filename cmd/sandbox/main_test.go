@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ordersync/ordersync/internal/config"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -72,6 +75,16 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "worker.env")); err != nil {
 		t.Error(err)
+	}
+	// The worker takes ordersync.yaml as its --config file as it is.
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	loader := config.Bind(fs)
+	if err := fs.Parse([]string{"--config", filepath.Join(dir, "ordersync.yaml")}); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) (string, bool) { return "", false }
+	if cfg, _, err := loader.Load(noEnv, nil, config.NeedWechat); err != nil || cfg.MchID != vars["ORDERSYNC_MCHID"] {
+		t.Errorf("worker cannot load ordersync.yaml: %v", err)
 	}
 	resp, err := http.Get(vars["ORDERSYNC_WECHATPAY_BASE_URL"] + "/sandbox/stats")
 	if err != nil {
