@@ -31,8 +31,6 @@ const baseEvent = `{
               "paid_at": "2026-11-26T12:30:04+08:00"}
 }`
 
-const testToken = "071oYFSN19sCH31AyNSN15QDSN1oYFSA"
-
 // edit changes the base event at a JSON pointer: sets val, or deletes.
 type edit struct {
 	ptr string
