@@ -13,8 +13,11 @@ import (
 // deployment fault, so that a long outage does not turn into a flood of
 // RetriesExhausted outcomes (contract §6).
 //
-// It opens on a sign error (401) or after threshold consecutive transient
-// attempts across uploads; delivered and rejected answers reset the count.
+// It opens on a sign error (401), after threshold consecutive transient
+// attempts across uploads (delivered and rejected answers reset the count),
+// or when an upload spends its whole retry budget while no attempt of any
+// upload succeeded: failures are then not proven to be that order's, so the
+// upload pauses instead of being reported exhausted.
 // While open, uploads wait and only one probe attempt is in flight at a
 // time, spaced by a backoff from the retry InitialInterval capped at
 // probeMax. A probe (or any attempt) that is delivered or rejected closes
@@ -29,6 +32,7 @@ type breaker struct {
 	open        bool
 	reason      string
 	consecutive int
+	successes   uint64 // delivered or rejected attempts since creation
 	probing     bool
 	nextProbe   time.Time
 	probeBo     *backoff.ExponentialBackOff
@@ -107,13 +111,14 @@ func (b *breaker) done(r attemptResult, probe bool) {
 	switch k {
 	case kindDelivered, kindRejected:
 		b.consecutive = 0
+		b.successes++
 		if b.open {
 			b.open, b.reason = false, ""
 			b.notify()
 		}
 	case kindTransient:
 		b.consecutive++
-		if !b.open && b.consecutive >= b.threshold {
+		if !b.open && b.threshold > 0 && b.consecutive >= b.threshold {
 			b.trip(fmt.Sprintf("upstream unavailable: %d consecutive transient failures, last: %v", b.consecutive, cause), r.retryAfter)
 		} else if probe {
 			b.nextProbe = b.now().Add(max(b.probeBo.NextBackOff(), r.retryAfter))
@@ -128,6 +133,24 @@ func (b *breaker) done(r attemptResult, probe bool) {
 		// A cancelled probe frees the slot for another waiter right away.
 	}
 	b.signal()
+}
+
+// successCount returns how many attempts, of any upload, were delivered or
+// rejected so far: the upstream's sign of life.
+func (b *breaker) successCount() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.successes
+}
+
+// pause opens the breaker unless it is open already.
+func (b *breaker) pause(reason string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		b.trip(reason, 0)
+		b.signal()
+	}
 }
 
 // trip opens the breaker, the first probe after the backoff or minDelay

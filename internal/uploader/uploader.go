@@ -64,7 +64,8 @@ type Config struct {
 	// RequestTimeout bounds one attempt.
 	RequestTimeout time.Duration
 	// BreakerThreshold is the number of consecutive transient attempts,
-	// across uploads, that pauses delivery.
+	// across uploads, that pauses delivery. Negative: transient failures
+	// never pause (each upload exhausts its own budget); a 401 still does.
 	BreakerThreshold int
 	// ProbeMaxInterval caps the spacing of probe attempts while paused.
 	ProbeMaxInterval time.Duration
@@ -214,7 +215,7 @@ func applyDefaults(cfg *Config) error {
 		return bad("wechat pay public key id required with the public key")
 	case cfg.WechatPayPublicKey == nil && cfg.WechatPayCert == nil:
 		return bad("wechat pay public key or platform certificate required")
-	case cfg.MaxInFlight < 0 || cfg.RateLimit < 0 || cfg.RequestTimeout < 0 || cfg.BreakerThreshold < 0 ||
+	case cfg.MaxInFlight < 0 || cfg.RateLimit < 0 || cfg.RequestTimeout < 0 ||
 		cfg.Retry.InitialInterval < 0 || cfg.Retry.MaxInterval < 0 || cfg.Retry.MaxElapsed < 0 || cfg.ProbeMaxInterval < 0:
 		return bad("negative limit or duration")
 	}
@@ -272,6 +273,10 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 	)
 	start := u.now()
 	var paused time.Duration // not charged to MaxElapsed
+	// successMark is the breaker's success count at this upload's first
+	// failure: an upload exhausts only if the upstream answered someone
+	// since, otherwise its failures look like an outage.
+	var successMark uint64
 	for {
 		waitStart := u.now()
 		probe, err := u.breaker.wait(ctx)
@@ -318,11 +323,18 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 			out.Class = Cancelled
 			return out
 		}
+		if out.Attempts == 1 {
+			successMark = u.breaker.successCount()
+		}
 		if open, _ := u.breaker.state(); open {
 			continue // wait for the breaker, uncharged
 		}
 		delay := max(bo.NextBackOff(), r.retryAfter) // Retry-After capped by MaxInterval above
 		if u.now().Sub(start)-paused+delay > u.retry.MaxElapsed {
+			if u.breaker.threshold > 0 && u.breaker.successCount() == successMark {
+				u.breaker.pause(fmt.Sprintf("upstream unavailable: no attempt succeeded for %v, last: %v", u.retry.MaxElapsed, r.err))
+				continue
+			}
 			out.Class = RetriesExhausted
 			out.Err = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, out.Attempts, r.err)
 			return out

@@ -153,7 +153,7 @@ func TestClassification(t *testing.T) {
 			if tt.giveFaults.TimeoutRate > 0 {
 				cfg.RequestTimeout = 50 * time.Millisecond
 			}
-			cfg.BreakerThreshold = 1000 // these are per-upload classifications
+			cfg.BreakerThreshold = -1 // these are per-upload classifications
 			u := newUploader(t, cfg)
 			body := tt.giveBody
 			if body == nil {
@@ -253,7 +253,7 @@ func TestMaxElapsedRespected(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := e.config()
-	cfg.BreakerThreshold = 1000
+	cfg.BreakerThreshold = -1
 	cfg.Retry = uploader.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 40 * time.Millisecond, MaxElapsed: 200 * time.Millisecond}
 	u := newUploader(t, cfg)
 	start := time.Now()
@@ -423,6 +423,37 @@ func TestOutageEndsWithEverythingDelivered(t *testing.T) {
 	}
 }
 
+// TestBudgetSpentWithoutAnySuccessPauses: an upload whose budget runs out
+// before the breaker's threshold, while no attempt of any upload succeeded,
+// pauses delivery instead of being reported exhausted.
+func TestBudgetSpentWithoutAnySuccessPauses(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	if err := e.sb.SetFaults(sandbox.Faults{ServerErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Retry = uploader.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaxInterval: 200 * time.Millisecond, MaxElapsed: 120 * time.Millisecond}
+	u := newUploader(t, cfg)
+	done := make(chan uploader.Outcome, 1)
+	go func() { done <- u.Upload(context.Background(), orderBody("lone")) }()
+	waitFor(t, func() bool { p, _ := u.Paused(); return p })
+	if _, reason := u.Paused(); !strings.Contains(reason, "no attempt succeeded") {
+		t.Errorf("reason %q", reason)
+	}
+	e.sb.ClearFaults()
+	select {
+	case out := <-done:
+		if out.Class != uploader.Delivered {
+			t.Fatalf("outcome %+v, want delivered once the upstream is back", out)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("upload not released after recovery")
+	}
+	if p, _ := u.Paused(); p {
+		t.Error("still paused")
+	}
+}
+
 // TestFlakyOrderExhaustsItsOwnBudget: one order failing while others are
 // delivered does not pause the uploader and still exhausts.
 func TestFlakyOrderExhaustsItsOwnBudget(t *testing.T) {
@@ -487,6 +518,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"public key without id", func(c *uploader.Config) { c.WechatPayPublicKeyID = "" }},
 		{"both verifiers", func(c *uploader.Config) { c.WechatPayCert = creds.PlatformCert }},
 		{"negative rate", func(c *uploader.Config) { c.RateLimit = -1 }},
+		{"negative timeout", func(c *uploader.Config) { c.RequestTimeout = -1 }},
 		{"max below initial", func(c *uploader.Config) { c.Retry.MaxInterval = time.Microsecond }},
 	}
 	for _, tt := range tests {
