@@ -177,15 +177,14 @@ func TestSDKUploadAccepted(t *testing.T) {
 // rawRequest builds a request signed by hand, so that each part of the
 // Authorization header can be broken.
 type rawRequest struct {
-	key                   *rsa.PrivateKey
-	mchID, serial, nonce  string
-	ts                    int64
-	scheme                string
-	signedBody, sentBody  []byte
-	dropPair, userAgent   string
-	accept, wechatSerial  string
-	omitAuthorization     bool
-	signaturePrefixTamper bool
+	key                  *rsa.PrivateKey
+	mchID, serial, nonce string
+	ts                   int64
+	scheme               string
+	signedBody, sentBody []byte
+	dropPair, userAgent  string
+	accept, wechatSerial string
+	omitAuthorization    bool
 }
 
 func (rr rawRequest) do(t *testing.T, url string) (*http.Response, map[string]any) {
