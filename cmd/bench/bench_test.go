@@ -234,3 +234,23 @@ func TestSetSigningAveragesBeforeAndAfter(t *testing.T) {
 		t.Fatalf("got rate %v cpu %v ratio %v excl %v", r.SignRate, r.SignCPU, r.Ratio, r.ExclSign)
 	}
 }
+
+func TestCaseTimeout(t *testing.T) {
+	tests := []struct {
+		name       string
+		giveFlag   time.Duration
+		giveEvents int
+		want       time.Duration
+	}{
+		{name: "flag wins", giveFlag: time.Minute, giveEvents: 1000000, want: time.Minute},
+		{name: "scaled to 1 M events", giveEvents: 1000000, want: 5*time.Minute + 5000*time.Second},
+		{name: "small case", giveEvents: 100, want: 5*time.Minute + 500*time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := caseTimeout(tt.giveFlag, tt.giveEvents); got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
