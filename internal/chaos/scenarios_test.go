@@ -226,8 +226,12 @@ func apiFaults(t *testing.T, orders, rate int, outage, phase, timeout time.Durat
 	if badSigned == 0 {
 		t.Error("no answer was signed with the wrong key: the fault did not bite")
 	}
-	if int64(f.DupUploads) > badSigned {
-		t.Errorf("%d duplicate uploads, more than the %d answers signed with the wrong key", f.DupUploads, badSigned)
+	// A duplicate comes from an answer the worker could not trust (signed
+	// with the wrong key) or from a request the sandbox accepted after the
+	// worker's request timeout gave up on it — at most one per in-flight
+	// slot while the 30 % timeout phase (and a slow, shared CI machine) lasts.
+	if bound := badSigned + maxInFlight; int64(f.DupUploads) > bound {
+		t.Errorf("%d duplicate uploads, more than the %d answers signed with the wrong key + %d in flight", f.DupUploads, badSigned, maxInFlight)
 	}
 	t.Logf("%d answers signed with the wrong key were not counted as deliveries; %d duplicate uploads", badSigned, f.DupUploads)
 }
