@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordersync/ordersync/internal/config"
 	"github.com/ordersync/ordersync/internal/consumer"
+	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/health"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/metrics"
@@ -119,6 +120,8 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Str("http_addr", ln.Addr().String()).
 		Msg("started")
 
+	ensureDLQ(ctx, cfg, log)
+
 	// After the first signal a second one ends the process at once.
 	go func() { <-ctx.Done(); stop() }()
 	runErr := cons.Run(ctx)
@@ -136,6 +139,23 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// ensureDLQ creates the dead-letter topic like the first source topic when
+// it does not exist. A failure (no broker yet, no permission) is only
+// logged: dead-letter writes retry until the topic can be written, and
+// nothing is committed past an event waiting for one.
+func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	created, err := dlq.EnsureTopic(ctx, cfg.Kafka.Dialer(), cfg.Brokers, cfg.DLQTopic, cfg.Topics[0])
+	switch {
+	case err != nil:
+		log.Warn().Err(err).Str("dlq_topic", cfg.DLQTopic).
+			Msg("cannot check the dead-letter topic; create it, dead-letter writes retry until it exists")
+	case created:
+		log.Info().Str("dlq_topic", cfg.DLQTopic).Str("like", cfg.Topics[0]).Msg("created the dead-letter topic")
+	}
 }
 
 // pauseLog records pauses of the uploader as metrics and as one log line per

@@ -1,0 +1,66 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// EnsureTopic creates the dead-letter topic when it does not exist yet, with
+// the partition count and replication factor of the source topic like (one
+// partition and the broker's default replication when like is unknown too).
+// It reports whether it created the topic. The writer never creates topics
+// on its own: a dead letter must not land in a topic made with whatever the
+// broker's auto-creation defaults are. A nil dialer means the default one.
+func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, brokers []string, topic, like string) (bool, error) {
+	if dialer == nil {
+		dialer = kafka.DefaultDialer
+	}
+	conn, err := dialAny(ctx, dialer, brokers)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if parts, err := conn.ReadPartitions(topic); err == nil && len(parts) > 0 {
+		return false, nil
+	} else if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
+		return false, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	partitions, replicas := 1, -1
+	if parts, err := conn.ReadPartitions(like); err == nil && len(parts) > 0 {
+		partitions, replicas = len(parts), len(parts[0].Replicas)
+	}
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return false, fmt.Errorf("find the controller: %w", err)
+	}
+	cc, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return false, fmt.Errorf("dial the controller: %w", err)
+	}
+	defer cc.Close()
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: replicas})
+	switch {
+	case errors.Is(err, kafka.TopicAlreadyExists):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	return true, nil
+}
+
+func dialAny(ctx context.Context, dialer *kafka.Dialer, brokers []string) (*kafka.Conn, error) {
+	var errs []error
+	for _, b := range brokers {
+		conn, err := dialer.DialContext(ctx, "tcp", b)
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("dial the brokers: %w", errors.Join(errs...))
+}
