@@ -13,12 +13,22 @@ func appendString(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
+// verbatim marks the bytes appendEscaped copies as they are without a
+// closer look: all but control characters, '"', '\\' and 0xE2 (the lead
+// byte of U+2028 and U+2029).
+var verbatim = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\' && c != 0xe2
+	}
+	return t
+}()
+
 // appendEscaped appends the JSON-escaped content of s, without quotes.
 func appendEscaped(dst, s []byte) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if verbatim[c] {
 			i++
 			continue
 		}
