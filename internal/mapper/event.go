@@ -37,6 +37,7 @@ type run struct {
 	m     *Mapper
 	in    []byte
 	n     []node
+	tape  *tape
 	base  string
 	vs    []Violation
 	extra int // violations beyond maxViolations
@@ -295,7 +296,7 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 		r.add(err.ptr, err.reason)
 		return r.invalid(Result{EventID: cut128(h.id)})
 	}
-	r.n = t.nodes
+	r.n, r.tape = t.nodes, t
 	if r.n[0].kind != kindObject {
 		r.add("", "must be a JSON object")
 		return r.invalid(Result{EventID: cut128(h.id)})
@@ -613,7 +614,10 @@ func (r *run) dishes(i int32, p *payload) {
 		r.bad(pd, "must have at least one dish")
 		return
 	}
-	p.dishes = make([]dish, n)
+	if cap(r.tape.dishes) < n {
+		r.tape.dishes = make([]dish, n)
+	}
+	p.dishes = r.tape.dishes[:n]
 	k := 0
 	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
 		r.dish(e, k, &p.dishes[k])

@@ -36,8 +36,13 @@ type node struct {
 	esc   bool // string contains backslash escapes
 }
 
-// tape is a parsed message value.
-type tape struct{ nodes []node }
+// tape is a parsed message value, and the dish buffer of the Map call that
+// parsed it (pooled together, so a Map call allocates little more than the
+// body it returns).
+type tape struct {
+	nodes  []node
+	dishes []dish
+}
 
 // tapeKeep is the largest tape returned to the pool, so one huge event does
 // not pin its memory.
@@ -50,6 +55,8 @@ func getTape() *tape { return tapes.Get().(*tape) }
 func putTape(t *tape) {
 	if cap(t.nodes) <= tapeKeep {
 		t.nodes = t.nodes[:0]
+		clear(t.dishes[:cap(t.dishes)]) // drop references into the message value
+		t.dishes = t.dishes[:0]
 		tapes.Put(t)
 	}
 }
