@@ -15,7 +15,7 @@ var workerBuildFlags = []string{"-race"}
 const longTimeout = 15 * time.Minute
 
 // 6,000 orders make about 20,000 events.
-func TestCrashesLong(t *testing.T) { killWorker(t, 6000, 10, longTimeout) }
+func TestCrashesLong(t *testing.T) { killWorker(t, 7600, 10, longTimeout) }
 
 func TestBrokerRestartLong(t *testing.T) {
 	restartBroker(t, 2400, 100, []time.Duration{5 * time.Second, 30 * time.Second}, longTimeout)
