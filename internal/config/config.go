@@ -15,6 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
+
+	"github.com/ordersync/ordersync/internal/uploader"
 )
 
 // Need says which groups of settings a subcommand requires.
@@ -384,7 +386,7 @@ func parseWechat(p *parser, c *Config) {
 	c.MchID = p.required("MCHID")
 	c.MchCertSerial = p.required("MCH_CERT_SERIAL")
 	if path := p.required("MCH_PRIVATE_KEY_FILE"); path != "" {
-		key, err := loadPrivateKey(path)
+		key, err := uploader.LoadPrivateKey(path)
 		if err != nil {
 			p.fail("MCH_PRIVATE_KEY_FILE", "%v", err)
 		}
@@ -397,7 +399,7 @@ func parseWechat(p *parser, c *Config) {
 	case certFile != "" && (pubFile != "" || pubID != ""):
 		p.fail("WECHATPAY_CERT_FILE", "set either the public key (ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE and _ID) or the platform certificate, not both")
 	case certFile != "":
-		cert, err := loadCertificate(certFile)
+		cert, err := uploader.LoadCertificate(certFile)
 		if err != nil {
 			p.fail("WECHATPAY_CERT_FILE", "%v", err)
 		}
@@ -407,7 +409,7 @@ func parseWechat(p *parser, c *Config) {
 	case pubID == "":
 		p.fail("WECHATPAY_PUBLIC_KEY_ID", "required with ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE (PUB_KEY_ID_… from the merchant portal)")
 	default:
-		key, err := loadPublicKey(pubFile)
+		key, err := uploader.LoadPublicKey(pubFile)
 		if err != nil {
 			p.fail("WECHATPAY_PUBLIC_KEY_FILE", "%v", err)
 		}

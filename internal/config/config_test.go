@@ -187,7 +187,7 @@ func TestWechatKeysLoad(t *testing.T) {
 	}
 	delete(env, "ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE")
 	delete(env, "ORDERSYNC_WECHATPAY_PUBLIC_KEY_ID")
-	if _, _, err := load(t, nil, env, NeedWechat); err == nil || !strings.Contains(err.Error(), "want \"CERTIFICATE\"") {
+	if _, _, err := load(t, nil, env, NeedWechat); err == nil || !strings.Contains(err.Error(), `"CERTIFICATE"`) {
 		t.Errorf("public key as certificate: err = %v", err)
 	}
 }
