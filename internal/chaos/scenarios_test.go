@@ -120,12 +120,13 @@ func rebalance(t *testing.T, orders, rate int, timeout time.Duration) {
 	h.terminate(c)
 	_ = d // runs to the end; result stops it
 	f, _ := h.result(timeout)
-	// Six membership changes; a revoked partition's in-flight uploads get a
-	// bounded drain and are redelivered by the next owner if abandoned.
+	// Six membership changes. A revoked partition finishes what it fetched
+	// within a bounded drain (1 s with these timeouts); what is still
+	// unfinished then — and every event finished behind it, which a Kafka
+	// offset cannot commit — is redelivered to the next owner, so a handoff
+	// that outlasts its drain costs at most what a crash costs.
 	const handoffs = 6
-	if f.DupUploads > handoffs*maxInFlight || f.DupDLQ > handoffs*maxInFlight {
-		t.Errorf("duplicates beyond %d handoffs × in-flight limit: %d uploads, %d dead letters", handoffs, f.DupUploads, f.DupDLQ)
-	}
+	boundDuplicates(t, f, handoffs)
 }
 
 // dlqRefuses makes the broker refuse every produce to the dead-letter topic
