@@ -243,17 +243,13 @@ func (p *parser) object() *syntaxError {
 			if err := p.value(); err != nil {
 				return err
 			}
-			p.ws()
-			if p.pos < len(p.in) && p.in[p.pos] == ',' {
-				p.pos++
-				p.ws()
-				continue
+			more, err := p.after('}', "expected ',' or '}' in an object")
+			if err != nil {
+				return err
 			}
-			if p.pos < len(p.in) && p.in[p.pos] == '}' {
-				p.pos++
+			if !more {
 				break
 			}
-			return p.fail("expected ',' or '}' in an object")
 		}
 	}
 	p.nodes[at].end = int32(p.pos)
@@ -343,17 +339,13 @@ func (p *parser) array() *syntaxError {
 			if err := p.value(); err != nil {
 				return err
 			}
-			p.ws()
-			if p.pos < len(p.in) && p.in[p.pos] == ',' {
-				p.pos++
-				p.ws()
-				continue
+			more, err := p.after(']', "expected ',' or ']' in an array")
+			if err != nil {
+				return err
 			}
-			if p.pos < len(p.in) && p.in[p.pos] == ']' {
-				p.pos++
+			if !more {
 				break
 			}
-			return p.fail("expected ',' or ']' in an array")
 		}
 	}
 	p.nodes[at].end = int32(p.pos)
@@ -546,4 +538,23 @@ func (p *parser) number() *syntaxError {
 	p.push(node{kind: kindNumber, start: int32(start), end: int32(i), next: n + 1})
 	p.pos = i
 	return nil
+}
+
+// after reads what follows a member or an element: a comma (more follow,
+// the white space after it skipped) or the container's closing byte; else
+// it fails with msg.
+func (p *parser) after(closing byte, msg string) (more bool, err *syntaxError) {
+	p.ws()
+	if p.pos < len(p.in) {
+		switch p.in[p.pos] {
+		case ',':
+			p.pos++
+			p.ws()
+			return true, nil
+		case closing:
+			p.pos++
+			return false, nil
+		}
+	}
+	return false, p.fail(msg)
 }
