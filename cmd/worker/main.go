@@ -176,33 +176,32 @@ func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s := newSettings("replay", stderr)
 	f := bindReplayFlags(s.fs)
-	cfg, _, code, ok := s.load(args, config.NeedKafka, stderr)
+	cfg, code, ok := s.loadKafka(args, stderr)
 	if !ok {
 		return code
 	}
-	if !s.noArgs(stderr) {
-		return exitUsage
-	}
-	return runReplay(ctx, replayConfigFrom(cfg), f, stdout, stderr)
+	return runReplay(ctx, cfg, f, stdout, stderr)
 }
 
 func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s := newSettings("dlq", stderr)
 	f := bindDLQFlags(s.fs)
-	cfg, _, code, ok := s.load(args, config.NeedKafka, stderr)
+	cfg, code, ok := s.loadKafka(args, stderr)
 	if !ok {
 		return code
 	}
-	if !s.noArgs(stderr) {
-		return exitUsage
-	}
-	return runDLQ(ctx, replayConfigFrom(cfg), f, stdout, stderr)
+	return runDLQ(ctx, cfg, f, stdout, stderr)
 }
 
-func replayConfigFrom(cfg *config.Config) replayConfig {
-	return replayConfig{
-		Brokers:   cfg.Brokers,
-		DLQTopic:  cfg.DLQTopic,
-		Transport: cfg.Kafka.Transport(),
+// loadKafka loads the settings of a command that reads and writes Kafka
+// topics but uploads nothing (replay, dlq), rejecting stray arguments.
+func (s settings) loadKafka(args []string, stderr io.Writer) (replayConfig, int, bool) {
+	cfg, _, code, ok := s.load(args, config.NeedKafka, stderr)
+	if !ok {
+		return replayConfig{}, code, false
 	}
+	if !s.noArgs(stderr) {
+		return replayConfig{}, exitUsage, false
+	}
+	return replayConfig{Brokers: cfg.Brokers, DLQTopic: cfg.DLQTopic, Transport: cfg.Kafka.Transport()}, exitOK, true
 }
