@@ -131,16 +131,17 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 
 // progress is what this process finished of one partition in earlier
 // generations: every offset below below, and the offsets in above (finished
-// behind an unfinished one).
+// behind an unfinished one); landed is the last offset it committed that
+// the broker acknowledged (-1 none).
 type progress struct {
-	below int64
-	above map[int64]bool
+	below, landed int64
+	above         map[int64]bool
 }
 
 // remember keeps what p finished, for a later generation of this process;
 // p's fetcher has returned.
 func (c *Consumer) remember(p *partition) {
-	below, above := p.tracker.finished()
+	below, landed, above := p.tracker.finished()
 	for off := range p.skip { // finished earlier, not fetched again yet
 		if above == nil {
 			above = map[int64]bool{}
@@ -152,11 +153,7 @@ func (c *Consumer) remember(p *partition) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tp := topicPartition{p.topic, p.id}
-	if prev, ok := c.finished[tp]; ok && prev.below > below {
-		below = prev.below
-	}
-	c.finished[tp] = progress{below: below, above: above}
+	c.finished[topicPartition{p.topic, p.id}] = progress{below: below, landed: landed, above: above}
 }
 
 // resume starts p past what this process already finished in an earlier
@@ -164,7 +161,10 @@ func (c *Consumer) remember(p *partition) {
 // fenced it): re-uploading those events would send older states of their
 // orders after newer ones. Finished offsets are skipped — at least once
 // still holds, they were delivered, skipped or dead-lettered — and
-// committed with the next commit.
+// committed with the next commit. This holds only while the group's
+// committed offset is still the last one this process landed: otherwise
+// another member owned the partition in between, may have uploaded older
+// states since, and the partition starts from its commit as usual.
 func (c *Consumer) resume(p *partition) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -173,19 +173,19 @@ func (c *Consumer) resume(p *partition) {
 	if !ok {
 		return
 	}
-	if p.start >= 0 && prev.below <= p.start {
-		prev.below = -1 // the commit landed, or another member committed further
+	delete(c.finished, tp)
+	if p.start != prev.landed && (p.start >= 0 || prev.landed >= 0) {
+		return
 	}
-	if prev.below >= 0 {
+	if prev.below > p.start {
 		p.start = prev.below
-		p.tracker.resume(prev.below)
+		p.tracker.resume(prev.below, prev.landed)
 	}
 	for off := range prev.above {
-		if off >= p.start || p.start < 0 {
+		if off >= p.start {
 			p.skip[off] = true
 		}
 	}
-	delete(c.finished, tp)
 }
 
 // topicPartition names one partition.

@@ -10,18 +10,22 @@ import (
 // TestResumeSkipsWhatThisProcessFinished covers a partition coming back to
 // this process after a generation whose commit did not land: it resumes past
 // the contiguous finished offsets and skips the ones finished behind an
-// unfinished event, unless the group's committed offset is already further.
+// unfinished event — but only while the group's committed offset is still
+// the last one this process landed; after another member committed, it
+// starts from that commit as usual.
 func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
 	tests := []struct {
-		name      string
-		giveStart int64 // committed offset handed out by the group
-		wantStart int64
-		wantSkip  []int64
+		name       string
+		giveLanded int64 // last commit of this process the broker took (-1 none)
+		giveStart  int64 // committed offset the group hands out
+		wantStart  int64
+		wantSkip   []int64
 	}{
-		{"commit lost", 5, 10, []int64{12, 15}},
-		{"no commit yet", -2, 10, []int64{12, 15}},
-		{"commit landed partly", 13, 13, []int64{15}},
-		{"someone committed further", 20, 20, nil},
+		{"commit lost", 5, 5, 10, []int64{12, 15}},
+		{"no commit ever", -1, -2, 10, []int64{12, 15}},
+		{"final commit landed", 10, 10, 10, []int64{12, 15}},
+		{"another member committed", 5, 13, 13, nil},
+		{"another member committed further", 10, 20, 20, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +43,9 @@ func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
 			for _, off := range []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15} {
 				old.tracker.finish(off)
 			}
+			if tt.giveLanded >= 0 {
+				old.tracker.committed(tt.giveLanded)
+			}
 			c.remember(old)
 
 			p := c.newPartition("orders", 0, tt.giveStart)
@@ -47,8 +54,11 @@ func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
 			if p.start != tt.wantStart || !slices.Equal(got, tt.wantSkip) {
 				t.Errorf("start %d skip %v, want %d %v", p.start, got, tt.wantStart, tt.wantSkip)
 			}
-			if off, ok := p.tracker.committable(); tt.wantStart == 10 && (!ok || off != 10) {
+			if off, ok := p.tracker.committable(); tt.wantStart == 10 && tt.giveLanded < 10 && (!ok || off != 10) {
 				t.Errorf("committable %d %v, want 10 at once", off, ok)
+			}
+			if _, ok := c.finished[topicPartition{"orders", 0}]; ok {
+				t.Error("progress kept after the partition was resumed")
 			}
 		})
 	}

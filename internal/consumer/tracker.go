@@ -37,16 +37,18 @@ func newTracker(limit int) *tracker {
 }
 
 // resume makes offset committable at once: everything below it was
-// finished earlier (by this process, in a generation whose commit failed).
-func (t *tracker) resume(offset int64) {
+// finished earlier (by this process, in a generation whose commit failed);
+// landed is the offset last committed.
+func (t *tracker) resume(offset, landed int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.next = offset
+	t.next, t.done = offset, landed
 }
 
 // finished returns the offset below which every fetched offset is finished
-// (-1 if none) and the offsets finished behind an unfinished one.
-func (t *tracker) finished() (below int64, above map[int64]bool) {
+// (-1 if none), the offset last reported committed (-1 none) and the
+// offsets finished behind an unfinished one.
+func (t *tracker) finished() (below, landed int64, above map[int64]bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range t.pending {
@@ -57,7 +59,7 @@ func (t *tracker) finished() (below int64, above map[int64]bool) {
 			above[e.offset] = true
 		}
 	}
-	return t.next, above
+	return t.next, t.done, above
 }
 
 // waitSpace blocks until fewer than limit offsets are pending or ctx is done.
