@@ -26,21 +26,12 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
 	"github.com/ordersync/ordersync/internal/sandbox"
+	"github.com/ordersync/ordersync/internal/sandbox/sandboxtest"
 )
 
 func newSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, *httptest.Server) {
 	t.Helper()
-	cfg.Credentials = creds
-	sb, err := sandbox.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(func() {
-		sb.Close()
-		srv.Close()
-	})
-	return sb, srv
+	return sandboxtest.Start(t, cfg, creds)
 }
 
 func orderJSON(t *testing.T, orderNo string) []byte {

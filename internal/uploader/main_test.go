@@ -7,36 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/ordersync/ordersync/internal/sandbox"
+	"github.com/ordersync/ordersync/internal/sandbox/sandboxtest"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
 
 // creds is generated once per package: RSA key generation is slow.
 var creds *sandbox.Credentials
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "uploader-creds-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	creds, err = sandbox.GenerateCredentials(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(sandboxtest.Main(m, &creds)) }
 
 // loginToken is the secret the tests look for in error strings.
 const loginToken = "LOGIN-TOKEN-071oYFSN19sCH31AyNSN15QDSN1oYFSA"
@@ -63,16 +42,7 @@ type env struct {
 
 func newEnv(t testing.TB, cfg sandbox.Config) *env {
 	t.Helper()
-	cfg.Credentials = creds
-	sb, err := sandbox.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(func() {
-		sb.Close()
-		srv.Close()
-	})
+	sb, srv := sandboxtest.Start(t, cfg, creds)
 	return &env{sb: sb, srv: srv}
 }
 
