@@ -219,6 +219,21 @@ func (h *harness) mark() {
 	h.mu.Unlock()
 }
 
+// handedOver waits until the group has settled with members members after
+// a membership change, then marks a lifecycle moment: the old owners of moved
+// partitions have drained by then (the group waits for them), so uploads the
+// new owners make from the committed offsets count as after a handoff, not
+// as within the old owners' lifetime.
+func (h *harness) handedOver(members int) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := h.st.Cluster.WaitGroupStable(ctx, "ordersync", members); err != nil {
+		h.t.Fatalf("group did not settle with %d members: %v", members, err)
+	}
+	h.mark()
+}
+
 // start runs a worker process with the scenario's settings plus extra.
 func (h *harness) start(extra ...string) *proc {
 	h.t.Helper()
@@ -275,6 +290,17 @@ func (h *harness) kill(p *proc) {
 // terminate SIGTERMs p and requires exit status 0 within exitBound.
 func (h *harness) terminate(p *proc) time.Duration {
 	h.t.Helper()
+	// A process signalled before it installed its handler dies of the
+	// signal; the contract is about a running worker, so wait until it
+	// serves /healthz.
+	for deadline := time.Now().Add(exitBound); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		code, _, err := p.Get(ctx, "/healthz")
+		cancel()
+		if err == nil && code > 0 {
+			break
+		}
+	}
 	at := time.Now()
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		h.t.Fatalf("signal worker %d: %v", p.n, err)

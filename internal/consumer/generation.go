@@ -27,7 +27,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	for _, t := range topics {
 		for _, pa := range gen.Assignments[t] {
 			p := c.newPartition(t, pa.ID, pa.Offset)
-			c.resume(p)
+			c.resume(p, gen.ID)
 			parts = append(parts, p)
 		}
 	}
@@ -77,7 +77,7 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 			fetchers.Wait()
 			c.commit(gen, parts)
 			for _, p := range parts {
-				c.remember(p)
+				c.remember(p, gen.ID)
 			}
 			c.mu.Lock()
 			if c.gen == gen {
@@ -132,15 +132,16 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 // progress is what this process finished of one partition in earlier
 // generations: every offset below below, and the offsets in above (finished
 // behind an unfinished one); landed is the last offset it committed that
-// the broker acknowledged (-1 none).
+// the broker acknowledged (-1 none), gen the generation that last held it.
 type progress struct {
 	below, landed int64
+	gen           int32
 	above         map[int64]bool
 }
 
-// remember keeps what p finished, for a later generation of this process;
-// p's fetcher has returned.
-func (c *Consumer) remember(p *partition) {
+// remember keeps what p finished in generation gen, for a later generation
+// of this process; p's fetcher has returned.
+func (c *Consumer) remember(p *partition, gen int32) {
 	below, landed, above := p.tracker.finished()
 	for off := range p.skip { // finished earlier, not fetched again yet
 		if above == nil {
@@ -153,19 +154,20 @@ func (c *Consumer) remember(p *partition) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.finished[topicPartition{p.topic, p.id}] = progress{below: below, landed: landed, above: above}
+	c.finished[topicPartition{p.topic, p.id}] = progress{below: below, landed: landed, gen: gen, above: above}
 }
 
-// resume starts p past what this process already finished in an earlier
-// generation whose commit did not land (the broker was down, a rebalance
-// fenced it): re-uploading those events would send older states of their
-// orders after newer ones. Finished offsets are skipped — at least once
-// still holds, they were delivered, skipped or dead-lettered — and
-// committed with the next commit. This holds only while the group's
-// committed offset is still the last one this process landed: otherwise
-// another member owned the partition in between, may have uploaded older
-// states since, and the partition starts from its commit as usual.
-func (c *Consumer) resume(p *partition) {
+// resume starts p, assigned in generation gen, past what this process
+// already finished in an earlier generation whose commit did not land (the
+// broker was down, a rebalance fenced it): re-uploading those events would
+// send older states of their orders after newer ones. Finished offsets are
+// skipped — at least once still holds, they were delivered, skipped or
+// dead-lettered — and committed with the next commit. This holds only when
+// no other member can have owned the partition in between: the previous
+// generation held it, or the group's committed offset is still the last one
+// this process landed. Otherwise another member may have uploaded older
+// states since, and the partition starts from the committed offset as usual.
+func (c *Consumer) resume(p *partition, gen int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	tp := topicPartition{p.topic, p.id}
@@ -174,12 +176,13 @@ func (c *Consumer) resume(p *partition) {
 		return
 	}
 	delete(c.finished, tp)
-	if p.start != prev.landed && (p.start >= 0 || prev.landed >= 0) {
+	sameCommit := p.start == prev.landed || (p.start < 0 && prev.landed < 0)
+	if gen != prev.gen+1 && !sameCommit {
 		return
 	}
-	if prev.below > p.start {
+	if committed := p.start; prev.below > committed {
 		p.start = prev.below
-		p.tracker.resume(prev.below, prev.landed)
+		p.tracker.resume(prev.below, max(prev.landed, committed))
 	}
 	for off := range prev.above {
 		if off >= p.start {

@@ -18,14 +18,17 @@ func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
 		name       string
 		giveLanded int64 // last commit of this process the broker took (-1 none)
 		giveStart  int64 // committed offset the group hands out
+		giveGen    int32 // generation of the assignment; the old one was 7
 		wantStart  int64
 		wantSkip   []int64
 	}{
-		{"commit lost", 5, 5, 10, []int64{12, 15}},
-		{"no commit ever", -1, -2, 10, []int64{12, 15}},
-		{"final commit landed", 10, 10, 10, []int64{12, 15}},
-		{"another member committed", 5, 13, 13, nil},
-		{"another member committed further", 10, 20, 20, nil},
+		{"commit lost", 5, 5, 9, 10, []int64{12, 15}},
+		{"no commit ever", -1, -2, 9, 10, []int64{12, 15}},
+		{"final commit landed", 10, 10, 9, 10, []int64{12, 15}},
+		{"another member committed", 5, 13, 9, 13, nil},
+		{"another member committed further", 10, 20, 9, 20, nil},
+		{"next generation, commit acknowledged but not seen", 5, 8, 8, 10, []int64{12, 15}},
+		{"next generation, someone committed further", 5, 13, 8, 13, []int64{15}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,15 +49,15 @@ func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
 			if tt.giveLanded >= 0 {
 				old.tracker.committed(tt.giveLanded)
 			}
-			c.remember(old)
+			c.remember(old, 7)
 
 			p := c.newPartition("orders", 0, tt.giveStart)
-			c.resume(p)
+			c.resume(p, tt.giveGen)
 			got := slices.Sorted(maps.Keys(p.skip))
 			if p.start != tt.wantStart || !slices.Equal(got, tt.wantSkip) {
 				t.Errorf("start %d skip %v, want %d %v", p.start, got, tt.wantStart, tt.wantSkip)
 			}
-			if off, ok := p.tracker.committable(); tt.wantStart == 10 && tt.giveLanded < 10 && (!ok || off != 10) {
+			if off, ok := p.tracker.committable(); tt.wantStart == 10 && tt.giveStart < 10 && (!ok || off != 10) {
 				t.Errorf("committable %d %v, want 10 at once", off, ok)
 			}
 			if _, ok := c.finished[topicPartition{"orders", 0}]; ok {
