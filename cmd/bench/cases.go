@@ -108,7 +108,7 @@ func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result
 	defer os.RemoveAll(dir)
 	st, err := stack.Start(stack.Options{
 		Dir: dir, Partitions: s.partitions,
-		Sandbox: sandbox.Config{ReuseSignatures: true, CountOnly: true},
+		Sandbox: sandbox.Config{ReuseSignatures: true, CountOnly: true, CheckEvery: o.checkEvery},
 	})
 	if err != nil {
 		return result{}, err
@@ -152,6 +152,11 @@ func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result
 	}
 	r.Load = [2]float64{load0, loadAvg()}
 	r.SandboxRecv = st.Sandbox.Count()
+	stats := st.Sandbox.Stats()
+	r.SandboxChecked = stats.Checked
+	if stats.SignErrors+stats.ParamErrors > 0 {
+		return r, fmt.Errorf("%s: the sandbox refused %d signatures and %d bodies of %d checked", s.name, stats.SignErrors, stats.ParamErrors, stats.Checked)
+	}
 	return r, nil
 }
 
@@ -180,7 +185,8 @@ func caseTimeout(flag time.Duration, events int) time.Duration {
 type sampleAt struct {
 	at        time.Time
 	delivered int64
-	cpu       time.Duration
+	cpu       time.Duration // the worker's
+	harness   time.Duration // this process's: kfake, the sandbox, the polling
 }
 
 // measure polls the sandbox's accepted count (in-process, so the worker is
@@ -215,9 +221,13 @@ func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, tota
 		if err != nil {
 			return r, err
 		}
+		harness, err := procCPU(os.Getpid())
+		if err != nil {
+			return r, err
+		}
 		now := time.Now()
 		if first.delivered == 0 {
-			first = sampleAt{at: now, delivered: n, cpu: cpu}
+			first = sampleAt{at: now, delivered: n, cpu: cpu, harness: harness}
 		}
 		if now.Sub(lastRSS) >= rssEvery || n >= int64(total) {
 			mem, err := procMemory(w.Pid())
@@ -245,6 +255,7 @@ func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, tota
 		}
 		r.PerSecond = float64(r.Measured) / r.Window.Seconds()
 		r.CPUPerEvent = (cpu - first.cpu) / time.Duration(r.Measured)
+		r.HarnessCPU = (harness - first.harness) / time.Duration(r.Measured)
 		r.RSS = quartiles(rss, int64(total))
 		return r, nil
 	}

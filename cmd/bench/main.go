@@ -39,6 +39,7 @@ type options struct {
 	seed          uint64
 	signFor       time.Duration
 	caseTimeout   time.Duration
+	checkEvery    int
 	json          bool
 }
 
@@ -59,6 +60,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 20261126, "seed of the sample orders")
 	flag.DurationVar(&o.signFor, "sign-time", 3*time.Second, "how long to measure the signing rate on all cores")
 	flag.DurationVar(&o.caseTimeout, "case-timeout", 0, "give up on a case after this long (0: 5 minutes plus 5 ms per event)")
+	flag.IntVar(&o.checkEvery, "check-every", 16, "the sandbox verifies the signature and validates the body of one request in this many (1: every request)")
 	flag.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
 	flag.Parse()
 	o.cases = strings.Split(cases, ",")
@@ -110,7 +112,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
 	}
-	h := header{GoVersion: runtime.Version(), Command: "bench " + strings.Join(os.Args[1:], " ")}
+	h := header{GoVersion: runtime.Version(), Command: "bench " + strings.Join(os.Args[1:], " "), CheckEvery: max(o.checkEvery, 1)}
 	h.CPUs, h.Model = machine()
 	enc := json.NewEncoder(out)
 	if o.json {

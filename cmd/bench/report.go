@@ -94,7 +94,11 @@ type result struct {
 	// divided by Measured; ExclSign subtracts one single-core signature.
 	CPUPerEvent time.Duration `json:"cpu_per_event_ns"`
 	ExclSign    time.Duration `json:"cpu_per_event_excl_signature_ns"`
-	PeakRSS     uint64        `json:"peak_rss_bytes"`
+	// HarnessCPU is the bench process's own utime+stime over the same
+	// window divided by Measured: kfake serving fetches, the sandbox
+	// verifying and validating each request. It runs on the same cores.
+	HarnessCPU time.Duration `json:"harness_cpu_per_event_ns"`
+	PeakRSS    uint64        `json:"peak_rss_bytes"`
 	// RSS holds the worker's resident set at 25, 50, 75 and 100 % of the
 	// deliveries.
 	RSS []uint64 `json:"rss_quartiles_bytes"`
@@ -108,6 +112,9 @@ type result struct {
 	// Load is /proc/loadavg's 1-minute figure at the start and the end.
 	Load        [2]float64 `json:"load_1m"`
 	SandboxRecv int64      `json:"sandbox_accepted"`
+	// SandboxChecked is how many requests the sandbox verified and
+	// validated (all of them when CheckEvery is 1).
+	SandboxChecked int64 `json:"sandbox_checked"`
 }
 
 func (r result) line() string {
@@ -115,9 +122,9 @@ func (r result) line() string {
 	if r.APILatency > 0 {
 		lat = " api " + short(r.APILatency)
 	}
-	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f→%.0f; %.0f µs CPU each) | ratio %.2f | load %.1f→%.1f",
+	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs; harness %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f→%.0f; %.0f µs CPU each) | ratio %.2f | load %.1f→%.1f",
 		r.Case, r.Partitions, r.InFlight, lat, r.Events, r.PerSecond, r.EndToEnd, r.Upload,
-		us(r.CPUPerEvent), us(r.ExclSign), mb(r.PeakRSS), r.SignRate, r.SignRates[0], r.SignRates[1], us(r.SignCPU), r.Ratio, r.Load[0], r.Load[1])
+		us(r.CPUPerEvent), us(r.ExclSign), us(r.HarnessCPU), mb(r.PeakRSS), r.SignRate, r.SignRates[0], r.SignRates[1], us(r.SignCPU), r.Ratio, r.Load[0], r.Load[1])
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -203,8 +210,8 @@ func flatness(r result) verdict {
 }
 
 func printHeader(w io.Writer, h header) {
-	fmt.Fprintf(w, "%s\nmachine: %d CPUs (%s), %s; the sandbox, kfake and the producer share them with the worker\n",
-		h.Command, h.CPUs, h.Model, h.GoVersion)
+	fmt.Fprintf(w, "%s\nmachine: %d CPUs (%s), %s; the sandbox, kfake and the producer share them with the worker; the sandbox checks the signature and body of 1 request in %d\n",
+		h.Command, h.CPUs, h.Model, h.GoVersion, h.CheckEvery)
 	fmt.Fprintln(w, "each case: RSA-2048 SHA256withRSA signing rate on all cores = mean of runs just before and just after it; e2e = Kafka timestamp → 204 of a pre-produced backlog (includes the wait in the backlog), upload = one request, both from the worker's histograms")
 }
 
@@ -214,4 +221,6 @@ type header struct {
 	CPUs      int    `json:"cpus"`
 	Model     string `json:"cpu_model"`
 	GoVersion string `json:"go_version"`
+	// CheckEvery is the sandbox's sandbox.Config.CheckEvery.
+	CheckEvery int `json:"sandbox_check_every"`
 }

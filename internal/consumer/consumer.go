@@ -134,7 +134,9 @@ type Consumer struct {
 	heartbeat time.Duration
 	window    int
 
-	slots    chan struct{} // one token per upload in flight
+	// uploads hands an upload to one of MaxInFlight long-lived goroutines
+	// (see runUploads); waiting for a free one is the in-flight bound.
+	uploads  chan uploadCall
 	inFlight atomic.Int64
 
 	mu         sync.Mutex
@@ -196,7 +198,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		log:       cfg.Logger.With().Str("component", "consumer").Logger(),
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
 		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
-		slots:     make(chan struct{}, cfg.MaxInFlight),
+		uploads:   make(chan uploadCall),
 		readyWhy:  "not started",
 		finished:  map[topicPartition]progress{},
 	}, nil
@@ -224,6 +226,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	c.log.Info().Str("group", c.cfg.GroupID).Strs("topics", c.cfg.Topics).Int("max_in_flight", c.cfg.MaxInFlight).
 		Msg("consumer started")
+	stopUploads := c.runUploads()
 	c.setReady(false, "joining group "+c.cfg.GroupID)
 	for {
 		gen, err := group.Next(ctx)
@@ -238,19 +241,22 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.startGeneration(ctx, gen)
 	}
 	c.setReady(false, "stopping")
-	c.stop(group)
+	c.stop(group, stopUploads)
 	c.log.Info().Msg("consumer stopped")
 	return nil
 }
 
 // stop closes the group — which ends the current generation, drains its
-// partitions, makes the final commit and leaves the group — and closes the
-// dead-letter writer, waiting at most ShutdownTimeout plus a grace period.
-func (c *Consumer) stop(group *kafka.ConsumerGroup) {
+// partitions, makes the final commit and leaves the group — then stops the
+// upload goroutines, which are idle once every partition has drained, and
+// closes the dead-letter writer, waiting at most ShutdownTimeout plus a
+// grace period.
+func (c *Consumer) stop(group *kafka.ConsumerGroup, stopUploads func()) {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
 		_ = group.Close() // always nil
+		stopUploads()
 	}()
 	t := time.NewTimer(c.cfg.ShutdownTimeout + leaveGrace)
 	defer t.Stop()
@@ -309,20 +315,51 @@ func (c *Consumer) setReady(ok bool, why string) {
 	c.mu.Unlock()
 }
 
-// acquire takes an upload slot, giving up when ctx is done.
-func (c *Consumer) acquire(ctx context.Context) bool {
-	select {
-	case c.slots <- struct{}{}:
-	case <-ctx.Done():
-		return false
-	}
-	c.obs.InFlight(int(c.inFlight.Add(1)))
-	return true
+// uploadCall is one Upload handed to an upload goroutine.
+type uploadCall struct {
+	ctx  context.Context
+	body []byte
+	done chan<- uploader.Outcome // buffered: the goroutine never waits on it
 }
 
-func (c *Consumer) release() {
-	<-c.slots
-	c.obs.InFlight(int(c.inFlight.Add(-1)))
+// runUploads starts MaxInFlight goroutines that run every upload and
+// returns the func that stops them and waits for them to exit. Uploads run
+// on long-lived goroutines rather than on the per-key ones because a
+// signed HTTPS request grows a goroutine's stack (net/http, wechatpay-go,
+// crypto/rsa): a fresh goroutine per event paid for that growth each time.
+func (c *Consumer) runUploads() (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	for range c.cfg.MaxInFlight {
+		wg.Go(func() {
+			for {
+				select {
+				case call := <-c.uploads:
+					c.obs.InFlight(int(c.inFlight.Add(1)))
+					call.done <- c.uploader.Upload(call.ctx, call.body)
+					c.obs.InFlight(int(c.inFlight.Add(-1)))
+				case <-quit:
+					return
+				}
+			}
+		})
+	}
+	return func() {
+		close(quit)
+		wg.Wait()
+	}
+}
+
+// upload runs one Upload on an upload goroutine, first waiting for a free
+// one. It returns false, without uploading, if ctx is done before one is.
+func (c *Consumer) upload(ctx context.Context, body []byte) (uploader.Outcome, bool) {
+	done := make(chan uploader.Outcome, 1)
+	select {
+	case c.uploads <- uploadCall{ctx: ctx, body: body, done: done}:
+	case <-ctx.Done():
+		return uploader.Outcome{}, false
+	}
+	return <-done, true
 }
 
 // kafkaLogger routes kafka-go's error log to debug: the errors that matter

@@ -26,12 +26,11 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		return true
 	}
 	for {
-		if !c.acquire(ctx) {
+		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")
+		out, ok := c.upload(ctx, ev.result.Body)
+		if !ok {
 			return false
 		}
-		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")
-		out := c.uploader.Upload(ctx, ev.result.Body)
-		c.release()
 		switch out.Class {
 		case uploader.Delivered:
 			c.obs.EventDone(OutcomeDelivered, "")

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -378,6 +379,32 @@ func TestBenchmarkModeReusesSignatureAndCountsOnly(t *testing.T) {
 	}
 	if sb.Count() != 3 || len(sb.Records()) != 0 || len(sb.OrderRecords("bench")) != 0 {
 		t.Errorf("count %d, records %d; want 3 counted, none kept", sb.Count(), len(sb.Records()))
+	}
+}
+
+func TestCheckEveryChecksOneRequestInN(t *testing.T) {
+	sb, srv := newSandbox(t, sandbox.Config{CheckEvery: 3})
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	body := orderJSON(t, "sampled")
+	wrongKey := rawRequest{key: creds.WechatPayPrivateKey, mchID: creds.MchID, serial: creds.MchCertSerial,
+		nonce: "593BEC0C930BF1AFEB40B4A08C8FB242", ts: time.Now().Unix(), scheme: "WECHATPAY2-SHA256-RSA2048",
+		signedBody: body, sentBody: body, userAgent: "test/1", accept: "application/json"}
+	// Requests 1, 4 and 7 are checked; the others only read.
+	var got []int
+	for range 7 {
+		resp, _ := wrongKey.do(t, srv.URL)
+		got = append(got, resp.StatusCode)
+	}
+	want := []int{401, 204, 204, 401, 204, 204, 401}
+	if !slices.Equal(got, want) {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+	st := sb.Stats()
+	if st.Requests != 7 || st.Checked != 3 || st.SignErrors != 3 || st.Accepted != 4 {
+		t.Errorf("stats %+v; want 7 requests, 3 checked and refused, 4 accepted", st)
+	}
+	if r := sb.OrderRecords("sampled"); len(r) != 4 {
+		t.Errorf("%d records of the order, want the 4 unchecked ones", len(r))
 	}
 }
 
