@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"os"
 	"strings"
@@ -232,6 +235,37 @@ func TestSetSigningAveragesBeforeAndAfter(t *testing.T) {
 	r.setSigning(signing{PerSecond: 1800, Single: 900 * time.Microsecond}, signing{PerSecond: 2200, Single: 1100 * time.Microsecond})
 	if r.SignRate != 2000 || r.SignCPU != time.Millisecond || r.Ratio != 0.75 || r.ExclSign != 200*time.Microsecond {
 		t.Fatalf("got rate %v cpu %v ratio %v excl %v", r.SignRate, r.SignCPU, r.Ratio, r.ExclSign)
+	}
+}
+
+func TestSetSigningPrefersTheInRunProbe(t *testing.T) {
+	r := result{PerSecond: 1500, CPUPerEvent: 1200 * time.Microsecond, SignCPUDuring: 1100 * time.Microsecond, ProbeSigns: minProbeSigns}
+	r.setSigning(signing{PerSecond: 2000, Single: 900 * time.Microsecond}, signing{PerSecond: 2000, Single: 900 * time.Microsecond})
+	if r.ExclSign != 100*time.Microsecond {
+		t.Errorf("excl %v, want the probe's 1100 µs subtracted", r.ExclSign)
+	}
+	r.ProbeSigns = minProbeSigns - 1
+	r.setSigning(signing{PerSecond: 2000, Single: 900 * time.Microsecond}, signing{PerSecond: 2000, Single: 900 * time.Microsecond})
+	if r.ExclSign != 300*time.Microsecond {
+		t.Errorf("excl %v with too few probes, want the before/after 900 µs subtracted", r.ExclSign)
+	}
+}
+
+func TestSignProbe(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startSignProbe(context.Background(), key)
+	time.Sleep(3*probeEvery + probeEvery/2)
+	median, total, n, err := p.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An RSA-2048 signature takes between 0.1 and 100 ms of CPU on any
+	// machine this runs on; a broken clock read gives 0 or garbage.
+	if n < 2 || median < 100*time.Microsecond || median > 100*time.Millisecond || total < median*time.Duration(n/2) {
+		t.Errorf("%d probes, median %v, total %v", n, median, total)
 	}
 }
 

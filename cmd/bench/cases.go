@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +101,7 @@ const (
 
 // runCase starts a fresh broker and sandbox, produces the case's events,
 // runs the worker binary over them and measures it.
-func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result, error) {
+func runCase(ctx context.Context, o options, s spec, key *rsa.PrivateKey, progress io.Writer) (result, error) {
 	dir, err := os.MkdirTemp("", "ordersync-bench-")
 	if err != nil {
 		return result{}, err
@@ -135,7 +136,7 @@ func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result
 		return result{}, err
 	}
 	fmt.Fprintf(progress, "%s: %d events produced, worker pid %d running\n", s.name, total, w.Pid())
-	r, err := measure(ctx, st, w, s, total, caseTimeout(o.caseTimeout, total), progress)
+	r, err := measure(ctx, st, w, s, total, caseTimeout(o.caseTimeout, total), key, progress)
 	if err != nil {
 		w.Kill()
 		return result{}, fmt.Errorf("%s: %w (worker log %s)", s.name, err, tail(logs.Name()))
@@ -168,8 +169,16 @@ func (r *result) setSigning(before, after signing) {
 	r.SignRate = (before.PerSecond + after.PerSecond) / 2
 	r.SignCPU = (before.Single + after.Single) / 2
 	r.Ratio = r.PerSecond / r.SignRate
-	r.ExclSign = r.CPUPerEvent - r.SignCPU
+	if r.ProbeSigns >= minProbeSigns {
+		r.ExclSign = r.CPUPerEvent - r.SignCPUDuring
+	} else {
+		r.ExclSign = r.CPUPerEvent - r.SignCPU
+	}
 }
+
+// minProbeSigns is the fewest in-run probe signatures whose median is used
+// for the signature's cost.
+const minProbeSigns = 10
 
 // caseTimeout is the flag's value, or by default 5 minutes plus 5 ms per
 // event: a fifth of the speed the targets ask for on two cores, so that a
@@ -193,14 +202,20 @@ type sampleAt struct {
 // not scraped while it works) and the worker's /proc files until every event
 // is delivered. The window runs from the first poll that sees a delivery to
 // the poll that sees the last one, so the worker's start and group join are
-// left out.
-func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, total int, timeout time.Duration, progress io.Writer) (result, error) {
+// left out; a signProbe with key runs inside it.
+func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, total int, timeout time.Duration, key *rsa.PrivateKey, progress io.Writer) (result, error) {
 	r := result{Case: s.name, Partitions: s.partitions, InFlight: s.inFlight, APILatency: s.latency, Events: total}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	var first sampleAt
+	var probe *signProbe
+	defer func() {
+		if probe != nil {
+			_, _, _, _ = probe.stop() // an error path; stopping twice is harmless
+		}
+	}()
 	var rss []rssSample
 	var lastRSS, lastReport time.Time
 	for {
@@ -228,6 +243,7 @@ func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, tota
 		now := time.Now()
 		if first.delivered == 0 {
 			first = sampleAt{at: now, delivered: n, cpu: cpu, harness: harness}
+			probe = startSignProbe(ctx, key)
 		}
 		if now.Sub(lastRSS) >= rssEvery || n >= int64(total) {
 			mem, err := procMemory(w.Pid())
@@ -255,7 +271,12 @@ func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, tota
 		}
 		r.PerSecond = float64(r.Measured) / r.Window.Seconds()
 		r.CPUPerEvent = (cpu - first.cpu) / time.Duration(r.Measured)
-		r.HarnessCPU = (harness - first.harness) / time.Duration(r.Measured)
+		median, probeCPU, signs, err := probe.stop()
+		if err != nil {
+			return r, err
+		}
+		r.SignCPUDuring, r.ProbeSigns = median, signs
+		r.HarnessCPU = (harness - first.harness - probeCPU) / time.Duration(r.Measured)
 		r.RSS = quartiles(rss, int64(total))
 		return r, nil
 	}
