@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -244,10 +245,22 @@ func TestSetSigningPrefersTheInRunProbe(t *testing.T) {
 	if r.ExclSign != 100*time.Microsecond {
 		t.Errorf("excl %v, want the probe's 1100 µs subtracted", r.ExclSign)
 	}
+	if want := 1100.0 / 1200; math.Abs(r.CPURatio-want) > 1e-9 {
+		t.Errorf("cpu ratio %v, want %v", r.CPURatio, want)
+	}
 	r.ProbeSigns = minProbeSigns - 1
 	r.setSigning(signing{PerSecond: 2000, Single: 900 * time.Microsecond}, signing{PerSecond: 2000, Single: 900 * time.Microsecond})
 	if r.ExclSign != 300*time.Microsecond {
 		t.Errorf("excl %v with too few probes, want the before/after 900 µs subtracted", r.ExclSign)
+	}
+}
+
+func TestDriftNote(t *testing.T) {
+	if n := (result{SignRates: [2]float64{1000, 1090}}).driftNote(); n != "" {
+		t.Errorf("9 %% apart: %q, want no note", n)
+	}
+	if n := (result{SignRates: [2]float64{1200, 1000}}).driftNote(); !strings.Contains(n, "moved 20 %") {
+		t.Errorf("20 %% apart: %q", n)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -102,6 +103,11 @@ const (
 // runCase starts a fresh broker and sandbox, produces the case's events,
 // runs the worker binary over them and measures it.
 func runCase(ctx context.Context, o options, s spec, key *rsa.PrivateKey, progress io.Writer) (result, error) {
+	if o.harnessProcs > 0 {
+		// Fewer Ps than cores keeps this process's idle Ps from spinning
+		// for work on the worker's cores; it needs a fraction of one core.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.harnessProcs))
+	}
 	dir, err := os.MkdirTemp("", "ordersync-bench-")
 	if err != nil {
 		return result{}, err
@@ -171,6 +177,7 @@ func (r *result) setSigning(before, after signing) {
 	r.Ratio = r.PerSecond / r.SignRate
 	if r.ProbeSigns >= minProbeSigns {
 		r.ExclSign = r.CPUPerEvent - r.SignCPUDuring
+		r.CPURatio = float64(r.SignCPUDuring) / float64(r.CPUPerEvent+r.HarnessCPU)
 	} else {
 		r.ExclSign = r.CPUPerEvent - r.SignCPU
 	}

@@ -40,6 +40,7 @@ type options struct {
 	signFor       time.Duration
 	caseTimeout   time.Duration
 	checkEvery    int
+	harnessProcs  int
 	json          bool
 }
 
@@ -61,6 +62,7 @@ func main() {
 	flag.DurationVar(&o.signFor, "sign-time", 3*time.Second, "how long to measure the signing rate on all cores")
 	flag.DurationVar(&o.caseTimeout, "case-timeout", 0, "give up on a case after this long (0: 5 minutes plus 5 ms per event)")
 	flag.IntVar(&o.checkEvery, "check-every", 16, "the sandbox verifies the signature and validates the body of one request in this many (1: every request)")
+	flag.IntVar(&o.harnessProcs, "harness-procs", 1, "GOMAXPROCS of this process while a case runs (kfake, the sandbox, the producer); 0 leaves it at the number of CPUs")
 	flag.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
 	flag.Parse()
 	o.cases = strings.Split(cases, ",")

@@ -115,6 +115,12 @@ type result struct {
 	SignCPUDuring time.Duration `json:"sign_cpu_during_ns"`
 	ProbeSigns    int           `json:"probe_signs"`
 	Ratio         float64       `json:"ratio_to_signing_rate"`
+	// CPURatio is SignCPUDuring ÷ (CPUPerEvent + HarnessCPU): the ratio a
+	// saturated machine gives when a signature costs what it cost during
+	// the case. Unlike Ratio it does not move when the machine's speed
+	// drifts between the signing measurements and the case; a diagnostic,
+	// not what the target is judged on. 0 without probe figures.
+	CPURatio float64 `json:"cpu_ratio"`
 	// Load is /proc/loadavg's 1-minute figure at the start and the end.
 	Load        [2]float64 `json:"load_1m"`
 	SandboxRecv int64      `json:"sandbox_accepted"`
@@ -128,9 +134,9 @@ func (r result) line() string {
 	if r.APILatency > 0 {
 		lat = " api " + short(r.APILatency)
 	}
-	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs; harness %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f→%.0f; %.0f µs CPU each, %.0f µs during) | ratio %.2f | load %.1f→%.1f",
+	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs; harness %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f→%.0f; %.0f µs CPU each, %.0f µs during) | ratio %.2f (%.2f at the in-run signing cost) | load %.1f→%.1f",
 		r.Case, r.Partitions, r.InFlight, lat, r.Events, r.PerSecond, r.EndToEnd, r.Upload,
-		us(r.CPUPerEvent), us(r.ExclSign), us(r.HarnessCPU), mb(r.PeakRSS), r.SignRate, r.SignRates[0], r.SignRates[1], us(r.SignCPU), us(r.SignCPUDuring), r.Ratio, r.Load[0], r.Load[1])
+		us(r.CPUPerEvent), us(r.ExclSign), us(r.HarnessCPU), mb(r.PeakRSS), r.SignRate, r.SignRates[0], r.SignRates[1], us(r.SignCPU), us(r.SignCPUDuring), r.Ratio, r.CPURatio, r.Load[0], r.Load[1])
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -159,6 +165,20 @@ const (
 	flatGrowthLimit = 1.10 // second-half peak RSS ≤ this × first-half peak
 )
 
+// driftLimit is how far apart the signing rates before and after a case may
+// be before the verdict warns that the machine's speed moved.
+const driftLimit = 0.10
+
+// driftNote warns when the signing rate moved more than driftLimit between
+// the measurements around the case.
+func (r result) driftNote() string {
+	lo, hi := min(r.SignRates[0], r.SignRates[1]), max(r.SignRates[0], r.SignRates[1])
+	if lo <= 0 || hi/lo-1 <= driftLimit {
+		return ""
+	}
+	return fmt.Sprintf("; the signing rate moved %.0f %% across the case, so the machine's speed drifted: rerun to judge", 100*(hi/lo-1))
+}
+
 // verdicts checks every target whose case ran.
 func verdicts(results []result) []verdict {
 	var out []verdict
@@ -168,7 +188,7 @@ func verdicts(results []result) []verdict {
 			want := noLatencyShare * r.SignRate
 			out = append(out, verdict{
 				Target: fmt.Sprintf("%s: events/s ≥ %.2f × signing rate", r.Case, noLatencyShare),
-				Got:    fmt.Sprintf("%.0f vs %.0f (ratio %.2f)", r.PerSecond, want, r.Ratio),
+				Got:    fmt.Sprintf("%.0f vs %.0f (ratio %.2f)%s", r.PerSecond, want, r.Ratio, r.driftNote()),
 				Pass:   r.PerSecond >= want,
 			})
 		case caseLatency256:

@@ -115,9 +115,9 @@ func signFor(ctx context.Context, key *rsa.PrivateKey, msg []byte, g int, d time
 	return count.Load(), elapsed, nil
 }
 
-// probeEvery is how often the in-run probe signs: 1.5–2 ms of one core ten
-// times a second, small beside the worker's load.
-const probeEvery = 100 * time.Millisecond
+// probeEvery is how often the in-run probe signs: 1.5–2 ms of one core five
+// times a second, under 1 % of the machine.
+const probeEvery = 200 * time.Millisecond
 
 // signProbe measures, while a case runs, the CPU time of one signature on
 // this machine at that moment. This VM's speed drifts by a quarter within

@@ -408,6 +408,23 @@ func TestCheckEveryChecksOneRequestInN(t *testing.T) {
 	}
 }
 
+func TestCheckEveryCountOnlyStillRejects(t *testing.T) {
+	sb, srv := newSandbox(t, sandbox.Config{CheckEvery: 2, CountOnly: true})
+	c := sdkClient(t, false)
+	if err := sb.SetFaults(sandbox.Faults{Rejections: []sandbox.Rejection{{OrderNo: "refused"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, order := range []string{"fine", "fine", "refused", "refused"} {
+		_, err := c.Post(context.Background(), srv.URL+sandbox.SyncStatusPath, orderJSON(t, order))
+		if (err != nil) != (order == "refused") {
+			t.Errorf("request %d (%s, checked %v): err %v", i+1, order, i%2 == 0, err)
+		}
+	}
+	if st := sb.Stats(); st.Checked != 2 || st.Accepted != 2 {
+		t.Errorf("stats %+v; want 2 checked, 2 accepted", st)
+	}
+}
+
 func TestCloseReleasesHungRequests(t *testing.T) {
 	sb, srv := newSandbox(t, sandbox.Config{})
 	if err := sb.SetFaults(sandbox.Faults{TimeoutRate: 1}); err != nil {
