@@ -2,9 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"math"
 	"os"
@@ -239,19 +236,20 @@ func TestSetSigningAveragesBeforeAndAfter(t *testing.T) {
 	}
 }
 
-func TestSetSigningPrefersTheInRunProbe(t *testing.T) {
-	r := result{PerSecond: 1500, CPUPerEvent: 1200 * time.Microsecond, SignCPUDuring: 1100 * time.Microsecond, ProbeSigns: minProbeSigns}
+func TestSetSigningSubtractsTheWorkersSignatures(t *testing.T) {
+	r := result{PerSecond: 1500, CPUPerEvent: 1200 * time.Microsecond, HarnessCPU: 300 * time.Microsecond,
+		Signs: 100, SignCPUDuring: 1000 * time.Microsecond, WorkerSignCPU: 1050 * time.Microsecond}
 	r.setSigning(signing{PerSecond: 2000, Single: 900 * time.Microsecond}, signing{PerSecond: 2000, Single: 900 * time.Microsecond})
-	if r.ExclSign != 100*time.Microsecond {
-		t.Errorf("excl %v, want the probe's 1100 µs subtracted", r.ExclSign)
+	if r.ExclSign != 150*time.Microsecond {
+		t.Errorf("excl %v, want the worker's 1050 µs of signing per event subtracted", r.ExclSign)
 	}
-	if want := 1100.0 / 1200; math.Abs(r.CPURatio-want) > 1e-9 {
+	if want := 1000.0 / 1500; math.Abs(r.CPURatio-want) > 1e-9 {
 		t.Errorf("cpu ratio %v, want %v", r.CPURatio, want)
 	}
-	r.ProbeSigns = minProbeSigns - 1
+	r.Signs, r.CPURatio = 0, 0
 	r.setSigning(signing{PerSecond: 2000, Single: 900 * time.Microsecond}, signing{PerSecond: 2000, Single: 900 * time.Microsecond})
-	if r.ExclSign != 300*time.Microsecond {
-		t.Errorf("excl %v with too few probes, want the before/after 900 µs subtracted", r.ExclSign)
+	if r.ExclSign != 300*time.Microsecond || r.CPURatio != 0 {
+		t.Errorf("excl %v, cpu ratio %v without worker figures; want the before/after 900 µs subtracted, no ratio", r.ExclSign, r.CPURatio)
 	}
 }
 
@@ -261,24 +259,6 @@ func TestDriftNote(t *testing.T) {
 	}
 	if n := (result{SignRates: [2]float64{1200, 1000}}).driftNote(); !strings.Contains(n, "moved 20 %") {
 		t.Errorf("20 %% apart: %q", n)
-	}
-}
-
-func TestSignProbe(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := startSignProbe(context.Background(), key)
-	time.Sleep(3*probeEvery + probeEvery/2)
-	median, total, n, err := p.stop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An RSA-2048 signature takes between 0.1 and 100 ms of CPU on any
-	// machine this runs on; a broken clock read gives 0 or garbage.
-	if n < 2 || median < 100*time.Microsecond || median > 100*time.Millisecond || total < median*time.Duration(n/2) {
-		t.Errorf("%d probes, median %v, total %v", n, median, total)
 	}
 }
 

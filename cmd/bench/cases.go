@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -102,7 +101,7 @@ const (
 
 // runCase starts a fresh broker and sandbox, produces the case's events,
 // runs the worker binary over them and measures it.
-func runCase(ctx context.Context, o options, s spec, key *rsa.PrivateKey, progress io.Writer) (result, error) {
+func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result, error) {
 	if o.harnessProcs > 0 {
 		// Fewer Ps than cores keeps this process's idle Ps from spinning
 		// for work on the worker's cores; it needs a fraction of one core.
@@ -142,7 +141,7 @@ func runCase(ctx context.Context, o options, s spec, key *rsa.PrivateKey, progre
 		return result{}, err
 	}
 	fmt.Fprintf(progress, "%s: %d events produced, worker pid %d running\n", s.name, total, w.Pid())
-	r, err := measure(ctx, st, w, s, total, caseTimeout(o.caseTimeout, total), key, progress)
+	r, err := measure(ctx, st, w, s, total, caseTimeout(o.caseTimeout, total), progress)
 	if err != nil {
 		w.Kill()
 		return result{}, fmt.Errorf("%s: %w (worker log %s)", s.name, err, tail(logs.Name()))
@@ -175,17 +174,13 @@ func (r *result) setSigning(before, after signing) {
 	r.SignRate = (before.PerSecond + after.PerSecond) / 2
 	r.SignCPU = (before.Single + after.Single) / 2
 	r.Ratio = r.PerSecond / r.SignRate
-	if r.ProbeSigns >= minProbeSigns {
-		r.ExclSign = r.CPUPerEvent - r.SignCPUDuring
+	if r.Signs > 0 {
+		r.ExclSign = r.CPUPerEvent - r.WorkerSignCPU
 		r.CPURatio = float64(r.SignCPUDuring) / float64(r.CPUPerEvent+r.HarnessCPU)
-	} else {
+	} else { // no per-thread CPU clock on this platform
 		r.ExclSign = r.CPUPerEvent - r.SignCPU
 	}
 }
-
-// minProbeSigns is the fewest in-run probe signatures whose median is used
-// for the signature's cost.
-const minProbeSigns = 10
 
 // caseTimeout is the flag's value, or by default 5 minutes plus 5 ms per
 // event: a fifth of the speed the targets ask for on two cores, so that a
@@ -209,20 +204,15 @@ type sampleAt struct {
 // not scraped while it works) and the worker's /proc files until every event
 // is delivered. The window runs from the first poll that sees a delivery to
 // the poll that sees the last one, so the worker's start and group join are
-// left out; a signProbe with key runs inside it.
-func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, total int, timeout time.Duration, key *rsa.PrivateKey, progress io.Writer) (result, error) {
+// left out. The worker's signature CPU is scraped at both ends.
+func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, total int, timeout time.Duration, progress io.Writer) (result, error) {
 	r := result{Case: s.name, Partitions: s.partitions, InFlight: s.inFlight, APILatency: s.latency, Events: total}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	var first sampleAt
-	var probe *signProbe
-	defer func() {
-		if probe != nil {
-			_, _, _, _ = probe.stop() // an error path; stopping twice is harmless
-		}
-	}()
+	var firstSign signCPU
 	var rss []rssSample
 	var lastRSS, lastReport time.Time
 	for {
@@ -250,7 +240,9 @@ func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, tota
 		now := time.Now()
 		if first.delivered == 0 {
 			first = sampleAt{at: now, delivered: n, cpu: cpu, harness: harness}
-			probe = startSignProbe(ctx, key)
+			if firstSign, err = scrapeSignCPU(ctx, w); err != nil {
+				return r, err
+			}
 		}
 		if now.Sub(lastRSS) >= rssEvery || n >= int64(total) {
 			mem, err := procMemory(w.Pid())
@@ -278,15 +270,39 @@ func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, tota
 		}
 		r.PerSecond = float64(r.Measured) / r.Window.Seconds()
 		r.CPUPerEvent = (cpu - first.cpu) / time.Duration(r.Measured)
-		median, probeCPU, signs, err := probe.stop()
+		r.HarnessCPU = (harness - first.harness) / time.Duration(r.Measured)
+		lastSign, err := scrapeSignCPU(ctx, w)
 		if err != nil {
 			return r, err
 		}
-		r.SignCPUDuring, r.ProbeSigns = median, signs
-		r.HarnessCPU = (harness - first.harness - probeCPU) / time.Duration(r.Measured)
+		if signs := lastSign.count - firstSign.count; signs > 0 {
+			r.Signs = int64(signs)
+			r.SignCPUDuring = (lastSign.total - firstSign.total) / time.Duration(signs)
+			r.WorkerSignCPU = (lastSign.total - firstSign.total) / time.Duration(r.Measured)
+		}
 		r.RSS = quartiles(rss, int64(total))
 		return r, nil
 	}
+}
+
+// signCPU is the worker's ordersync_signature_cpu_seconds totals: the CPU
+// time of its request signatures, measured on the signing thread.
+type signCPU struct {
+	total time.Duration
+	count float64
+}
+
+// scrapeSignCPU reads the worker's signature CPU totals: one scrape at each
+// end of the window, negligible beside the window's work.
+func scrapeSignCPU(ctx context.Context, w *stack.Worker) (signCPU, error) {
+	m, err := w.Metrics(ctx)
+	if err != nil {
+		return signCPU{}, err
+	}
+	return signCPU{
+		total: time.Duration(m["ordersync_signature_cpu_seconds_sum"] * float64(time.Second)),
+		count: m["ordersync_signature_cpu_seconds_count"],
+	}, nil
 }
 
 // rssSample is the worker's resident set after done deliveries.

@@ -131,7 +131,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 		if err != nil {
 			return err
 		}
-		r, err := runCase(ctx, o, s, key, progress)
+		r, err := runCase(ctx, o, s, progress)
 		if err != nil {
 			return err
 		}

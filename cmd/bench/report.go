@@ -91,9 +91,8 @@ type result struct {
 	EndToEnd latency `json:"end_to_end"`
 	Upload   latency `json:"upload"`
 	// CPUPerEvent is the worker process's utime+stime over the window
-	// divided by Measured; ExclSign subtracts one signature's CPU time as
-	// the in-run probe measured it (SignCPUDuring), or, if the window was
-	// too short for minProbeSigns probes, the mean of SignCPU.
+	// divided by Measured; ExclSign subtracts WorkerSignCPU, or where the
+	// worker cannot time its signatures the mean of SignCPU.
 	CPUPerEvent time.Duration `json:"cpu_per_event_ns"`
 	ExclSign    time.Duration `json:"cpu_per_event_excl_signature_ns"`
 	// HarnessCPU is the bench process's own utime+stime over the same
@@ -110,16 +109,20 @@ type result struct {
 	SignRates [2]float64    `json:"signs_per_second_before_after"`
 	SignRate  float64       `json:"signs_per_second_all_cores"`
 	SignCPU   time.Duration `json:"sign_cpu_ns"`
-	// SignCPUDuring is the median CPU time of the ProbeSigns signatures
-	// the probe made inside the window (see signProbe).
-	SignCPUDuring time.Duration `json:"sign_cpu_during_ns"`
-	ProbeSigns    int           `json:"probe_signs"`
+	// Signs is the number of request signatures the worker made inside the
+	// window and SignCPUDuring their mean CPU time, from the worker's
+	// ordersync_signature_cpu_seconds; WorkerSignCPU is their CPU time
+	// divided by Measured.
+	Signs         int64         `json:"worker_signs"`
+	SignCPUDuring time.Duration `json:"worker_sign_cpu_ns"`
+	WorkerSignCPU time.Duration `json:"worker_sign_cpu_per_event_ns"`
 	Ratio         float64       `json:"ratio_to_signing_rate"`
 	// CPURatio is SignCPUDuring ÷ (CPUPerEvent + HarnessCPU): the ratio a
-	// saturated machine gives when a signature costs what it cost during
-	// the case. Unlike Ratio it does not move when the machine's speed
-	// drifts between the signing measurements and the case; a diagnostic,
-	// not what the target is judged on. 0 without probe figures.
+	// saturated machine gives when a signature costs what it cost in the
+	// worker during the case. Unlike Ratio it does not move when the
+	// machine's speed drifts between the signing measurements and the
+	// case; a diagnostic, not what the target is judged on. 0 without the
+	// worker's signature figures.
 	CPURatio float64 `json:"cpu_ratio"`
 	// Load is /proc/loadavg's 1-minute figure at the start and the end.
 	Load        [2]float64 `json:"load_1m"`
@@ -134,7 +137,7 @@ func (r result) line() string {
 	if r.APILatency > 0 {
 		lat = " api " + short(r.APILatency)
 	}
-	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs; harness %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f→%.0f; %.0f µs CPU each, %.0f µs during) | ratio %.2f (%.2f at the in-run signing cost) | load %.1f→%.1f",
+	return fmt.Sprintf("%-11s p=%d in-flight=%d%s events=%d: %.0f events/s | e2e %s | upload %s | CPU %.0f µs/event (excl. signature %.0f µs; harness %.0f µs) | peak RSS %.1f MB | signing %.0f/s (%.0f→%.0f; %.0f µs CPU each, %.0f µs in the worker) | ratio %.2f (%.2f at the worker's signing cost) | load %.1f→%.1f",
 		r.Case, r.Partitions, r.InFlight, lat, r.Events, r.PerSecond, r.EndToEnd, r.Upload,
 		us(r.CPUPerEvent), us(r.ExclSign), us(r.HarnessCPU), mb(r.PeakRSS), r.SignRate, r.SignRates[0], r.SignRates[1], us(r.SignCPU), us(r.SignCPUDuring), r.Ratio, r.CPURatio, r.Load[0], r.Load[1])
 }

@@ -9,13 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // signing is the RSA-2048 SHA256withRSA bound of this machine, measured in
@@ -113,83 +110,4 @@ func signFor(ctx context.Context, key *rsa.PrivateKey, msg []byte, g int, d time
 		return 0, 0, fmt.Errorf("sign: no signature within %s", d)
 	}
 	return count.Load(), elapsed, nil
-}
-
-// probeEvery is how often the in-run probe signs: 1.5–2 ms of one core five
-// times a second, under 1 % of the machine.
-const probeEvery = 200 * time.Millisecond
-
-// signProbe measures, while a case runs, the CPU time of one signature on
-// this machine at that moment. This VM's speed drifts by a quarter within
-// minutes, so a cost measured before or after a case is not the cost
-// during it; the probe signs once every probeEvery on a locked OS thread
-// and reads that thread's CPU clock around the signature.
-type signProbe struct {
-	cancel  context.CancelFunc
-	done    chan struct{}
-	samples []time.Duration // written by the probe goroutine until done
-	err     error
-}
-
-func startSignProbe(ctx context.Context, key *rsa.PrivateKey) *signProbe {
-	ctx, cancel := context.WithCancel(ctx)
-	p := &signProbe{cancel: cancel, done: make(chan struct{})}
-	msg := signingMessage()
-	go func() {
-		defer close(p.done)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		t := time.NewTicker(probeEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			d, err := threadSignCPU(key, msg)
-			if err != nil {
-				p.err = err
-				return
-			}
-			p.samples = append(p.samples, d)
-		}
-	}()
-	return p
-}
-
-// stop ends the probe and returns the median signature CPU time, the CPU
-// time of all its signatures and their number.
-func (p *signProbe) stop() (median, total time.Duration, n int, err error) {
-	p.cancel()
-	<-p.done
-	if p.err != nil {
-		return 0, 0, 0, p.err
-	}
-	if len(p.samples) == 0 {
-		return 0, 0, 0, nil
-	}
-	s := slices.Clone(p.samples)
-	slices.Sort(s)
-	for _, d := range s {
-		total += d
-	}
-	return s[len(s)/2], total, len(s), nil
-}
-
-// threadSignCPU signs msg once and returns the CPU time the calling thread
-// spent on it; the caller has locked its OS thread.
-func threadSignCPU(key *rsa.PrivateKey, msg []byte) (time.Duration, error) {
-	var t0, t1 unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t0); err != nil {
-		return 0, fmt.Errorf("thread cpu clock: %w", err)
-	}
-	sum := sha256.Sum256(msg)
-	if _, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:]); err != nil {
-		return 0, fmt.Errorf("sign: %w", err)
-	}
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t1); err != nil {
-		return 0, fmt.Errorf("thread cpu clock: %w", err)
-	}
-	return time.Duration(t1.Nano() - t0.Nano()), nil
 }

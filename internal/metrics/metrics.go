@@ -29,6 +29,7 @@ type Metrics struct {
 	paused         prometheus.Gauge
 	rebalances     prometheus.Counter
 	dlqFailures    prometheus.Counter
+	signCPU        prometheus.Histogram
 }
 
 // New registers the collectors, the Go runtime and process collectors, and
@@ -78,6 +79,10 @@ func New(version string) *Metrics {
 		dlqFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ordersync_dead_letter_write_failures_total", Help: "Failed dead-letter writes (each is retried; nothing is committed past it).",
 		}),
+		signCPU: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ordersync_signature_cpu_seconds", Help: "CPU time of one request signature (RSA-2048 SHA256withRSA) on the signing thread.",
+			Buckets: prometheus.ExponentialBuckets(0.00025, 1.5, 12),
+		}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ordersync_build_info", Help: "Always 1; the version label names the build.",
@@ -85,7 +90,7 @@ func New(version string) *Metrics {
 	})
 	build.Set(1)
 	reg.MustRegister(m.consumed, m.delivered, m.skipped, m.deadLettered, m.attempts, m.uploadDuration,
-		m.endToEnd, m.inFlight, m.lag, m.committed, m.paused, m.rebalances, m.dlqFailures, build,
+		m.endToEnd, m.inFlight, m.lag, m.committed, m.paused, m.rebalances, m.dlqFailures, m.signCPU, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,6 +121,9 @@ func (m *Metrics) EventDone(outcome, class string) {
 		m.deadLettered.WithLabelValues(class).Inc()
 	}
 }
+
+// SignCPU observes the CPU time of one request signature.
+func (m *Metrics) SignCPU(d time.Duration) { m.signCPU.Observe(d.Seconds()) }
 
 // EndToEnd observes the time from the Kafka record timestamp to its 204.
 func (m *Metrics) EndToEnd(d time.Duration) { m.endToEnd.Observe(d.Seconds()) }

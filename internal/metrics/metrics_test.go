@@ -26,6 +26,7 @@ func exercised(t *testing.T) map[string]bool {
 	m.DeadLetterWriteFailed()
 	m.UploadAttempt("delivered", 204, 10*time.Millisecond)
 	m.Paused(true, "outage")
+	m.SignCPU(1500 * time.Microsecond)
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func TestFamiliesAreNamedAndExported(t *testing.T) {
 		"ordersync_end_to_end_latency_seconds", "ordersync_uploads_in_flight", "ordersync_oldest_in_flight_age_seconds",
 		"ordersync_consumer_lag_messages", "ordersync_committed_offset", "ordersync_upload_paused",
 		"ordersync_rebalances_total", "ordersync_dead_letter_write_failures_total", "ordersync_build_info",
+		"ordersync_signature_cpu_seconds",
 	}
 	for _, n := range want {
 		if !names[n] {

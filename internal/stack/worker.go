@@ -90,8 +90,9 @@ func (w *Worker) Wait(timeout time.Duration) (int, error) {
 func (w *Worker) Exited() <-chan struct{} { return w.exited }
 
 // Metrics scrapes /metrics and returns each sample as "name{labels}" → value,
-// plus each family's total under its bare name. Histograms are left out; see
-// Histogram.
+// plus each family's total under its bare name. A histogram gives only the
+// totals of its sum and count, as name_sum and name_count; for its buckets
+// see Histogram.
 func (w *Worker) Metrics(ctx context.Context) (map[string]float64, error) {
 	families, err := w.scrape(ctx)
 	if err != nil {
@@ -106,6 +107,10 @@ func (w *Worker) Metrics(ctx context.Context) (map[string]float64, error) {
 				v = m.GetCounter().GetValue()
 			case m.GetGauge() != nil:
 				v = m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				out[name+"_sum"] += m.GetHistogram().GetSampleSum()
+				out[name+"_count"] += float64(m.GetHistogram().GetSampleCount())
+				continue
 			default:
 				continue
 			}

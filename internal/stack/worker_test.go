@@ -58,7 +58,7 @@ func TestHistogramSumsLabelSets(t *testing.T) {
 	}
 }
 
-func TestMetricsLeavesHistogramsOut(t *testing.T) {
+func TestMetricsTotalsHistogramSumAndCount(t *testing.T) {
 	m, err := metricsWorker(t).Metrics(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +66,12 @@ func TestMetricsLeavesHistogramsOut(t *testing.T) {
 	if m["done"] != 7 || m["done{class=x}"] != 4 {
 		t.Fatalf("counters %v", m)
 	}
+	if m["lat_sum"] != 3.05 || m["lat_count"] != 7 {
+		t.Errorf("lat_sum %v lat_count %v; want 3.05 and 7", m["lat_sum"], m["lat_count"])
+	}
 	for k := range m {
-		if strings.HasPrefix(k, "lat") {
-			t.Fatalf("histogram sample %s in Metrics", k)
+		if strings.HasPrefix(k, "lat") && k != "lat_sum" && k != "lat_count" {
+			t.Errorf("histogram sample %s in Metrics", k)
 		}
 	}
 }

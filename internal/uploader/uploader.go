@@ -20,6 +20,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"golang.org/x/time/rate"
 )
@@ -83,6 +84,10 @@ type Observer interface {
 	UploadAttempt(result string, httpStatus int, d time.Duration)
 	// Paused reports that delivery paused (true, with the reason) or resumed.
 	Paused(paused bool, reason string)
+	// SignCPU reports the CPU time of one request signature, measured on
+	// the signing thread (not reported where the platform has no
+	// per-thread CPU clock).
+	SignCPU(d time.Duration)
 }
 
 // Class is the final outcome of an upload.
@@ -175,6 +180,13 @@ func New(cfg Config) (*Uploader, error) {
 		opts = append(opts,
 			option.WithMerchantCredential(cfg.MchID, cfg.MchCertSerial, cfg.MchPrivateKey),
 			option.WithWechatPayCertificate([]*x509.Certificate{cfg.WechatPayCert}))
+	}
+	if cfg.Observer != nil {
+		// Replaces the signer the options above built with the same one,
+		// timed.
+		opts = append(opts, option.WithSigner(timedSigner{observer: cfg.Observer, Signer: &signers.SHA256WithRSASigner{
+			MchID: cfg.MchID, CertificateSerialNo: cfg.MchCertSerial, PrivateKey: cfg.MchPrivateKey,
+		}}))
 	}
 	client, err := core.NewClient(context.Background(), opts...)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ type observer struct {
 	attempts map[string]int
 	paused   []bool
 	reasons  []string
+	signs    []time.Duration
 }
 
 func newObserver() *observer { return &observer{attempts: map[string]int{}} }
@@ -35,6 +38,18 @@ func (o *observer) Paused(p bool, reason string) {
 	defer o.mu.Unlock()
 	o.paused = append(o.paused, p)
 	o.reasons = append(o.reasons, reason)
+}
+
+func (o *observer) SignCPU(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.signs = append(o.signs, d)
+}
+
+func (o *observer) signCPU() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.signs)
 }
 
 func (o *observer) snapshot() (map[string]int, []bool, []string) {
@@ -183,6 +198,11 @@ func TestClassification(t *testing.T) {
 			attempts, _, _ := obs.snapshot()
 			if attempts[tt.wantResult] != out.Attempts {
 				t.Errorf("observer attempts = %v, want %d %s", attempts, out.Attempts, tt.wantResult)
+			}
+			// Every attempt is signed once, and the signature's CPU time is
+			// that of an RSA-2048 private-key operation: well above 10 µs.
+			if signs := obs.signCPU(); runtime.GOOS == "linux" && (len(signs) != out.Attempts || len(signs) > 0 && slices.Min(signs) < 10*time.Microsecond) {
+				t.Errorf("signature CPU times %v for %d attempts", signs, out.Attempts)
 			}
 			if p, _ := u.Paused(); p {
 				t.Error("paused after per-upload failures")
