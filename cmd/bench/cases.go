@@ -157,12 +157,8 @@ func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result
 		return result{}, fmt.Errorf("%s: worker stopped with status %d: %v", s.name, code, err)
 	}
 	r.Load = [2]float64{load0, loadAvg()}
-	r.SandboxRecv = st.Sandbox.Count()
 	stats := st.Sandbox.Stats()
-	r.SandboxChecked = stats.Checked
-	if stats.SignErrors+stats.ParamErrors > 0 {
-		return r, fmt.Errorf("%s: the sandbox refused %d signatures and %d bodies of %d checked", s.name, stats.SignErrors, stats.ParamErrors, stats.Checked)
-	}
+	r.SandboxRecv, r.SandboxChecked = stats.Accepted, stats.Checked
 	return r, nil
 }
 
@@ -225,7 +221,11 @@ func measure(ctx context.Context, st *stack.Stack, w *stack.Worker, s spec, tota
 			return r, errors.New("the worker exited early")
 		case <-tick.C:
 		}
-		n := st.Sandbox.Count()
+		stats := st.Sandbox.Stats()
+		if stats.SignErrors+stats.ParamErrors > 0 {
+			return r, fmt.Errorf("the sandbox refused %d signatures and %d bodies of the %d it checked", stats.SignErrors, stats.ParamErrors, stats.Checked)
+		}
+		n := stats.Accepted
 		if n == 0 {
 			continue
 		}
