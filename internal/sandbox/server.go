@@ -38,9 +38,9 @@ type Config struct {
 	// CheckEvery, when above 1, verifies the signature and validates the
 	// body of only every CheckEvery-th request, the first included; the
 	// others are accepted unless a fault says otherwise, their order number
-	// read only when a record or a rejection needs it (benchmark mode: keeps the sandbox's own CPU — an RSA
-	// verification and a JSON walk per request — out of client figures).
-	// 0 or 1 checks every request.
+	// read only when a record or a rejection needs it. Benchmark mode: it
+	// keeps the sandbox's own CPU — an RSA verification and a JSON walk per
+	// request — out of client figures. 0 or 1 checks every request.
 	CheckEvery int
 	// Now is the clock for timestamp checks and records; nil means time.Now.
 	Now func() time.Time
