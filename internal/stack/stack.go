@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -50,8 +51,9 @@ type Stack struct {
 	Topic    string
 	DLQTopic string
 
-	http *http.Server
-	done chan error
+	http  *http.Server
+	done  chan error
+	conns atomic.Int64 // connections the sandbox's HTTP server holds open
 }
 
 // Start brings the broker and the sandbox up.
@@ -88,11 +90,24 @@ func Start(opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("stack: sandbox listen: %w", err)
 	}
 	s.URL = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: s.Sandbox.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: s.Sandbox.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				s.conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				s.conns.Add(-1)
+			}
+		}}
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.http.Serve(ln) }()
 	return s, nil
 }
+
+// SandboxConns is the number of client connections the sandbox holds open.
+// Once a client process has died and this reaches 0, every request it sent
+// has been read and answered (or its connection reset before it was read).
+func (s *Stack) SandboxConns() int64 { return s.conns.Load() }
 
 func (s *Stack) startBroker(create bool) error {
 	port := s.opts.BrokerPort

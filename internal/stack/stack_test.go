@@ -1,0 +1,33 @@
+package stack
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestSandboxConnsFollowsClientConnections(t *testing.T) {
+	st, err := Start(Options{Dir: t.TempDir(), Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	tr := &http.Transport{}
+	c := &http.Client{Transport: tr}
+	resp, err := c.Get(st.URL + "/sandbox/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := st.SandboxConns(); n != 1 {
+		t.Errorf("%d connections open with one idle keep-alive client, want 1", n)
+	}
+	tr.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for st.SandboxConns() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := st.SandboxConns(); n != 0 {
+		t.Errorf("%d connections open after the client closed its only one, want 0", n)
+	}
+}
