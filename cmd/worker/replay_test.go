@@ -94,7 +94,8 @@ func TestReplayAndDLQCommands(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	cfg := replayConfig{Brokers: c.ListenAddrs(), DLQTopic: "orders.dlq", Transport: tr}
 
-	w := &kafka.Writer{Addr: kafka.TCP(cfg.Brokers...), Topic: "orders.dlq", Transport: tr, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(cfg.Brokers...), Topic: "orders.dlq", Transport: tr, BatchTimeout: time.Millisecond,
+		RequiredAcks: kafka.RequireAll}
 	var msgs []kafka.Message
 	for i, class := range []string{dlq.ClassRejected, dlq.ClassRejected, dlq.ClassInvalidEvent} {
 		msgs = append(msgs, kafka.Message{

@@ -605,7 +605,8 @@ func BenchmarkRun(b *testing.B) {
 	const n = 2000
 	tr := &kafka.Transport{}
 	defer tr.CloseIdleConnections()
-	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: dlqTopic, Transport: tr, Balancer: kafka.Murmur2Balancer{}, BatchSize: n, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: dlqTopic, Transport: tr, Balancer: kafka.Murmur2Balancer{}, BatchSize: n, BatchTimeout: time.Millisecond,
+		RequiredAcks: kafka.RequireAll}
 	msgs := make([]kafka.Message, n)
 	for i := range msgs {
 		no := fmt.Sprintf("2026112600%04d", i)
