@@ -17,10 +17,11 @@ import (
 //
 // It reads JSON Lines from FILE, or stdin when FILE is "-" or absent, maps
 // each line as a Kafka message value without headers (plain or CloudEvents
-// structured shape) and prints one JSON line per event on stdout:
-// {"payload":<the exact body>}, {"skipped":"<reason>"} or
-// {"violations":[{"field":...,"reason":...}]}. Lines holding only whitespace
-// are ignored and print nothing; a trailing "\r" is dropped. Lines of any
+// structured shape) and prints one JSON line per input line on stdout, so
+// output line N answers input line N: {"payload":<the exact body>},
+// {"skipped":"<reason>"} or {"violations":[{"field":...,"reason":...}]}.
+// A line holding only whitespace holds no event and answers
+// {"skipped":"blank line"}; a trailing "\r" is dropped. Lines of any
 // length are read whole (the mapper rejects values above its size limit with
 // a violation). A summary goes to stderr. A file that cannot be opened or
 // read, or output that cannot be written, also ends with status 2.
@@ -57,7 +58,7 @@ func runValidate(args []string, cfg mapper.Config, stdin io.Reader, stdout, stde
 		_, _ = fmt.Fprintf(stderr, "%s validate: write output: %v\n", programName, v.err)
 		return exitUsage
 	}
-	_, _ = fmt.Fprintf(stderr, "%d events: %d ok, %d skipped, %d invalid\n", v.ok+v.skipped+v.invalid, v.ok, v.skipped, v.invalid)
+	_, _ = fmt.Fprintf(stderr, "%d lines: %d ok, %d skipped, %d invalid\n", v.ok+v.skipped+v.invalid, v.ok, v.skipped, v.invalid)
 	if v.invalid > 0 {
 		return exitFailed
 	}
@@ -81,7 +82,12 @@ type violationsLine struct {
 }
 
 func (v *validator) line(value []byte) {
-	if len(bytes.TrimSpace(value)) == 0 || v.err != nil {
+	if v.err != nil {
+		return
+	}
+	if len(bytes.TrimSpace(value)) == 0 {
+		v.skipped++
+		v.writeJSON(skippedLine{Skipped: "blank line"})
 		return
 	}
 	res, err := v.m.Map(value, nil)

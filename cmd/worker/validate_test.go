@@ -49,12 +49,13 @@ func TestRunValidateMixed(t *testing.T) {
 	}
 	// Spot checks that the recorded output says what the contract asks.
 	for i, prefix := range []string{`{"payload":{"sp_mchid":"1900000001"`, `{"payload":`, `{"skipped":"event type \"order.served\"`,
-		`{"violations":[{"field":"/event_type"`, `{"violations":[{"field":"","reason":"invalid JSON`, `{"payload":`, `{"skipped":`} {
+		`{"violations":[{"field":"/event_type"`, `{"skipped":"blank line"}`, `{"violations":[{"field":"","reason":"invalid JSON`,
+		`{"payload":`, `{"skipped":"blank line"}`, `{"skipped":"event type \"order.cancelled\"`} {
 		if !strings.HasPrefix(got[i], prefix) {
 			t.Errorf("line %d = %.80s, want prefix %s", i+1, got[i], prefix)
 		}
 	}
-	if want := "7 events: 3 ok, 2 skipped, 2 invalid\n"; stderr.String() != want {
+	if want := "9 lines: 3 ok, 4 skipped, 2 invalid\n"; stderr.String() != want {
 		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
 	if strings.Contains(stderr.String(), "071oYFSN") {
@@ -82,7 +83,9 @@ func TestRunValidateStatuses(t *testing.T) {
 	}{
 		{name: "stdin by default", giveStdin: first + "\n", wantCode: 0, wantOut: `{"payload":{"sp_mchid"`},
 		{name: "dash is stdin", giveArgs: []string{"-"}, giveStdin: first, wantCode: 0, wantOut: `{"payload":`},
-		{name: "empty input", giveStdin: "", wantCode: 0, wantErr: "0 events"},
+		{name: "empty input", giveStdin: "", wantCode: 0, wantErr: "0 lines"},
+		{name: "blank lines answer in place", giveStdin: first + "\n\n \r\n" + first, wantCode: 0,
+			wantOut: `{"payload":`, wantErr: "4 lines: 2 ok, 2 skipped, 0 invalid"},
 		{name: "long valid line", giveStdin: padded + "\n", wantCode: 0, wantOut: `{"payload":`},
 		{name: "multi-MB line is read whole", giveStdin: huge + "\n" + first + "\n", wantCode: 1,
 			wantOut: `{"violations":[{"field":"","reason":"value is 3145755 bytes, more than the 1048576 allowed"}]}` + "\n" + `{"payload":`},
