@@ -1,8 +1,10 @@
 package consumer
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -300,5 +302,64 @@ func TestShutdownBoundedWithHangingUploads(t *testing.T) {
 	}
 	if info := c.GroupInfo("ordersync"); info != nil && len(info.Members) != 0 {
 		t.Errorf("group still has %d members after Run returned", len(info.Members))
+	}
+}
+
+// TestOversizedEventDeadLetteredWithoutOriginal puts an event larger than the
+// dead-letter topic accepts between ordinary ones: it is dead-lettered
+// without its value and headers, and the partition moves on past it instead
+// of retrying the write for ever.
+func TestOversizedEventDeadLetteredWithoutOriginal(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, srcTopic),
+		kfake.GroupMinSessionTimeout(500*time.Millisecond),
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(8 << 20)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := c.ListenAddrs()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	res, err := (&kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}).CreateTopics(ctx, &kafka.CreateTopicsRequest{
+		Topics: []kafka.TopicConfig{{Topic: dlqTopic, NumPartitions: 1, ReplicationFactor: 1,
+			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(1 << 20)}}}}})
+	if err != nil || res.Errors[dlqTopic] != nil {
+		t.Fatalf("create %s: %v %v", dlqTopic, err, res)
+	}
+
+	p := makePlan(6, 1, func(int, int) string { return "ok" })
+	big := kafka.Message{Key: []byte("order-big"), Value: []byte(`{"order":"order-big","kind":"invalid","pad":"` +
+		strings.Repeat("x", 2<<20) + `"}`), Headers: []kafka.Header{{Key: "trace", Value: []byte("big")}}}
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: srcTopic, BatchTimeout: time.Millisecond, BatchBytes: 8 << 20,
+		RequiredAcks: kafka.RequireAll, Transport: tr}
+	if err := w.WriteMessages(ctx, append([]kafka.Message{p.msgs[0], p.msgs[1], big}, p.msgs[2:]...)...); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := newRecorder(time.Millisecond)
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), nil)
+	waitFor(t, 20*time.Second, "every event delivered and the commit past the oversized one", func() bool {
+		return rec.delivered.Load() == 6 && committed(c)[0] == 7
+	})
+	in.stop(t)
+	rec.checkOrder(t, p.ok)
+
+	dead := readTopic(t, brokers, dlqTopic)
+	if len(dead) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dead))
+	}
+	omitted, _ := headerValue(dead[0], dlq.HeaderOriginalOmitted)
+	class, _ := headerValue(dead[0], dlq.HeaderErrorClass)
+	offset, _ := headerValue(dead[0], dlq.HeaderOriginalOffset)
+	_, trace := headerValue(dead[0], "trace")
+	if string(dead[0].Key) != "order-big" || len(dead[0].Value) != 0 || trace ||
+		omitted != strconv.Itoa(len(big.Value)+len("trace")+len("big")) || class != dlq.ClassInvalidEvent || offset != "2" {
+		t.Errorf("dead letter: key %q, %d value bytes, omitted %q, class %q, offset %q, original header kept %v",
+			dead[0].Key, len(dead[0].Value), omitted, class, offset, trace)
 	}
 }

@@ -89,7 +89,9 @@ func uploadFailure(class string, out uploader.Outcome) dlq.Failure {
 
 // deadLetter writes ev to the dead-letter topic, retrying with backoff until
 // the write is acknowledged (true) or ctx is cancelled (false: not finished,
-// nothing committed past it).
+// nothing committed past it). A record the topic refuses as too large is
+// written without the original (dlq.Record.WithoutOriginal) rather than
+// holding back every later event of the partition for ever.
 func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dlq.Failure) bool {
 	rec := dlq.Record{
 		Topic:     ev.msg.Topic,
@@ -120,6 +122,12 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 		}
 		if ctx.Err() != nil {
 			return false
+		}
+		if errors.Is(err, dlq.ErrTooLarge) && rec.Omitted == 0 {
+			rec = rec.WithoutOriginal()
+			c.eventLog(p, ev, zerolog.WarnLevel).Err(err).Int("omitted_bytes", rec.Omitted).
+				Msg("dead-letter topic refused the record whole; writing it without the original value and headers, which stay at the source offset until retention")
+			continue
 		}
 		c.obs.DeadLetterWriteFailed()
 		c.eventLog(p, ev, zerolog.WarnLevel).Err(err).Int("attempt", attempt).

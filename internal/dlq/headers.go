@@ -30,6 +30,10 @@ const (
 	HeaderOriginalTimestamp = "ordersync.original.timestamp"
 	HeaderFailedAt          = "ordersync.failed_at"
 	HeaderReplayCount       = "ordersync.replay.count"
+	// HeaderOriginalOmitted marks a record written without the original's
+	// value and headers because the dead-letter topic refused it whole (see
+	// Record.WithoutOriginal); its value is the number of bytes left out.
+	HeaderOriginalOmitted = "ordersync.original.omitted"
 )
 
 // Classes lists every error class, in the order operators usually read them.

@@ -18,6 +18,10 @@ const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // violations cannot make a record oversized.
 const maxMessageLen = 1024
 
+// maxKeptKeyLen bounds the key WithoutOriginal keeps: an order number is at
+// most 32 characters, so a longer key is hostile and left out with the rest.
+const maxKeptKeyLen = 1024
+
 // Failure says why an event is dead-lettered. Empty strings and zero numbers
 // mean "not known" and leave the matching header out, except Attempts, which
 // is always written.
@@ -53,6 +57,30 @@ type Record struct {
 	Failure   Failure
 	// FailedAt is when the event was given up on.
 	FailedAt time.Time
+	// Omitted is the number of bytes of the original left out by
+	// WithoutOriginal; 0 for a whole record.
+	Omitted int
+}
+
+// WithoutOriginal returns r without the original value and headers (and
+// without the key when it is longer than 1 KiB), for a dead-letter topic that
+// refused r whole as too large: stalling the partition behind one oversized
+// event would hold back every later order in it. The message then carries
+// HeaderOriginalOmitted with the number of bytes left out; the original stays
+// readable at its source topic, partition and offset until retention removes
+// it, and replay leaves such a record alone.
+func (r Record) WithoutOriginal() Record {
+	if r.Omitted > 0 {
+		return r
+	}
+	n := messageBytes(kafka.Message{Value: r.Value, Headers: r.Headers})
+	r.Value, r.Headers = nil, nil
+	if len(r.Key) > maxKeptKeyLen {
+		n += len(r.Key)
+		r.Key = nil
+	}
+	r.Omitted = max(n, 1)
+	return r
 }
 
 // Message builds the dead-letter Kafka message of contract §4: key, value and
@@ -103,6 +131,9 @@ func (r Record) addedHeaders() []kafka.Header {
 		add(HeaderOriginalTimestamp, FormatTime(r.Timestamp))
 	}
 	add(HeaderFailedAt, FormatTime(r.FailedAt))
+	if r.Omitted > 0 {
+		add(HeaderOriginalOmitted, strconv.Itoa(r.Omitted))
+	}
 	return hs
 }
 

@@ -1,6 +1,7 @@
 package dlq
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,33 @@ func TestOneLine(t *testing.T) {
 		if got := OneLine(tt.give); got != tt.want {
 			t.Errorf("OneLine(%.20q) = %.40q (len %d), want %.40q (len %d)", tt.give, got, len(got), tt.want, len(tt.want))
 		}
+	}
+}
+
+func TestRecordWithoutOriginal(t *testing.T) {
+	rec := Record{
+		Topic: "orders", Partition: 1, Offset: 9, Key: []byte("20150806125346"), Value: []byte("0123456789"),
+		Headers:  []kafka.Header{{Key: "ab", Value: []byte("cd")}, {Key: HeaderReplayCount, Value: []byte("1")}},
+		Failure:  Failure{Class: ClassInvalidEvent, Message: "too big"},
+		FailedAt: time.Now(),
+	}
+	got := rec.WithoutOriginal()
+	if got.Value != nil || got.Headers != nil || string(got.Key) != "20150806125346" || got.Omitted != 10+4+len(HeaderReplayCount)+1 {
+		t.Errorf("WithoutOriginal = key %q value %q headers %v omitted %d", got.Key, got.Value, got.Headers, got.Omitted)
+	}
+	if again := got.WithoutOriginal(); again.Omitted != got.Omitted {
+		t.Errorf("second WithoutOriginal: omitted %d, want %d", again.Omitted, got.Omitted)
+	}
+	hs := headerMap(t, got.Message().Headers)
+	if hs[HeaderOriginalOmitted] != strconv.Itoa(got.Omitted) || hs[HeaderErrorClass] != ClassInvalidEvent || hs[HeaderOriginalOffset] != "9" {
+		t.Errorf("headers %v", hs)
+	}
+	if _, ok := headerMap(t, rec.Message().Headers)[HeaderOriginalOmitted]; ok {
+		t.Errorf("a whole record carries %s", HeaderOriginalOmitted)
+	}
+
+	rec.Key = []byte(strings.Repeat("k", 2000))
+	if got := rec.WithoutOriginal(); got.Key != nil || got.Omitted != 2000+10+4+len(HeaderReplayCount)+1 {
+		t.Errorf("a 2000-byte key: kept %d bytes, omitted %d", len(got.Key), got.Omitted)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -15,7 +16,15 @@ var (
 	ErrNoBrokers = errors.New("dead-letter writer: no brokers")
 	// ErrNoTopic means WriterConfig.Topic is empty.
 	ErrNoTopic = errors.New("dead-letter writer: no topic")
+	// ErrTooLarge means the dead-letter topic refused a record, written
+	// alone, as larger than it accepts: retrying cannot help, writing
+	// Record.WithoutOriginal can.
+	ErrTooLarge = errors.New("record too large for the dead-letter topic")
 )
+
+// maxAloneBytes lifts kafka-go's client-side size limit (1 MiB by default)
+// for a record written on its own: the broker's limit is the one that counts.
+const maxAloneBytes = math.MaxInt32
 
 // WriterConfig configures a Writer.
 type WriterConfig struct {
@@ -40,7 +49,8 @@ type WriterConfig struct {
 // offset until a Write succeeded). Writer is safe for concurrent use;
 // concurrent writes share produce requests.
 type Writer struct {
-	w         *kafka.Writer
+	w         *kafka.Writer // batches concurrent writes, up to kafka-go's default 1 MiB
+	alone     *kafka.Writer // one record a request, for those too large to batch
 	transport *kafka.Transport
 }
 
@@ -60,8 +70,8 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	return &Writer{
-		w: &kafka.Writer{
+	newWriter := func() *kafka.Writer {
+		return &kafka.Writer{
 			Addr:  kafka.TCP(cfg.Brokers...),
 			Topic: cfg.Topic,
 			// Same partition for the same key as the Java client's default
@@ -74,9 +84,11 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 			RequiredAcks:           kafka.RequireAll,
 			Transport:              transport,
 			AllowAutoTopicCreation: cfg.AllowAutoTopicCreation,
-		},
-		transport: transport,
-	}, nil
+		}
+	}
+	alone := newWriter()
+	alone.BatchSize, alone.BatchBytes = 1, maxAloneBytes
+	return &Writer{w: newWriter(), alone: alone, transport: transport}, nil
 }
 
 // Topic returns the dead-letter topic.
@@ -85,16 +97,42 @@ func (w *Writer) Topic() string { return w.w.Topic }
 // Write produces r's dead-letter message and waits for acknowledgement by
 // all in-sync replicas. A non-nil error means the record may or may not have
 // been written; the caller retries (a retry may duplicate the record).
+//
+// A record too large to share a request (kafka-go's 1 MiB batch limit, or a
+// broker that refused the batch it was in) is written again on its own; if
+// the broker refuses it alone too, the error wraps ErrTooLarge.
 func (w *Writer) Write(ctx context.Context, r Record) error {
-	if err := w.w.WriteMessages(ctx, r.Message()); err != nil {
-		return fmt.Errorf("write dead letter %s/%d/%d to %s: %w", r.Topic, r.Partition, r.Offset, w.w.Topic, unwrapWriteErrors(err))
+	msg := r.Message()
+	err := unwrapWriteErrors(w.w.WriteMessages(ctx, msg))
+	if TooLarge(err) {
+		err = unwrapWriteErrors(w.alone.WriteMessages(ctx, msg))
+		if TooLarge(err) {
+			err = fmt.Errorf("%w (key, value and headers %d bytes): %w", ErrTooLarge, messageBytes(msg), err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write dead letter %s/%d/%d to %s: %w", r.Topic, r.Partition, r.Offset, w.w.Topic, err)
 	}
 	return nil
 }
 
+// TooLarge reports whether err is a refusal for size, by kafka-go before
+// sending or by the broker: retrying the same request cannot succeed.
+func TooLarge(err error) bool {
+	return errors.Is(err, kafka.MessageSizeTooLarge) || errors.Is(err, kafka.RecordListTooLarge)
+}
+
+func messageBytes(m kafka.Message) int {
+	n := len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
 // Close flushes pending writes and closes the Writer's idle connections.
 func (w *Writer) Close() error {
-	err := w.w.Close()
+	err := errors.Join(w.w.Close(), w.alone.Close())
 	w.transport.CloseIdleConnections()
 	if err != nil {
 		return fmt.Errorf("close dead-letter writer: %w", err)

@@ -3,6 +3,8 @@ package dlq
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +145,70 @@ func TestNewWriterValidates(t *testing.T) {
 		if _, err := NewWriter(tt.give); !errors.Is(err, tt.want) {
 			t.Errorf("NewWriter(%+v) = %v, want %v", tt.give, err, tt.want)
 		}
+	}
+}
+
+// TestWriterOversizedRecord writes a record past kafka-go's 1 MiB batch
+// limit: a topic that accepts it keeps it whole; a topic that refuses it
+// answers ErrTooLarge, and the record without its original then goes through.
+func TestWriterOversizedRecord(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(1, "orders.dlq"),
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(8 << 20)}))
+	brokers := c.ListenAddrs()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}
+	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: "small.dlq", NumPartitions: 1, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(1 << 20)}},
+	}}})
+	if err != nil || res.Errors["small.dlq"] != nil {
+		t.Fatalf("create small.dlq: %v %v", err, res)
+	}
+
+	big := strings.Repeat("x", 2<<20)
+	rec := Record{
+		Topic: "orders", Partition: 0, Offset: 7, Key: []byte("order-1"), Value: []byte(big),
+		Headers:  []kafka.Header{{Key: "ce_type", Value: []byte("order.paid")}},
+		Failure:  Failure{Class: ClassInvalidEvent, Message: "value too large"},
+		FailedAt: time.Now(),
+	}
+	for _, topic := range []string{"orders.dlq", "small.dlq"} {
+		w, err := NewWriter(WriterConfig{Brokers: brokers, Topic: topic, WriteTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = w.Write(ctx, rec)
+		switch {
+		case topic == "orders.dlq" && err != nil:
+			t.Errorf("Write to a topic that accepts 8 MiB: %v", err)
+		case topic == "small.dlq" && !errors.Is(err, ErrTooLarge):
+			t.Errorf("Write to a topic that accepts 1 MiB = %v, want ErrTooLarge", err)
+		case topic == "small.dlq":
+			if err := w.Write(ctx, rec.WithoutOriginal()); err != nil {
+				t.Errorf("Write without the original: %v", err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+
+	whole := readAll(t, ctx, brokers, "orders.dlq")
+	if len(whole) != 1 || string(whole[0].Value) != big || headerMap(t, whole[0].Headers)["ce_type"] != "order.paid" {
+		t.Errorf("orders.dlq holds %d records, want the whole record", len(whole))
+	}
+	stub := readAll(t, ctx, brokers, "small.dlq")
+	if len(stub) != 1 {
+		t.Fatalf("small.dlq holds %d records, want 1", len(stub))
+	}
+	hs := headerMap(t, stub[0].Headers)
+	wantOmitted := strconv.Itoa(len(big) + len("ce_type") + len("order.paid"))
+	if string(stub[0].Key) != "order-1" || len(stub[0].Value) != 0 || hs[HeaderOriginalOmitted] != wantOmitted ||
+		hs[HeaderErrorClass] != ClassInvalidEvent || hs[HeaderOriginalOffset] != "7" || hs["ce_type"] != "" {
+		t.Errorf("record without the original: key %q, %d value bytes, headers %v; want key, no value, omitted %s",
+			stub[0].Key, len(stub[0].Value), hs, wantOmitted)
 	}
 }

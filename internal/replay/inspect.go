@@ -30,6 +30,9 @@ type Report struct {
 	// OverReplayLimit counts pending records a replay would leave alone
 	// for their replay count (unless forced).
 	OverReplayLimit int
+	// Omitted counts pending records written without the original value
+	// and headers, which a replay leaves alone.
+	Omitted int
 	// ByClass, ByCode, ByField and ByTopic count pending records by error
 	// class, WeChat Pay error code, offending field (array indexes shown as
 	// "*") and original topic. Records without a code or field are not
@@ -98,6 +101,9 @@ func (r *Report) add(o Options, led ledger, m message) {
 	if o.overLimit(d) {
 		r.OverReplayLimit++
 	}
+	if d.Omitted {
+		r.Omitted++
+	}
 	r.ByClass[orDash(d.Class)]++
 	r.ByTopic[orDash(d.OriginalTopic)]++
 	if d.Code != "" {
@@ -143,6 +149,9 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	if r.OverReplayLimit > 0 {
 		fmt.Fprintf(&b, "over the replay limit: %d (left alone by replay unless --force)\n", r.OverReplayLimit)
+	}
+	if r.Omitted > 0 {
+		fmt.Fprintf(&b, "without the original: %d (too large for the dead-letter topic; replay leaves them alone, the originals are at their source offsets)\n", r.Omitted)
 	}
 	for _, t := range []struct {
 		title  string

@@ -38,6 +38,10 @@ type deadLetter struct {
 	// BadReplayCount is set when the header is present but not a
 	// non-negative decimal: such a record counts as over the replay limit.
 	BadReplayCount bool
+	// Omitted is set when the record was written without the original's
+	// value and headers (dlq.HeaderOriginalOmitted): there is nothing to
+	// republish.
+	Omitted bool
 }
 
 // decode reads the ordersync.* headers of m. When a header appears more
@@ -63,6 +67,8 @@ func decode(m message) deadLetter {
 			origPartition = v
 		case dlq.HeaderOriginalOffset:
 			origOffset = v
+		case dlq.HeaderOriginalOmitted:
+			d.Omitted = true
 		case dlq.HeaderFailedAt:
 			t, err := time.Parse(time.RFC3339Nano, v)
 			d.FailedAt, d.HasFailedAt = t, err == nil

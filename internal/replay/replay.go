@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -41,6 +42,10 @@ const (
 	batchSize = 100
 	// progressEvery is the interval between progress lines.
 	progressEvery = 2 * time.Second
+	// maxAloneBytes lifts kafka-go's client-side size limit (1 MiB by
+	// default) for a record republished on its own: the destination
+	// topic's limit is the one that counts.
+	maxAloneBytes = math.MaxInt32
 )
 
 // Static errors of Run and Inspect; option errors wrap them with the value.
@@ -176,6 +181,10 @@ type Summary struct {
 	// Unroutable counts records with no original topic (and no To), or one
 	// that is the dead-letter topic itself.
 	Unroutable int
+	// Omitted counts records written without the original value and
+	// headers (too large for the dead-letter topic): left alone, the
+	// original is at its source offset.
+	Omitted int
 	// LimitReached is set when the run stopped at Options.Limit.
 	LimitReached bool
 }
@@ -188,6 +197,9 @@ func (s Summary) String() string {
 	}
 	line := fmt.Sprintf("%s %d, passed over by filter %d, already replayed %d, over the replay limit %d, unroutable %d (read %d dead-letter records)",
 		verb, s.Republished, s.Filtered, s.AlreadyReplayed, s.OverReplayLimit, s.Unroutable, s.Read)
+	if s.Omitted > 0 {
+		line += fmt.Sprintf("; %d without the original (too large for the dead-letter topic: republish it from its source offset)", s.Omitted)
+	}
 	if s.LimitReached {
 		line += "; stopped at the limit"
 	}
@@ -196,7 +208,7 @@ func (s Summary) String() string {
 
 // Run republishes the selected dead-letter records and writes one line per
 // record it republished (or would, in a dry run), left alone for its replay
-// count, or could not route, to out. The summary counts what was done even
+// count or for lacking the original, or could not route, to out. The summary counts what was done even
 // when an error stopped the run.
 func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	o, err := opts.normalized()
@@ -236,10 +248,18 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 			BatchTimeout: 5 * time.Millisecond,
 			Transport:    transport,
 		}
+		r.alone = &kafka.Writer{
+			Addr:         kafka.TCP(o.Brokers...),
+			Balancer:     kafka.Murmur2Balancer{},
+			RequiredAcks: kafka.RequireAll,
+			BatchSize:    1,
+			BatchBytes:   maxAloneBytes,
+			Transport:    transport,
+		}
 	}
 	err = r.run(ctx, client, spans)
 	if r.writer != nil {
-		err = errors.Join(err, r.writer.Close())
+		err = errors.Join(err, r.writer.Close(), r.alone.Close())
 	}
 	if werr := r.out.err; werr != nil {
 		err = errors.Join(err, fmt.Errorf("write output: %w", werr))
@@ -275,7 +295,8 @@ type pending struct {
 type runner struct {
 	opts         Options
 	ledger       ledger
-	writer       *kafka.Writer
+	writer       *kafka.Writer // republishes a batch with one request
+	alone        *kafka.Writer // one record a request, for those too large to batch
 	out          *stickyWriter
 	sum          Summary
 	selected     int
@@ -320,6 +341,9 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 		to = d.OriginalTopic
 	}
 	switch {
+	case d.Omitted:
+		r.sum.Omitted++
+		r.line("original-omitted", d, to)
 	case to == "" || to == r.opts.DLQTopic:
 		r.sum.Unroutable++
 		r.line("unroutable", d, to)
@@ -352,7 +376,7 @@ func (r *runner) flush(ctx context.Context) error {
 	for i, p := range batch {
 		msgs[i] = p.d.republished(p.to)
 	}
-	werr := r.writer.WriteMessages(ctx, msgs...)
+	werr := r.write(ctx, msgs)
 	var perMsg kafka.WriteErrors
 	errors.As(werr, &perMsg)
 
@@ -381,6 +405,40 @@ func (r *runner) flush(ctx context.Context) error {
 			len(entries), r.opts.LedgerTopic, err))
 	}
 	return werr
+}
+
+// write republishes msgs with one synchronous request. Records refused for
+// size — past kafka-go's 1 MiB batch limit, or in a batch over the
+// destination's limit — are written again one at a time without the
+// client-side limit, so that the destination topic decides; the error then
+// holds one entry per record (kafka.WriteErrors).
+func (r *runner) write(ctx context.Context, msgs []kafka.Message) error {
+	err := r.writer.WriteMessages(ctx, msgs...)
+	errs := make(kafka.WriteErrors, len(msgs))
+	var perMsg kafka.WriteErrors
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &perMsg) && len(perMsg) == len(msgs):
+		copy(errs, perMsg)
+	case dlq.TooLarge(err): // refused before sending: nothing was written
+		for i := range errs {
+			errs[i] = err
+		}
+	default:
+		return err
+	}
+	failed := false
+	for i, e := range errs {
+		if dlq.TooLarge(e) {
+			errs[i] = r.alone.WriteMessages(ctx, msgs[i])
+		}
+		failed = failed || errs[i] != nil
+	}
+	if !failed {
+		return nil
+	}
+	return errs
 }
 
 // line writes one line about d to the output.

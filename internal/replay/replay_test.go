@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,13 +41,13 @@ type env struct {
 	addr    string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...kfake.Opt) *env {
 	t.Helper()
-	c, err := kfake.NewCluster(
+	c, err := kfake.NewCluster(append([]kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.SeedTopics(3, sourceTopic, "orders.retry"),
 		kfake.SeedTopics(2, dlqTopic),
-	)
+	}, opts...)...)
 	if err != nil {
 		t.Fatalf("start kfake: %v", err)
 	}
@@ -69,6 +70,8 @@ type dl struct {
 	replays  string // ordersync.replay.count; "" leaves it out
 	origin   string // original topic; "" is sourceTopic, "-" an empty one
 	envelope bool   // CloudEvents structured envelope
+	pad      int    // spaces appended to the value
+	omitted  bool   // written without the original (dlq.Record.WithoutOriginal)
 }
 
 func eventValue(orderNo string, envelope bool) []byte {
@@ -118,6 +121,10 @@ func (d dl) message(t *testing.T) kafka.Message {
 	if d.key != "" {
 		r.Key = []byte(d.key)
 	}
+	r.Value = append(r.Value, bytes.Repeat([]byte(" "), d.pad)...)
+	if d.omitted {
+		r = r.WithoutOriginal()
+	}
 	return r.Message()
 }
 
@@ -130,6 +137,7 @@ func (e *env) seed(records ...dl) {
 	w := &kafka.Writer{
 		Addr: kafka.TCP(e.addr), Topic: dlqTopic, Transport: tr,
 		Balancer: kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
+		BatchBytes: 16 << 20,
 	}
 	defer w.Close()
 	msgs := make([]kafka.Message, len(records))
@@ -550,6 +558,40 @@ func TestInspect(t *testing.T) {
 	}
 	if n := e.count(sourceTopic); n != 1 {
 		t.Errorf("Inspect changed the source topic: %d records", n)
+	}
+}
+
+// TestRunLargeAndOmitted republishes a 2 MiB dead letter whole (past
+// kafka-go's 1 MiB batch limit, within the topic's) and leaves alone one
+// written without its original, saying where the original is.
+func TestRunLargeAndOmitted(t *testing.T) {
+	e := newEnv(t, kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(8 << 20)}))
+	e.seed(
+		dl{key: "B1", orderNo: "B1", class: dlq.ClassRejected, failedAt: "2026-11-26T01:00:00Z"},
+		dl{key: "B2", orderNo: "B2", class: dlq.ClassRejected, failedAt: "2026-11-26T01:00:00Z", pad: 2 << 20},
+		dl{key: "B3", orderNo: "B3", class: dlq.ClassInvalidEvent, failedAt: "2026-11-26T01:00:00Z", omitted: true},
+	)
+	rep, err := replay.Inspect(e.ctx(), e.opts(nil))
+	var text bytes.Buffer
+	if err != nil || rep.WriteText(&text) != nil || rep.Omitted != 1 || !strings.Contains(text.String(), "without the original: 1 ") {
+		t.Errorf("Inspect: %v, omitted %d:\n%s", err, rep.Omitted, text.String())
+	}
+
+	sum, out := e.run(nil)
+	if sum.Republished != 2 || sum.Omitted != 1 || !strings.Contains(sum.String(), "; 1 without the original") {
+		t.Errorf("summary %s", sum)
+	}
+	if !strings.Contains(out, `original-omitted source=orders/1/42 dlq=orders.dlq/`) || !strings.Contains(out, `order="B3"`) {
+		t.Errorf("output does not name the record without its original:\n%s", out)
+	}
+	recs := e.consumed(sourceTopic, 2)
+	if got := orderNos(recs); !slices.Equal(got, []string{"B1", "B2"}) {
+		t.Fatalf("republished %v, want B1 B2", got)
+	}
+	for _, r := range recs {
+		if string(r.Key) == "B2" && len(r.Value) != len(eventValue("B2", false))+2<<20 {
+			t.Errorf("B2 republished with %d value bytes", len(r.Value))
+		}
 	}
 }
 
