@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/internal/dlq"
@@ -361,5 +362,85 @@ func TestOversizedEventDeadLetteredWithoutOriginal(t *testing.T) {
 		omitted != strconv.Itoa(len(big.Value)+len("trace")+len("big")) || class != dlq.ClassInvalidEvent || offset != "2" {
 		t.Errorf("dead letter: key %q, %d value bytes, omitted %q, class %q, offset %q, original header kept %v",
 			dead[0].Key, len(dead[0].Value), omitted, class, offset, trace)
+	}
+}
+
+// TestCompressedAndTransactionalProducers produces as real producers do —
+// batches compressed with each codec Kafka knows, then committed
+// transactions — with franz-go's client: every event is delivered, the
+// transaction markers between them are neither events nor dead letters, and
+// the commit reaches the end of the partition.
+func TestCompressedAndTransactionalProducers(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	p := makePlan(10, 1, func(int, int) string { return "ok" })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	record := func(m kafka.Message) *kgo.Record {
+		return &kgo.Record{Key: m.Key, Value: m.Value, Headers: []kgo.RecordHeader{{Key: "trace", Value: m.Key}}}
+	}
+	codecs := []kgo.CompressionCodec{kgo.GzipCompression(), kgo.SnappyCompression(), kgo.Lz4Compression(), kgo.ZstdCompression()}
+	for i, codec := range codecs {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(srcTopic), kgo.ProducerBatchCompression(codec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cl.ProduceSync(ctx, record(p.msgs[i])).FirstErr()
+		cl.Close()
+		if err != nil {
+			t.Fatalf("produce with %v: %v", codec, err)
+		}
+	}
+	tx, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(srcTopic), kgo.TransactionalID("outbox-relay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	for _, batch := range [][]kafka.Message{p.msgs[4:7], p.msgs[7:]} {
+		if err := tx.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range batch {
+			if err := tx.ProduceSync(ctx, record(m)).FirstErr(); err != nil {
+				t.Fatalf("produce in a transaction: %v", err)
+			}
+		}
+		if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatalf("commit the transaction: %v", err)
+		}
+	}
+	end := int64(len(p.msgs) + 2) // ten events and two commit markers
+
+	rec := newRecorder(time.Millisecond)
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), nil)
+	waitFor(t, 20*time.Second, "every event delivered and the commit at the end of the partition", func() bool {
+		return rec.delivered.Load() == int64(len(p.msgs)) && committed(c)[0] == end
+	})
+	in.stop(t)
+	rec.checkOrder(t, p.ok)
+	if dead := readTopic(t, brokers, dlqTopic); len(dead) != 0 {
+		t.Errorf("%d dead letters, want none (offset %d first)", len(dead), dead[0].Offset)
+	}
+}
+
+func TestTxnMarker(t *testing.T) {
+	tests := []struct {
+		name string
+		give kafka.Message
+		want bool
+	}{
+		{"abort marker", kafka.Message{Key: []byte{0, 0, 0, 0}, Value: []byte{0, 0, 0, 0, 0, 7}}, true},
+		{"commit marker", kafka.Message{Key: []byte{0, 0, 0, 1}, Value: []byte{0, 0, 0, 0, 0, 0}}, true},
+		{"an event", kafka.Message{Key: []byte("2015"), Value: []byte(`{"a":1}`)}, false},
+		{"unknown control type", kafka.Message{Key: []byte{0, 0, 0, 2}, Value: []byte{0, 0, 0, 0, 0, 0}}, false},
+		{"marker shape with headers", kafka.Message{Key: []byte{0, 0, 0, 1}, Value: []byte{0, 0, 0, 0, 0, 0},
+			Headers: []kafka.Header{{Key: "h"}}}, false},
+		{"longer value", kafka.Message{Key: []byte{0, 0, 0, 1}, Value: []byte{0, 0, 0, 0, 0, 0, 0}}, false},
+		{"empty", kafka.Message{}, false},
+	}
+	for _, tt := range tests {
+		if got := txnMarker(tt.give); got != tt.want {
+			t.Errorf("%s: txnMarker = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

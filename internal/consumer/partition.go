@@ -140,7 +140,7 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			}
 			continue
 		}
-		if p.skip[m.Offset] {
+		if p.skip[m.Offset] || txnMarker(m) {
 			delete(p.skip, m.Offset)
 			p.tracker.add(m.Offset, time.Now(), m.HighWaterMark)
 			p.tracker.finish(m.Offset)
