@@ -102,16 +102,22 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Dialer carries TLS/SASL for the group and the fetchers; nil = default.
 	Dialer *kafka.Dialer
-	// Transport carries TLS/SASL for the dead-letter writer; nil = default.
+	// Transport carries TLS/SASL for the dead-letter writer and the
+	// partition watcher; nil = default.
 	Transport *kafka.Transport
-	Logger    zerolog.Logger
+	// PartitionWatchInterval is how often the source topics' partition
+	// counts are read to notice added partitions and topics created after
+	// the start; default 10s.
+	PartitionWatchInterval time.Duration
+	Logger                 zerolog.Logger
 	// Observer receives metrics; nil discards them.
 	Observer Observer
 }
 
 const (
-	defaultGroupTimeout = 10 * time.Second
-	commitInterval      = 200 * time.Millisecond
+	defaultGroupTimeout   = 10 * time.Second
+	defaultPartitionWatch = 10 * time.Second
+	commitInterval        = 200 * time.Millisecond
 	// windowPerSlot sizes each partition's window of fetched, not yet
 	// committable events: windowPerSlot × MaxInFlight, at least minWindow.
 	windowPerSlot = 4
@@ -180,6 +186,12 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = defaultGroupTimeout
+	}
+	if cfg.PartitionWatchInterval <= 0 {
+		cfg.PartitionWatchInterval = defaultPartitionWatch
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = &kafka.Transport{} // shared with the dead-letter writer, which closes it
 	}
 	w, err := dlq.NewWriter(dlq.WriterConfig{Brokers: cfg.Brokers, Topic: cfg.DLQTopic, Transport: cfg.Transport})
 	if err != nil {

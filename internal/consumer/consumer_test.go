@@ -444,3 +444,77 @@ func TestTxnMarker(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionsAddedWhileRunning adds partitions to the source topic while
+// the worker runs: events produced to the new partitions are delivered and
+// committed without a restart (kafka-go only notices new partitions at a
+// rebalance unless told to watch for them).
+func TestPartitionsAddedWhileRunning(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	p := makePlan(40, 1, func(int, int) string { return "ok" })
+	produce(t, brokers, srcTopic, p.msgs[:10])
+	rec := newRecorder(time.Millisecond)
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), nil)
+	waitFor(t, 20*time.Second, "the first events delivered", func() bool { return rec.delivered.Load() == 10 })
+
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := (&kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}).CreatePartitions(ctx, &kafka.CreatePartitionsRequest{
+		Topics: []kafka.TopicPartitionsConfig{{Name: srcTopic, Count: 4}}})
+	if err != nil || res.Errors[srcTopic] != nil {
+		t.Fatalf("add partitions: %v %v", err, res)
+	}
+	produce(t, brokers, srcTopic, p.msgs[10:])
+	ends := endOffsets(t, brokers, srcTopic)
+	if len(ends) != 4 {
+		t.Fatalf("end offsets %v, want 4 partitions", ends)
+	}
+	waitFor(t, 30*time.Second, "every event delivered and committed", func() bool {
+		return rec.delivered.Load() == 40 && allCommitted(t, c, ends)
+	})
+	in.stop(t)
+	rec.checkOrder(t, p.ok)
+}
+
+// TestSourceTopicCreatedAfterStart starts the worker before its source topic
+// exists: the group does not churn while it is missing, and once it is
+// created its events are delivered without a restart.
+func TestSourceTopicCreatedAfterStart(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, dlqTopic), kfake.GroupMinSessionTimeout(500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := c.ListenAddrs()
+	rec := newRecorder(time.Millisecond)
+	logs := &syncBuffer{}
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), logs)
+	waitFor(t, 10*time.Second, "the missing topic reported", func() bool {
+		return strings.Contains(logs.String(), "source topic does not exist")
+	})
+	time.Sleep(2 * time.Second) // two watch intervals with the topic missing
+	if n := strings.Count(logs.String(), `"message":"partitions assigned"`); n != 1 {
+		t.Errorf("%d generations while the topic was missing, want 1", n)
+	}
+
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := (&kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}).CreateTopics(ctx, &kafka.CreateTopicsRequest{
+		Topics: []kafka.TopicConfig{{Topic: srcTopic, NumPartitions: 3, ReplicationFactor: 1}}})
+	if err != nil || res.Errors[srcTopic] != nil {
+		t.Fatalf("create %s: %v %v", srcTopic, err, res)
+	}
+	p := makePlan(30, 1, func(int, int) string { return "ok" })
+	produce(t, brokers, srcTopic, p.msgs)
+	ends := endOffsets(t, brokers, srcTopic)
+	waitFor(t, 20*time.Second, "every event delivered and committed", func() bool {
+		return rec.delivered.Load() == 30 && allCommitted(t, c, ends)
+	})
+	in.stop(t)
+	rec.checkOrder(t, p.ok)
+}

@@ -37,7 +37,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	c.mu.Unlock()
 	why := fmt.Sprintf("generation %d, %d partitions assigned", gen.ID, len(parts))
 	if len(parts) == 0 {
-		why = fmt.Sprintf("generation %d, no partitions assigned (the group has more members than partitions)", gen.ID)
+		why = fmt.Sprintf("generation %d, no partitions assigned (more members than partitions, or no source topic exists yet)", gen.ID)
 	}
 	c.setReady(true, why)
 	ev := c.log.Info().Int32("generation", gen.ID).Str("member", gen.MemberID)
@@ -56,6 +56,9 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	}
 	gen.Start(func(genCtx context.Context) {
 		c.commitLoop(runCtx, genCtx, gen, parts, &fetchers)
+	})
+	gen.Start(func(genCtx context.Context) {
+		c.watchPartitions(genCtx, gen.ID)
 	})
 }
 

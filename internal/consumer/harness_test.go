@@ -318,7 +318,8 @@ func startConsumer(t *testing.T, brokers []string, name string, maxInFlight int,
 	c, err := New(Config{
 		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
 		MaxInFlight: maxInFlight, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
-		ShutdownTimeout: shutdown, Logger: log.With().Str("instance", name).Logger(), Observer: obs,
+		ShutdownTimeout: shutdown, PartitionWatchInterval: time.Second,
+		Logger: log.With().Str("instance", name).Logger(), Observer: obs,
 	}, m, u)
 	if err != nil {
 		t.Fatal(err)
