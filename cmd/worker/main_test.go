@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
 
@@ -99,5 +101,28 @@ func TestSubcommands(t *testing.T) {
 	}
 	if code, _, stderr := dispatchArgs(t, "run", "-h"); code != exitOK || !strings.Contains(stderr, "-max-in-flight") {
 		t.Errorf("run -h: exit %d, %q", code, stderr)
+	}
+}
+
+// TestRunRefusesCompactedDeadLetterTopic starts run against a broker whose
+// dead-letter topic compacts by key: it stops at once, exit 2, naming the
+// setting, instead of letting dead letters of one order replace each other.
+func TestRunRefusesCompactedDeadLetterTopic(t *testing.T) {
+	runEnv(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.CreateTopic("orders.dlq", 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ORDERSYNC_BROKERS", c.ListenAddrs()[0])
+	t.Setenv("ORDERSYNC_HTTP_ADDR", "127.0.0.1:0")
+	code, _, stderr := dispatchArgs(t, "run")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	if code != exitUsage || !strings.HasPrefix(last, "worker: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): orders.dlq: the topic is compacted") {
+		t.Errorf("exit %d, last stderr line %q; want exit 2 naming ORDERSYNC_DLQ_TOPIC", code, last)
 	}
 }

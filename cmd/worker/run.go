@@ -47,6 +47,10 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 		log.Warn().Msg(w)
 	}
 	if err := runWorker(ctx, stop, cfg, mp, ln, log); err != nil {
+		if errors.Is(err, dlq.ErrCompacted) {
+			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
+			return exitUsage
+		}
 		log.Error().Err(err).Msg("worker failed")
 		return exitFailed
 	}
@@ -120,7 +124,11 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Str("http_addr", ln.Addr().String()).
 		Msg("started")
 
-	ensureDLQ(ctx, cfg, log)
+	if err := ensureDLQ(ctx, cfg, log); err != nil {
+		_ = srv.Close()
+		<-served
+		return err
+	}
 
 	// After the first signal a second one ends the process at once.
 	go func() { <-ctx.Done(); stop() }()
@@ -142,20 +150,30 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 }
 
 // ensureDLQ creates the dead-letter topic like the first source topic when
-// it does not exist. A failure (no broker yet, no permission) is only
-// logged: dead-letter writes retry until the topic can be written, and
-// nothing is committed past an event waiting for one.
-func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) {
+// it does not exist, and returns an error wrapping dlq.ErrCompacted when it
+// compacts by key, which would lose dead letters. A failure to check (no
+// broker yet, no permission) is only logged: dead-letter writes retry until
+// the topic can be written, and nothing is committed past an event waiting
+// for one.
+func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	created, err := dlq.EnsureTopic(ctx, cfg.Kafka.Dialer(), cfg.Brokers, cfg.DLQTopic, cfg.Topics[0])
+	if err == nil {
+		tr := cfg.Kafka.Transport()
+		err = dlq.CheckTopic(ctx, tr, cfg.Brokers, cfg.DLQTopic)
+		tr.CloseIdleConnections()
+	}
 	switch {
+	case errors.Is(err, dlq.ErrCompacted):
+		return err
 	case err != nil:
 		log.Warn().Err(err).Str("dlq_topic", cfg.DLQTopic).
 			Msg("cannot check the dead-letter topic; create it, dead-letter writes retry until it exists")
 	case created:
 		log.Info().Str("dlq_topic", cfg.DLQTopic).Str("like", cfg.Topics[0]).Msg("created the dead-letter topic")
 	}
+	return nil
 }
 
 // pauseLog records pauses of the uploader as metrics and as one log line per

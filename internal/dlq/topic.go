@@ -6,13 +6,45 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/segmentio/kafka-go"
 )
 
+// ErrCompacted means the dead-letter topic compacts by key: the dead letters
+// of one order would replace each other, and a record without a key (an
+// event that is not even JSON may have none) would be refused for ever.
+var ErrCompacted = errors.New("the topic is compacted (cleanup.policy=compact): dead letters of one order would replace each other " +
+	"and records without a key are refused; use a topic with cleanup.policy=delete")
+
+// CheckTopic returns an error wrapping ErrCompacted when the dead-letter
+// topic's cleanup.policy includes compact. Other errors say that the check
+// could not be made (no broker yet, no permission to describe the topic).
+func CheckTopic(ctx context.Context, transport *kafka.Transport, brokers []string, topic string) error {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport}
+	res, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"cleanup.policy"},
+	}}})
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	for _, r := range res.Resources {
+		if r.Error != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, r.Error)
+		}
+		for _, e := range r.ConfigEntries {
+			if e.ConfigName == "cleanup.policy" && strings.Contains(e.ConfigValue, "compact") {
+				return fmt.Errorf("%s: %w", topic, ErrCompacted)
+			}
+		}
+	}
+	return nil
+}
+
 // EnsureTopic creates the dead-letter topic when it does not exist yet, with
 // the partition count and replication factor of the source topic like (one
-// partition and the broker's default replication when like is unknown too).
+// partition and the broker's default replication when like is unknown too)
+// and cleanup.policy=delete, whatever the broker's default.
 // It reports whether it created the topic. The writer never creates topics
 // on its own: a dead letter must not land in a topic made with whatever the
 // broker's auto-creation defaults are. A nil dialer means the default one.
@@ -43,7 +75,8 @@ func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, brokers []string, to
 		return false, fmt.Errorf("dial the controller: %w", err)
 	}
 	defer cc.Close()
-	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: replicas})
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: replicas,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "delete"}}})
 	switch {
 	case errors.Is(err, kafka.TopicAlreadyExists):
 		return false, nil

@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -31,5 +32,29 @@ func TestEnsureTopicCreatesLikeTheSource(t *testing.T) {
 	}
 	if created, err := EnsureTopic(ctx, nil, brokers, "other.dlq", "missing"); err != nil || !created {
 		t.Errorf("unknown source: created %v, err %v", created, err)
+	}
+}
+
+func TestCheckTopic(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(1, "orders.dlq"))
+	if err := c.CreateTopic("compacted.dlq", 1, map[string]string{"cleanup.policy": "compact,delete"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	brokers := c.ListenAddrs()
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	if err := CheckTopic(ctx, tr, brokers, "orders.dlq"); err != nil {
+		t.Errorf("a delete-policy topic: %v", err)
+	}
+	if err := CheckTopic(ctx, tr, brokers, "compacted.dlq"); !errors.Is(err, ErrCompacted) {
+		t.Errorf("a compacted topic: %v, want ErrCompacted", err)
+	}
+	if created, err := EnsureTopic(ctx, nil, brokers, "new.dlq", "orders.dlq"); err != nil || !created {
+		t.Fatalf("EnsureTopic: created %v, err %v", created, err)
+	}
+	if err := CheckTopic(ctx, tr, brokers, "new.dlq"); err != nil {
+		t.Errorf("the topic EnsureTopic created: %v", err)
 	}
 }
