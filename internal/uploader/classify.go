@@ -22,7 +22,9 @@ import (
 //	| 429, 5xx, 202, any other 2xx/1xx/3xx                | transient   | backs off (Retry-After), retries     |
 //	| 2xx whose signature or timestamp does not verify    | transient   | same (outcome unknown: resent)       |
 //	| network error, per-attempt timeout                  | transient   | same                                 |
-//	| other 4xx (400 PARAM_ERROR, 403 NO_AUTH, 404, …)    | rejected    | returns Rejected at once             |
+//	| other 4xx with a WeChat Pay error code              | rejected    | returns Rejected at once             |
+//	| other 4xx without one (empty 404/405, proxy pages)  | transient   | backs off, retries: not the API's    |
+//	|                                                     |             | verdict on the event (ErrNoCode)     |
 //	| request could not be built or signed locally        | sign error  | opens the breaker (deployment fault) |
 //	| ctx done (shutdown)                                 | cancelled   | returns Cancelled, no more attempts  |
 //
@@ -55,6 +57,12 @@ func (k kind) String() string {
 }
 
 var (
+	// ErrNoCode reports a 4xx answer without a WeChat Pay error code: every
+	// error of the API carries one, except the empty 404 and 405 that answer
+	// an unknown path or method — a wrong ORDERSYNC_WECHATPAY_BASE_URL or a
+	// proxy in the way, a fault of the deployment that would otherwise
+	// dead-letter every event. It is retried like an outage.
+	ErrNoCode = errors.New("answer without a WeChat Pay error code: not the API's verdict on the event; check ORDERSYNC_WECHATPAY_BASE_URL and any proxy")
 	// ErrUnverified reports a 2xx answer whose WeChat Pay signature or
 	// timestamp did not verify: the server may have acted, the upload is
 	// retried.
@@ -128,6 +136,9 @@ func classify(ctx context.Context, res *core.APIResult, err error, now time.Time
 			r.kind = kindSignError
 		case s == http.StatusTooManyRequests, s >= 500, s < 400:
 			r.kind = kindTransient
+		case ae.Code == "":
+			r.kind = kindTransient
+			r.err = fmt.Errorf("%w (HTTP %d)", ErrNoCode, s)
 		default:
 			r.kind = kindRejected
 		}

@@ -121,6 +121,7 @@ func TestClassification(t *testing.T) {
 		name         string
 		giveFaults   sandbox.Faults
 		giveBody     []byte
+		givePath     string // appended to the base URL
 		wantClass    uploader.Class
 		wantStatus   int
 		wantCode     string
@@ -147,6 +148,8 @@ func TestClassification(t *testing.T) {
 			wantClass: uploader.RetriesExhausted, wantStatus: 429, wantCode: "RATE_LIMITED", wantResult: "transient"},
 		{name: "202 not processed", giveFaults: sandbox.Faults{AcceptedRate: 1},
 			wantClass: uploader.RetriesExhausted, wantStatus: 202, wantErr: uploader.ErrNotProcessed, wantResult: "transient"},
+		{name: "404 without an error code: base URL with a path", givePath: "/v3",
+			wantClass: uploader.RetriesExhausted, wantStatus: 404, wantErr: uploader.ErrNoCode, wantResult: "transient"},
 		{name: "timeout", giveFaults: sandbox.Faults{TimeoutRate: 1},
 			wantClass: uploader.RetriesExhausted, wantResult: "transient"},
 		{name: "response signed with wrong key", giveFaults: sandbox.Faults{BadSignature: sandbox.BadSignatureWrongKey},
@@ -165,6 +168,7 @@ func TestClassification(t *testing.T) {
 			obs := newObserver()
 			cfg := e.config()
 			cfg.Observer = obs
+			cfg.BaseURL += tt.givePath
 			if tt.giveFaults.TimeoutRate > 0 {
 				cfg.RequestTimeout = 50 * time.Millisecond
 			}
@@ -189,7 +193,7 @@ func TestClassification(t *testing.T) {
 			if tt.wantClass == uploader.RetriesExhausted && (out.Attempts < 2 || !errors.Is(out.Err, uploader.ErrRetriesExhausted)) {
 				t.Errorf("exhausted after %d attempts, err %v; want ≥ 2 and ErrRetriesExhausted", out.Attempts, out.Err)
 			}
-			if tt.wantStatus != 0 && tt.wantStatus != 204 && out.RequestID == "" {
+			if tt.wantStatus != 0 && tt.wantStatus != 204 && tt.givePath == "" && out.RequestID == "" {
 				t.Error("no request id from the answer")
 			}
 			if got := e.sb.Count() > 0; got != tt.wantAccepted {
@@ -471,6 +475,32 @@ func TestBudgetSpentWithoutAnySuccessPauses(t *testing.T) {
 	}
 	if p, _ := u.Paused(); p {
 		t.Error("still paused")
+	}
+}
+
+// TestWrongBaseURLPausesInsteadOfRejecting points the uploader at a path the
+// API does not serve: the empty 404 is no verdict on the events, so nothing
+// is rejected — delivery pauses, as in an outage, until the uploads are
+// cancelled.
+func TestWrongBaseURLPausesInsteadOfRejecting(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	cfg := e.config()
+	cfg.BaseURL += "/v3"
+	u := newUploader(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	const n = 8
+	outs := make([]uploader.Outcome, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { outs[i] = u.Upload(ctx, orderBody(orderNo(i))) })
+	}
+	waitFor(t, func() bool { p, _ := u.Paused(); return p })
+	cancel()
+	wg.Wait()
+	for i, out := range outs {
+		if out.Class != uploader.Cancelled {
+			t.Errorf("upload %d: %v (%v), want cancelled while paused", i, out.Class, out.Err)
+		}
 	}
 }
 
