@@ -171,7 +171,12 @@ func New(cfg Config) (*Uploader, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	// Each attempt runs under a context with RequestTimeout (see attempt).
-	httpClient := &http.Client{Transport: transport}
+	// Redirects are not followed: the API never answers one, and following a
+	// 307 would send the body — login_token included — to whatever host a
+	// proxy names. A 3xx is then a transient answer like any other.
+	httpClient := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 	opts := []core.ClientOption{option.WithHTTPClient(httpClient)}
 	if cfg.WechatPayPublicKey != nil {
 		opts = append(opts, option.WithWechatPayPublicKeyAuthCipher(

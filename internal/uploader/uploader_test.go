@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -610,5 +613,33 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRedirectNotFollowed puts a proxy that answers 307 to another host in
+// front of the API: the body, login_token included, never reaches that host,
+// and the answer is retried as transient, not delivered or rejected.
+func TestRedirectNotFollowed(t *testing.T) {
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer elsewhere.Close()
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer proxy.Close()
+	e := newEnv(t, sandbox.Config{})
+	cfg := e.config()
+	cfg.BaseURL = proxy.URL
+	cfg.BreakerThreshold = -1
+	u := newUploader(t, cfg)
+	out := u.Upload(context.Background(), orderBody("o"))
+	if out.Class != uploader.RetriesExhausted || out.HTTPStatus != http.StatusTemporaryRedirect {
+		t.Errorf("outcome %+v (%v), want retries exhausted on 307", out, out.Err)
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Errorf("the redirect target received %d requests", n)
 	}
 }
