@@ -109,7 +109,8 @@ func Bind(fs *flag.FlagSet) *Loader {
 
 // Load merges flags (set on the parsed flag set), the environment read with
 // getenv, the YAML file named by --config, and the defaults, then checks what
-// need asks for. Unknown ORDERSYNC_* variables are returned as warnings.
+// need asks for. Unknown ORDERSYNC_* variables, and a plain-http API base
+// URL when need includes NeedWechat, are returned as warnings.
 func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need Need) (*Config, []string, error) {
 	file, err := l.readFile()
 	if err != nil {
@@ -136,7 +137,12 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, unknownEnv(environ), nil
+	warnings := unknownEnv(environ)
+	if need&NeedWechat != 0 && strings.HasPrefix(cfg.BaseURL, "http://") {
+		warnings = append(warnings, "ORDERSYNC_WECHATPAY_BASE_URL is plain http: bodies, login_token included, "+
+			"cross the network unencrypted; use it only with the sandbox")
+	}
+	return cfg, warnings, nil
 }
 
 func (l *Loader) readFile() (map[string]string, error) {

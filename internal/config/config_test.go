@@ -174,10 +174,19 @@ func TestWechatKeysLoad(t *testing.T) {
 		"ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE": filepath.Join(dir, "pub.pem"),
 		"ORDERSYNC_WECHATPAY_PUBLIC_KEY_ID":   "PUB_KEY_ID_0112345678901234567890123456789012",
 	}
-	cfg, _, err := load(t, nil, env, NeedWechat)
+	cfg, warnings, err := load(t, nil, env, NeedWechat)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings with the https default: %v", warnings)
+	}
+	env["ORDERSYNC_WECHATPAY_BASE_URL"] = "http://sandbox:8080"
+	if _, warnings, err := load(t, nil, env, NeedWechat); err != nil || len(warnings) != 1 ||
+		!strings.HasPrefix(warnings[0], "ORDERSYNC_WECHATPAY_BASE_URL is plain http") {
+		t.Errorf("plain http base URL: err %v, warnings %v", err, warnings)
+	}
+	delete(env, "ORDERSYNC_WECHATPAY_BASE_URL")
 	if !cfg.MchPrivateKey.Equal(key) || !cfg.WechatPayPublicKey.Equal(&key.PublicKey) {
 		t.Error("keys not loaded")
 	}
