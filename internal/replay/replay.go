@@ -208,8 +208,8 @@ func (s Summary) String() string {
 
 // Run republishes the selected dead-letter records and writes one line per
 // record it republished (or would, in a dry run), left alone for its replay
-// count or for lacking the original, or could not route, to out. The summary counts what was done even
-// when an error stopped the run.
+// count or for lacking the original, or could not route, to out. The
+// summary counts what was done even when an error stopped the run.
 func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	o, err := opts.normalized()
 	if err != nil {
