@@ -140,10 +140,11 @@ type Consumer struct {
 	heartbeat time.Duration
 	window    int
 
-	// uploads hands an upload to one of MaxInFlight long-lived goroutines
-	// (see runUploads); waiting for a free one is the in-flight bound.
+	// uploads hands an upload to one of at most MaxInFlight long-lived
+	// goroutines (see upload); waiting for a free one is the in-flight bound.
 	uploads  chan uploadCall
 	inFlight atomic.Int64
+	pool     uploadPool
 
 	mu         sync.Mutex
 	ready      bool
@@ -334,42 +335,78 @@ type uploadCall struct {
 	done chan<- uploader.Outcome // buffered: the goroutine never waits on it
 }
 
-// runUploads starts MaxInFlight goroutines that run every upload and
-// returns the func that stops them and waits for them to exit. Uploads run
-// on long-lived goroutines rather than on the per-key ones because a
-// signed HTTPS request grows a goroutine's stack (net/http, wechatpay-go,
-// crypto/rsa): a fresh goroutine per event paid for that growth each time.
+// uploadPool counts the upload goroutines, started on demand by upload up
+// to MaxInFlight, so that a large in-flight limit costs nothing until it is
+// used.
+type uploadPool struct {
+	mu      sync.Mutex
+	started int
+	stopped bool
+	quit    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// runUploads prepares the upload goroutines and returns the func that stops
+// them and waits for them to exit. Uploads run on long-lived goroutines
+// rather than on the per-key ones because a signed HTTPS request grows a
+// goroutine's stack (net/http, wechatpay-go, crypto/rsa): a fresh goroutine
+// per event paid for that growth each time.
 func (c *Consumer) runUploads() (stop func()) {
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	for range c.cfg.MaxInFlight {
-		wg.Go(func() {
-			for {
-				select {
-				case call := <-c.uploads:
-					c.obs.InFlight(int(c.inFlight.Add(1)))
-					call.done <- c.uploader.Upload(call.ctx, call.body)
-					c.obs.InFlight(int(c.inFlight.Add(-1)))
-				case <-quit:
-					return
-				}
-			}
-		})
-	}
+	c.pool.quit = make(chan struct{})
 	return func() {
-		close(quit)
-		wg.Wait()
+		c.pool.mu.Lock()
+		c.pool.stopped = true
+		c.pool.mu.Unlock()
+		close(c.pool.quit)
+		c.pool.wg.Wait()
 	}
 }
 
-// upload runs one Upload on an upload goroutine, first waiting for a free
-// one. It returns false, without uploading, if ctx is done before one is.
+// startUploader starts one more upload goroutine, serving first, if fewer
+// than MaxInFlight run; it reports whether it did.
+func (c *Consumer) startUploader(first uploadCall) bool {
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	if c.pool.stopped || c.pool.started >= c.cfg.MaxInFlight {
+		return false
+	}
+	c.pool.started++
+	c.pool.wg.Go(func() {
+		c.serveUpload(first)
+		for {
+			select {
+			case call := <-c.uploads:
+				c.serveUpload(call)
+			case <-c.pool.quit:
+				return
+			}
+		}
+	})
+	return true
+}
+
+func (c *Consumer) serveUpload(call uploadCall) {
+	c.obs.InFlight(int(c.inFlight.Add(1)))
+	call.done <- c.uploader.Upload(call.ctx, call.body)
+	c.obs.InFlight(int(c.inFlight.Add(-1)))
+}
+
+// upload runs one Upload on an upload goroutine: an idle one, else a new
+// one while fewer than MaxInFlight run, else the first to come free. It
+// returns false, without uploading, if ctx is done before one is.
 func (c *Consumer) upload(ctx context.Context, body []byte) (uploader.Outcome, bool) {
 	done := make(chan uploader.Outcome, 1)
+	call := uploadCall{ctx: ctx, body: body, done: done}
 	select {
-	case c.uploads <- uploadCall{ctx: ctx, body: body, done: done}:
-	case <-ctx.Done():
-		return uploader.Outcome{}, false
+	case c.uploads <- call:
+	default:
+		if !c.startUploader(call) {
+			select {
+			case c.uploads <- call:
+			case <-ctx.Done():
+				return uploader.Outcome{}, false
+			}
+		}
 	}
 	return <-done, true
 }

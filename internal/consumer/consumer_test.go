@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -515,6 +516,25 @@ func TestSourceTopicCreatedAfterStart(t *testing.T) {
 	waitFor(t, 20*time.Second, "every event delivered and committed", func() bool {
 		return rec.delivered.Load() == 30 && allCommitted(t, c, ends)
 	})
+	in.stop(t)
+	rec.checkOrder(t, p.ok)
+}
+
+// TestLargeInFlightLimitCostsNothingUnused runs with an in-flight limit of
+// 100,000 and a handful of events: upload goroutines are started as uploads
+// need them, not 100,000 at the start (1.5 GB of stacks for a limit of a
+// million, measured before).
+func TestLargeInFlightLimitCostsNothingUnused(t *testing.T) {
+	c := newCluster(t, 2)
+	brokers := c.ListenAddrs()
+	p := makePlan(20, 2, func(int, int) string { return "ok" })
+	produce(t, brokers, srcTopic, p.msgs)
+	rec := newRecorder(time.Millisecond)
+	in := startConsumer(t, brokers, "a", 100_000, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), nil)
+	waitFor(t, 20*time.Second, "every event delivered", func() bool { return rec.delivered.Load() == 40 })
+	if n := runtime.NumGoroutine(); n > 2_000 {
+		t.Errorf("%d goroutines with 40 events delivered", n)
+	}
 	in.stop(t)
 	rec.checkOrder(t, p.ok)
 }
