@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -246,10 +247,12 @@ func (p *parser) required(name string) string {
 	return v
 }
 
+// list splits a comma-separated setting, trimming spaces and dropping empty
+// and repeated items (a topic listed twice would be subscribed twice).
 func (p *parser) list(name string) []string {
 	var out []string
 	for _, part := range strings.Split(p.str(name), ",") {
-		if part = strings.TrimSpace(part); part != "" {
+		if part = strings.TrimSpace(part); part != "" && !slices.Contains(out, part) {
 			out = append(out, part)
 		}
 	}

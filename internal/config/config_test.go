@@ -35,8 +35,8 @@ func load(t *testing.T, args []string, env map[string]string, need Need) (*Confi
 
 func TestDefaults(t *testing.T) {
 	cfg, warnings, err := load(t, nil, map[string]string{
-		"ORDERSYNC_BROKERS": "127.0.0.1:9092, 127.0.0.2:9092",
-		"ORDERSYNC_TOPICS":  "orders,orders-b",
+		"ORDERSYNC_BROKERS": "127.0.0.1:9092, 127.0.0.2:9092,127.0.0.1:9092",
+		"ORDERSYNC_TOPICS":  "orders,orders-b, orders,,",
 	}, NeedKafka|NeedTopics)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +49,7 @@ func TestDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"brokers", strings.Join(cfg.Brokers, "|"), "127.0.0.1:9092|127.0.0.2:9092"},
+		{"topics", strings.Join(cfg.Topics, "|"), "orders|orders-b"},
 		{"group", cfg.GroupID, "ordersync"},
 		{"dlq", cfg.DLQTopic, "orders.dlq"},
 		{"mode", cfg.Mode, ModeServiceProvider},
