@@ -212,6 +212,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
 		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
 		uploads:   make(chan uploadCall),
+		pool:      uploadPool{quit: make(chan struct{})},
 		readyWhy:  "not started",
 		finished:  map[topicPartition]progress{},
 	}, nil
@@ -239,7 +240,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	c.log.Info().Str("group", c.cfg.GroupID).Strs("topics", c.cfg.Topics).Int("max_in_flight", c.cfg.MaxInFlight).
 		Msg("consumer started")
-	stopUploads := c.runUploads()
 	c.setReady(false, "joining group "+c.cfg.GroupID)
 	for {
 		gen, err := group.Next(ctx)
@@ -254,7 +254,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.startGeneration(ctx, gen)
 	}
 	c.setReady(false, "stopping")
-	c.stop(group, stopUploads)
+	c.stop(group)
 	c.log.Info().Msg("consumer stopped")
 	return nil
 }
@@ -264,12 +264,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 // upload goroutines, which are idle once every partition has drained, and
 // closes the dead-letter writer, waiting at most ShutdownTimeout plus a
 // grace period.
-func (c *Consumer) stop(group *kafka.ConsumerGroup, stopUploads func()) {
+func (c *Consumer) stop(group *kafka.ConsumerGroup) {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
 		_ = group.Close() // always nil
-		stopUploads()
+		c.stopUploads()
 	}()
 	t := time.NewTimer(c.cfg.ShutdownTimeout + leaveGrace)
 	defer t.Stop()
@@ -346,20 +346,17 @@ type uploadPool struct {
 	wg      sync.WaitGroup
 }
 
-// runUploads prepares the upload goroutines and returns the func that stops
-// them and waits for them to exit. Uploads run on long-lived goroutines
-// rather than on the per-key ones because a signed HTTPS request grows a
-// goroutine's stack (net/http, wechatpay-go, crypto/rsa): a fresh goroutine
-// per event paid for that growth each time.
-func (c *Consumer) runUploads() (stop func()) {
-	c.pool.quit = make(chan struct{})
-	return func() {
-		c.pool.mu.Lock()
-		c.pool.stopped = true
-		c.pool.mu.Unlock()
-		close(c.pool.quit)
-		c.pool.wg.Wait()
-	}
+// stopUploads stops the upload goroutines and waits for them to exit.
+// Uploads run on long-lived goroutines rather than on the per-key ones
+// because a signed HTTPS request grows a goroutine's stack (net/http,
+// wechatpay-go, crypto/rsa): a fresh goroutine per event paid for that
+// growth each time.
+func (c *Consumer) stopUploads() {
+	c.pool.mu.Lock()
+	c.pool.stopped = true
+	c.pool.mu.Unlock()
+	close(c.pool.quit)
+	c.pool.wg.Wait()
 }
 
 // startUploader starts one more upload goroutine, serving first, if fewer
