@@ -22,9 +22,10 @@ var (
 	ErrTooLarge = errors.New("record too large for the dead-letter topic")
 )
 
-// maxAloneBytes lifts kafka-go's client-side size limit (1 MiB by default)
-// for a record written on its own: the broker's limit is the one that counts.
-const maxAloneBytes = math.MaxInt32
+// MaxAloneBytes is the kafka.Writer BatchBytes for a record written on its
+// own: it lifts kafka-go's client-side size limit (1 MiB by default) so that
+// the destination topic's limit is the one that counts.
+const MaxAloneBytes = math.MaxInt32
 
 // WriterConfig configures a Writer.
 type WriterConfig struct {
@@ -87,7 +88,7 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 		}
 	}
 	alone := newWriter()
-	alone.BatchSize, alone.BatchBytes = 1, maxAloneBytes
+	alone.BatchSize, alone.BatchBytes = 1, MaxAloneBytes
 	return &Writer{w: newWriter(), alone: alone, transport: transport}, nil
 }
 

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -42,10 +41,6 @@ const (
 	batchSize = 100
 	// progressEvery is the interval between progress lines.
 	progressEvery = 2 * time.Second
-	// maxAloneBytes lifts kafka-go's client-side size limit (1 MiB by
-	// default) for a record republished on its own: the destination
-	// topic's limit is the one that counts.
-	maxAloneBytes = math.MaxInt32
 )
 
 // Static errors of Run and Inspect; option errors wrap them with the value.
@@ -253,7 +248,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 			Balancer:     kafka.Murmur2Balancer{},
 			RequiredAcks: kafka.RequireAll,
 			BatchSize:    1,
-			BatchBytes:   maxAloneBytes,
+			BatchBytes:   dlq.MaxAloneBytes,
 			Transport:    transport,
 		}
 	}
