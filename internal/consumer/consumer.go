@@ -118,6 +118,8 @@ const (
 	defaultGroupTimeout   = 10 * time.Second
 	defaultPartitionWatch = 10 * time.Second
 	commitInterval        = 200 * time.Millisecond
+	// commitTimeout bounds one offset commit or offset fetch.
+	commitTimeout = 5 * time.Second
 	// windowPerSlot sizes each partition's window of fetched, not yet
 	// committable events: windowPerSlot × MaxInFlight, at least minWindow.
 	windowPerSlot = 4
@@ -145,6 +147,8 @@ type Consumer struct {
 	uploads  chan uploadCall
 	inFlight atomic.Int64
 	pool     uploadPool
+	// noCommitMeta is set once the broker refused the offset metadata.
+	noCommitMeta atomic.Bool
 
 	mu         sync.Mutex
 	ready      bool

@@ -24,10 +24,11 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
+	ahead := c.finishedAhead(runCtx, gen)
 	for _, t := range topics {
 		for _, pa := range gen.Assignments[t] {
 			p := c.newPartition(t, pa.ID, pa.Offset)
-			c.resume(p, gen.ID)
+			c.resume(p, gen.ID, ahead[topicPartition{t, pa.ID}])
 			parts = append(parts, p)
 		}
 	}
@@ -93,43 +94,122 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 }
 
 // commit sends the committable offset of every partition that moved since
-// its last commit. A refused commit (a rebalance fenced this generation) is
+// its last commit, with the offsets finished above it as metadata (see
+// encodeFinished). A refused commit (a rebalance fenced this generation) is
 // not retried in a later generation: the events are redelivered.
 func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
-	offsets := map[string]map[int]int64{}
-	var moved []*partition
+	withMeta := !c.noCommitMeta.Load()
+	req := &kafka.OffsetCommitRequest{GroupID: gen.GroupID, GenerationID: int(gen.ID), MemberID: gen.MemberID,
+		Topics: map[string][]kafka.OffsetCommit{}}
+	sent := map[topicPartition]kafka.OffsetCommit{}
+	byTP := map[topicPartition]*partition{}
 	for _, p := range parts {
-		off, ok := p.tracker.committable()
+		off, meta, ok := p.tracker.committable(withMeta)
 		if !ok {
 			continue
 		}
-		if offsets[p.topic] == nil {
-			offsets[p.topic] = map[int]int64{}
-		}
-		offsets[p.topic][p.id] = off
-		moved = append(moved, p)
+		oc := kafka.OffsetCommit{Partition: p.id, Offset: off, Metadata: meta}
+		req.Topics[p.topic] = append(req.Topics[p.topic], oc)
+		sent[topicPartition{p.topic, p.id}], byTP[topicPartition{p.topic, p.id}] = oc, p
 	}
-	if len(moved) == 0 {
+	if len(sent) == 0 {
 		return
 	}
-	if err := gen.CommitOffsets(offsets); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.cfg.Transport}
+	resp, err := client.OffsetCommit(ctx, req)
+	var landed []topicPartition
+	if err == nil {
+		for t, ps := range resp.Topics {
+			for _, pr := range ps {
+				tp := topicPartition{t, pr.Partition}
+				switch {
+				case pr.Error == nil:
+					landed = append(landed, tp)
+				case errors.Is(pr.Error, kafka.OffsetMetadataTooLarge) && withMeta:
+					c.noCommitMeta.Store(true)
+					c.log.Warn().Err(pr.Error).Msg("the broker refuses ordersync's offset metadata (offset.metadata.max.bytes); " +
+						"committing offsets without it: events finished above a committed offset are redelivered after a handoff")
+				case err == nil:
+					err = pr.Error
+				}
+			}
+		}
+	}
+	if err != nil {
 		ev := c.log.Warn()
 		if errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) {
 			ev = c.log.Info()
 		}
 		ev.Err(err).Int32("generation", gen.ID).Msg("offset commit refused; uncommitted events will be redelivered")
-		return
 	}
-	now := time.Now()
-	c.mu.Lock()
-	c.lastCommit = now
-	c.mu.Unlock()
-	for _, p := range moved {
-		off := offsets[p.topic][p.id]
-		lag := p.tracker.committed(off)
-		c.obs.Committed(p.topic, p.id, off)
+	if len(landed) > 0 {
+		now := time.Now()
+		c.mu.Lock()
+		c.lastCommit = now
+		c.mu.Unlock()
+	}
+	for _, tp := range landed {
+		oc, p := sent[tp], byTP[tp]
+		if p == nil {
+			continue
+		}
+		lag := p.tracker.committed(oc.Offset, oc.Metadata)
+		c.obs.Committed(p.topic, p.id, oc.Offset)
 		c.obs.Lag(p.topic, p.id, lag)
 	}
+	if withMeta && c.noCommitMeta.Load() {
+		c.commit(gen, parts) // the partitions refused for their metadata, without it
+	}
+}
+
+// finishedAhead reads the group's committed offsets of gen's partitions with
+// their metadata and returns, per partition, the offsets named finished
+// above the committed one (see encodeFinished). It returns what it could
+// read: a partition without usable metadata is processed from its committed
+// offset as usual.
+func (c *Consumer) finishedAhead(runCtx context.Context, gen *kafka.Generation) map[topicPartition][]offsetRange {
+	req := &kafka.OffsetFetchRequest{GroupID: gen.GroupID, Topics: map[string][]int{}}
+	assigned := map[topicPartition]int64{}
+	for t, pas := range gen.Assignments {
+		for _, pa := range pas {
+			req.Topics[t] = append(req.Topics[t], pa.ID)
+			assigned[topicPartition{t, pa.ID}] = pa.Offset
+		}
+	}
+	if len(assigned) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(runCtx, commitTimeout)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.cfg.Transport}
+	resp, err := client.OffsetFetch(ctx, req)
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		c.log.Info().Err(err).Int32("generation", gen.ID).
+			Msg("reading offset metadata failed; events finished above the committed offsets may be uploaded again")
+		return nil
+	}
+	out := map[topicPartition][]offsetRange{}
+	for t, ps := range resp.Topics {
+		for _, pr := range ps {
+			tp := topicPartition{t, pr.Partition}
+			off, ok := assigned[tp]
+			if !ok || pr.Error != nil || pr.Metadata == "" || pr.CommittedOffset < 0 || pr.CommittedOffset != off {
+				continue
+			}
+			runs, err := decodeFinished(pr.Metadata, off)
+			if err != nil {
+				c.log.Debug().Err(err).Str("topic", t).Int("partition", pr.Partition).Msg("offset metadata ignored")
+				continue
+			}
+			out[tp] = runs
+		}
+	}
+	return out
 }
 
 // progress is what this process finished of one partition in earlier
@@ -139,19 +219,13 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 type progress struct {
 	below, landed int64
 	gen           int32
-	above         map[int64]bool
+	above         []offsetRange
 }
 
 // remember keeps what p finished in generation gen, for a later generation
 // of this process; p's fetcher has returned.
 func (c *Consumer) remember(p *partition, gen int32) {
 	below, landed, above := p.tracker.finished()
-	for off := range p.skip { // finished earlier, not fetched again yet
-		if above == nil {
-			above = map[int64]bool{}
-		}
-		above[off] = true
-	}
 	if below < 0 && len(above) == 0 {
 		return
 	}
@@ -160,37 +234,41 @@ func (c *Consumer) remember(p *partition, gen int32) {
 	c.finished[topicPartition{p.topic, p.id}] = progress{below: below, landed: landed, gen: gen, above: above}
 }
 
-// resume starts p, assigned in generation gen, past what this process
-// already finished in an earlier generation whose commit did not land (the
-// broker was down, a rebalance fenced it): re-uploading those events would
-// send older states of their orders after newer ones. Finished offsets are
-// skipped — at least once still holds, they were delivered, skipped or
-// dead-lettered — and committed with the next commit. This holds only when
+// resume starts p, assigned in generation gen, past what is known finished:
+// ahead, the offsets the group's last commit names finished above the
+// committed one (whichever member made it), and what this process finished
+// in an earlier generation whose commit did not land (the broker was down, a
+// rebalance fenced it). Re-uploading those events would send older states of
+// their orders after newer ones. Finished offsets are skipped — at least
+// once still holds, they were delivered, skipped or dead-lettered — and
+// committed with the next commit. This process's own record holds only when
 // no other member can have owned the partition in between: the previous
 // generation held it, or the group's committed offset is still the last one
 // this process landed. Otherwise another member may have uploaded older
-// states since, and the partition starts from the committed offset as usual.
-func (c *Consumer) resume(p *partition, gen int32) {
+// states since, and only ahead is used.
+func (c *Consumer) resume(p *partition, gen int32, ahead []offsetRange) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	tp := topicPartition{p.topic, p.id}
 	prev, ok := c.finished[tp]
-	if !ok {
-		return
-	}
 	delete(c.finished, tp)
 	sameCommit := p.start == prev.landed || (p.start < 0 && prev.landed < 0)
-	if gen != prev.gen+1 && !sameCommit {
-		return
+	if !ok || (gen != prev.gen+1 && !sameCommit) {
+		prev = progress{below: -1, landed: -1}
 	}
-	if committed := p.start; prev.below > committed {
+	// p.start below 0 is kafka.FirstOffset: nothing committed yet.
+	if committed := p.start; prev.below >= 0 && prev.below > committed {
 		p.start = prev.below
 		p.tracker.resume(prev.below, max(prev.landed, committed))
 	}
-	for off := range prev.above {
-		if off >= p.start {
-			p.skip[off] = true
+	if skip := mergeRanges(prev.above, ahead, max(p.start, 0)); len(skip) > 0 {
+		p.tracker.setSkip(skip)
+		var n int64
+		for _, r := range skip {
+			n += r.last - r.first + 1
 		}
+		p.log.Info().Str("start", offsetString(p.start)).Int64("finished_ahead", n).Int("runs", len(skip)).
+			Msg("offsets above the start were finished before; they are passed over")
 	}
 }
 

@@ -85,6 +85,8 @@ type recorder struct {
 	delivered  atomic.Int64
 	cancelled  atomic.Int64
 	started    atomic.Int64
+	// hangOff makes "hang" events upload like "ok" ones from now on.
+	hangOff atomic.Bool
 }
 
 type arrival struct {
@@ -127,7 +129,7 @@ func (u instanceUploader) Upload(ctx context.Context, body []byte) uploader.Outc
 	}()
 
 	wait := r.latency
-	if e.Kind == "hang" {
+	if e.Kind == "hang" && !r.hangOff.Load() {
 		wait = time.Hour
 	}
 	select {
@@ -355,6 +357,17 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(string(bytes.TrimSpace(p)))
 	return len(p), nil
+}
+
+// commitMetadata returns the metadata of the group's commits for srcTopic.
+func commitMetadata(c *kfake.Cluster) map[int32]string {
+	out := map[int32]string{}
+	if gi := c.GroupInfo("ordersync"); gi != nil {
+		for p, cm := range gi.Commits[srcTopic] {
+			out[p] = cm.Metadata
+		}
+	}
+	return out
 }
 
 // committed returns the group's committed offsets for srcTopic.

@@ -21,9 +21,6 @@ type partition struct {
 	log   zerolog.Logger
 
 	tracker *tracker
-	// skip holds offsets this process finished in an earlier generation
-	// whose commit did not land; they are marked finished when fetched.
-	skip map[int64]bool
 
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
@@ -45,7 +42,6 @@ func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
 		start:   start,
 		log:     c.log.With().Str("topic", topic).Int("partition", id).Logger(),
 		tracker: newTracker(c.window),
-		skip:    map[int64]bool{},
 		queues:  map[string][]*event{},
 	}
 }
@@ -140,16 +136,17 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			}
 			continue
 		}
-		if p.skip[m.Offset] || txnMarker(m) {
-			delete(p.skip, m.Offset)
-			p.tracker.add(m.Offset, time.Now(), m.HighWaterMark)
+		now := time.Now()
+		if p.tracker.add(m.Offset, now, m.HighWaterMark) {
+			continue // finished before, by this process or the last committer
+		}
+		if txnMarker(m) {
 			p.tracker.finish(m.Offset)
 			continue
 		}
 		c.obs.EventConsumed(p.topic)
-		ev := &event{msg: m, fetched: time.Now()}
+		ev := &event{msg: m, fetched: now}
 		ev.result, ev.mapErr = c.mapper.Map(m.Value, mapperHeaders(m.Headers))
-		p.tracker.add(m.Offset, ev.fetched, m.HighWaterMark)
 		c.dispatch(workCtx, p, ev)
 	}
 }

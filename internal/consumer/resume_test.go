@@ -1,42 +1,43 @@
 package consumer
 
 import (
-	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestResumeSkipsWhatThisProcessFinished covers a partition coming back to
-// this process after a generation whose commit did not land: it resumes past
-// the contiguous finished offsets and skips the ones finished behind an
-// unfinished event — but only while the group's committed offset is still
-// the last one this process landed; after another member committed, it
-// starts from that commit as usual.
-func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
+// TestResumeSkipsWhatIsFinished covers a partition coming back after a
+// generation whose commit did not land, or to a new owner: it resumes past
+// the contiguous offsets this process finished and skips the ones finished
+// behind an unfinished event — but only while the group's committed offset
+// is still the last one this process landed; after another member
+// committed, it starts from that commit. The offsets the last commit's
+// metadata names (ahead) are skipped either way.
+func TestResumeSkipsWhatIsFinished(t *testing.T) {
 	tests := []struct {
 		name       string
 		giveLanded int64 // last commit of this process the broker took (-1 none)
 		giveStart  int64 // committed offset the group hands out
 		giveGen    int32 // generation of the assignment; the old one was 7
+		giveAhead  []offsetRange
 		wantStart  int64
-		wantSkip   []int64
+		wantSkip   []offsetRange
 	}{
-		{"commit lost", 5, 5, 9, 10, []int64{12, 15}},
-		{"no commit ever", -1, -2, 9, 10, []int64{12, 15}},
-		{"final commit landed", 10, 10, 9, 10, []int64{12, 15}},
-		{"another member committed", 5, 13, 9, 13, nil},
-		{"another member committed further", 10, 20, 9, 20, nil},
-		{"next generation, commit acknowledged but not seen", 5, 8, 8, 10, []int64{12, 15}},
-		{"next generation, someone committed further", 5, 13, 8, 13, []int64{15}},
+		{"commit lost", 5, 5, 9, nil, 10, []offsetRange{{12, 12}, {15, 15}}},
+		{"no commit ever", -1, -2, 9, nil, 10, []offsetRange{{12, 12}, {15, 15}}},
+		{"final commit landed", 10, 10, 9, nil, 10, []offsetRange{{12, 12}, {15, 15}}},
+		{"another member committed", 5, 13, 9, nil, 13, nil},
+		{"another member committed further", 10, 20, 9, nil, 20, nil},
+		{"next generation, commit acknowledged but not seen", 5, 8, 8, nil, 10, []offsetRange{{12, 12}, {15, 15}}},
+		{"next generation, someone committed further", 5, 13, 8, nil, 13, []offsetRange{{15, 15}}},
+		{"another member committed, with metadata", 5, 13, 9, []offsetRange{{15, 17}, {20, 20}}, 13, []offsetRange{{15, 17}, {20, 20}}},
+		{"own record and metadata joined", 5, 5, 9, []offsetRange{{11, 11}, {16, 18}}, 10, []offsetRange{{11, 12}, {15, 18}}},
+		{"metadata below the start dropped", 5, 5, 9, []offsetRange{{6, 9}, {13, 13}}, 10, []offsetRange{{12, 13}, {15, 15}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"orders"}, GroupID: "g",
-				DLQTopic: "orders.dlq", MaxInFlight: 4}, nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newTestConsumer(t)
 			// An earlier generation finished 0–9, 12 and 15; 10 was abandoned.
 			old := c.newPartition("orders", 0, 0)
 			now := time.Now()
@@ -47,22 +48,99 @@ func TestResumeSkipsWhatThisProcessFinished(t *testing.T) {
 				old.tracker.finish(off)
 			}
 			if tt.giveLanded >= 0 {
-				old.tracker.committed(tt.giveLanded)
+				old.tracker.committed(tt.giveLanded, "")
 			}
 			c.remember(old, 7)
 
 			p := c.newPartition("orders", 0, tt.giveStart)
-			c.resume(p, tt.giveGen)
-			got := slices.Sorted(maps.Keys(p.skip))
-			if p.start != tt.wantStart || !slices.Equal(got, tt.wantSkip) {
+			c.resume(p, tt.giveGen, tt.giveAhead)
+			if got := p.tracker.skip; p.start != tt.wantStart || !slices.Equal(got, tt.wantSkip) {
 				t.Errorf("start %d skip %v, want %d %v", p.start, got, tt.wantStart, tt.wantSkip)
 			}
-			if off, ok := p.tracker.committable(); tt.wantStart == 10 && tt.giveStart < 10 && (!ok || off != 10) {
+			if off, _, ok := p.tracker.committable(true); tt.wantStart == 10 && tt.giveStart < 10 && (!ok || off != 10) {
 				t.Errorf("committable %d %v, want 10 at once", off, ok)
 			}
 			if _, ok := c.finished[topicPartition{"orders", 0}]; ok {
 				t.Error("progress kept after the partition was resumed")
 			}
 		})
+	}
+}
+
+// TestResumeNothingContiguousFinished: a generation that finished only
+// offsets behind an unfinished first one, with nothing ever committed, must
+// not move the start (kafka.FirstOffset) anywhere — least of all to -1,
+// which kafka-go reads as the end of the partition.
+func TestResumeNothingContiguousFinished(t *testing.T) {
+	c := newTestConsumer(t)
+	old := c.newPartition("orders", 0, -2)
+	now := time.Now()
+	for off := int64(0); off < 4; off++ {
+		old.tracker.add(off, now, 4)
+	}
+	old.tracker.finish(2)
+	c.remember(old, 7)
+	p := c.newPartition("orders", 0, -2)
+	c.resume(p, 8, nil)
+	if want := []offsetRange{{2, 2}}; p.start != -2 || !slices.Equal(p.tracker.skip, want) {
+		t.Errorf("start %d skip %v, want -2 %v", p.start, p.tracker.skip, want)
+	}
+}
+
+func newTestConsumer(t *testing.T) *Consumer {
+	t.Helper()
+	c, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"orders"}, GroupID: "g",
+		DLQTopic: "orders.dlq", MaxInFlight: 4}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestHandoffPassesOverWhatThePreviousOwnerFinished: the first event of a
+// partition hangs, so its commit stays at offset 0 while every later order
+// is delivered. The next owner — another instance — uploads only the
+// unfinished events: the commit's metadata names the rest finished.
+// Without it, every event would be uploaded twice, older states after newer.
+func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	p := makePlan(10, 3, func(o, s int) string {
+		if o == 0 && s == 0 {
+			return "hang"
+		}
+		return "ok"
+	})
+	produce(t, brokers, srcTopic, p.msgs)
+	ends := endOffsets(t, brokers, srcTopic)
+
+	rec := newRecorder(time.Millisecond)
+	a := startConsumer(t, brokers, "a", 8, 500*time.Millisecond, fakeMapper{}, rec.uploader("a"), nil, nil)
+	waitFor(t, 20*time.Second, "every order but the hanging one delivered", func() bool { return rec.delivered.Load() == 27 })
+	waitFor(t, 5*time.Second, "finished offsets in the commit's metadata", func() bool {
+		return strings.HasPrefix(commitMetadata(c)[0], metaPrefix+" 0 ")
+	})
+	a.stop(t)
+	if got := committed(c)[0]; got != 0 {
+		t.Fatalf("committed %d before the handoff, want 0 (the hanging event)", got)
+	}
+	t.Logf("commit metadata at the handoff: %q", commitMetadata(c)[0])
+
+	rec.hangOff.Store(true)
+	b := startConsumer(t, brokers, "b", 8, 5*time.Second, fakeMapper{}, rec.uploader("b"), nil, nil)
+	waitFor(t, 20*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	b.stop(t)
+	rec.checkOrder(t, p.ok)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for order, as := range rec.arrivals {
+		for _, a := range as {
+			if a.instance == "b" && order != "order-000" {
+				t.Errorf("b uploaded %s seq %d again", order, a.seq)
+			}
+		}
+	}
+	if got := len(rec.arrivals["order-000"]); got != 3 {
+		t.Errorf("order-000 uploaded %d times, want its 3 events once each", got)
 	}
 }

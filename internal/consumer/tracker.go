@@ -14,16 +14,19 @@ import (
 //
 // Offsets are added in increasing order (gaps, such as compacted or
 // transaction-marker offsets, are fine); finish may be called in any order.
-// tracker is safe for concurrent use.
+// Offsets known to be finished before they are fetched (skip) count as
+// finished when added. tracker is safe for concurrent use.
 type tracker struct {
 	limit int
 
-	mu      sync.Mutex
-	pending []trackEntry // added and not yet contiguous-finished, in offset order
-	next    int64        // offset to commit; -1 while nothing has finished
-	done    int64        // last offset reported committed; -1 none
-	hwm     int64        // partition high watermark last seen
-	space   chan struct{}
+	mu       sync.Mutex
+	pending  []trackEntry  // added and not yet contiguous-finished, in offset order
+	skip     []offsetRange // finished before being fetched; sorted, not yet added
+	next     int64         // offset to commit; -1 while nothing has finished
+	done     int64         // last offset reported committed; -1 none
+	doneMeta string        // metadata of that commit
+	hwm      int64         // partition high watermark last seen
+	space    chan struct{}
 }
 
 type trackEntry struct {
@@ -45,21 +48,44 @@ func (t *tracker) resume(offset, landed int64) {
 	t.next, t.done = offset, landed
 }
 
+// setSkip sets the offsets, above any added so far, that were finished
+// before they are fetched (runs sorted and disjoint).
+func (t *tracker) setSkip(runs []offsetRange) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.skip = runs
+}
+
 // finished returns the offset below which every fetched offset is finished
 // (-1 if none), the offset last reported committed (-1 none) and the
 // offsets finished behind an unfinished one.
-func (t *tracker) finished() (below, landed int64, above map[int64]bool) {
+func (t *tracker) finished() (below, landed int64, above []offsetRange) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.next, t.done, t.finishedAbove()
+}
+
+// finishedAbove returns the finished offsets behind the first unfinished
+// one, as runs: consecutive finished entries (offsets between two fetched
+// ones do not exist) and the skip runs not fetched yet. t.mu is held.
+func (t *tracker) finishedAbove() []offsetRange {
+	var runs []offsetRange
+	open := false
 	for _, e := range t.pending {
-		if e.done {
-			if above == nil {
-				above = map[int64]bool{}
-			}
-			above[e.offset] = true
+		switch {
+		case !e.done:
+			open = false
+		case open:
+			runs[len(runs)-1].last = e.offset
+		default:
+			runs = append(runs, offsetRange{e.offset, e.offset})
+			open = true
 		}
 	}
-	return t.next, t.done, above
+	if len(t.skip) == 0 {
+		return runs
+	}
+	return mergeRanges(runs, t.skip, t.next)
 }
 
 // waitSpace blocks until fewer than limit offsets are pending or ctx is done.
@@ -79,14 +105,30 @@ func (t *tracker) waitSpace(ctx context.Context) error {
 	}
 }
 
-// add records a fetched offset and the partition's high watermark.
-func (t *tracker) add(offset int64, at time.Time, hwm int64) {
+// add records a fetched offset and the partition's high watermark. It
+// returns true when the offset was finished before (a skip run holds it): it
+// is then recorded finished and must not be processed again.
+func (t *tracker) add(offset int64, at time.Time, hwm int64) (finished bool) {
 	t.mu.Lock()
-	t.pending = append(t.pending, trackEntry{offset: offset, fetched: at})
+	defer t.mu.Unlock()
 	if hwm > t.hwm {
 		t.hwm = hwm
 	}
-	t.mu.Unlock()
+	for len(t.skip) > 0 && t.skip[0].last < offset {
+		t.skip = t.skip[1:]
+	}
+	finished = len(t.skip) > 0 && t.skip[0].first <= offset
+	switch {
+	case finished && offset == t.skip[0].last:
+		t.skip = t.skip[1:]
+	case finished:
+		t.skip[0].first = offset + 1
+	}
+	t.pending = append(t.pending, trackEntry{offset: offset, fetched: at, done: finished})
+	if finished {
+		t.advance()
+	}
+	return finished
 }
 
 // finish marks offset finished and advances the commit point over every
@@ -99,6 +141,12 @@ func (t *tracker) finish(offset int64) {
 		return
 	}
 	t.pending[i].done = true
+	t.advance()
+}
+
+// advance moves the commit point over the leading finished entries. t.mu is
+// held.
+func (t *tracker) advance() {
 	n := 0
 	for n < len(t.pending) && t.pending[n].done {
 		n++
@@ -118,21 +166,38 @@ func (t *tracker) finish(offset int64) {
 	}
 }
 
-// committable returns the offset to commit and whether it is ahead of the
-// last one reported by committed.
-func (t *tracker) committable() (int64, bool) {
+// committable returns the offset to commit, its metadata (the offsets
+// finished above it, see encodeFinished; "" without withMeta) and whether
+// either differs from the last commit reported by committed. Before the
+// first offset has finished, offsets finished behind it are committable too:
+// at the first fetched offset, with them as metadata.
+func (t *tracker) committable(withMeta bool) (int64, string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.next, t.next > t.done
+	next := t.next
+	if next < 0 {
+		if !withMeta || len(t.pending) == 0 {
+			return next, "", false
+		}
+		next = t.pending[0].offset
+	}
+	var meta string
+	if withMeta {
+		meta = encodeFinished(next, t.finishedAbove(), maxMetaBytes)
+	}
+	if t.next < 0 && meta == "" {
+		return next, "", false
+	}
+	return next, meta, next > t.done || (next == t.done && meta != t.doneMeta)
 }
 
-// committed records that offset was committed and returns the lag behind
-// the high watermark.
-func (t *tracker) committed(offset int64) int64 {
+// committed records that offset was committed with meta and returns the lag
+// behind the high watermark.
+func (t *tracker) committed(offset int64, meta string) int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if offset > t.done {
-		t.done = offset
+	if offset >= t.done {
+		t.done, t.doneMeta = offset, meta
 	}
 	if t.hwm < 0 {
 		return 0

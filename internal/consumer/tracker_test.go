@@ -30,7 +30,7 @@ func TestTrackerCommitsHighestContiguous(t *testing.T) {
 			for _, o := range tt.giveFinish {
 				tr.finish(o)
 			}
-			got, ok := tr.committable()
+			got, _, ok := tr.committable(false)
 			if !ok {
 				got = -1
 			}
@@ -41,10 +41,10 @@ func TestTrackerCommitsHighestContiguous(t *testing.T) {
 				t.Errorf("pending = %d, want %d", n, tt.wantPend)
 			}
 			if ok {
-				if lag := tr.committed(got); lag != 100-got {
+				if lag := tr.committed(got, ""); lag != 100-got {
 					t.Errorf("lag = %d, want %d", lag, 100-got)
 				}
-				if _, again := tr.committable(); again {
+				if _, _, again := tr.committable(false); again {
 					t.Error("committable again after committed")
 				}
 			}
