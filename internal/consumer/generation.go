@@ -101,8 +101,7 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 	withMeta := !c.noCommitMeta.Load()
 	req := &kafka.OffsetCommitRequest{GroupID: gen.GroupID, GenerationID: int(gen.ID), MemberID: gen.MemberID,
 		Topics: map[string][]kafka.OffsetCommit{}}
-	sent := map[topicPartition]kafka.OffsetCommit{}
-	byTP := map[topicPartition]*partition{}
+	sent := map[topicPartition]pendingCommit{}
 	for _, p := range parts {
 		off, meta, ok := p.tracker.committable(withMeta)
 		if !ok {
@@ -110,33 +109,12 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		}
 		oc := kafka.OffsetCommit{Partition: p.id, Offset: off, Metadata: meta}
 		req.Topics[p.topic] = append(req.Topics[p.topic], oc)
-		sent[topicPartition{p.topic, p.id}], byTP[topicPartition{p.topic, p.id}] = oc, p
+		sent[topicPartition{p.topic, p.id}] = pendingCommit{p, oc}
 	}
 	if len(sent) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.cfg.Transport}
-	resp, err := client.OffsetCommit(ctx, req)
-	var landed []topicPartition
-	if err == nil {
-		for t, ps := range resp.Topics {
-			for _, pr := range ps {
-				tp := topicPartition{t, pr.Partition}
-				switch {
-				case pr.Error == nil:
-					landed = append(landed, tp)
-				case errors.Is(pr.Error, kafka.OffsetMetadataTooLarge) && withMeta:
-					c.noCommitMeta.Store(true)
-					c.log.Warn().Err(pr.Error).Msg("the broker refuses ordersync's offset metadata (offset.metadata.max.bytes); " +
-						"committing offsets without it: events finished above a committed offset are redelivered after a handoff")
-				case err == nil:
-					err = pr.Error
-				}
-			}
-		}
-	}
+	landed, metaRefused, err := c.sendCommit(req)
 	if err != nil {
 		ev := c.log.Warn()
 		if errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) {
@@ -151,17 +129,52 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		c.mu.Unlock()
 	}
 	for _, tp := range landed {
-		oc, p := sent[tp], byTP[tp]
-		if p == nil {
+		pc, ok := sent[tp]
+		if !ok {
 			continue
 		}
-		lag := p.tracker.committed(oc.Offset, oc.Metadata)
-		c.obs.Committed(p.topic, p.id, oc.Offset)
-		c.obs.Lag(p.topic, p.id, lag)
+		lag := pc.p.tracker.committed(pc.oc.Offset, pc.oc.Metadata)
+		c.obs.Committed(tp.topic, tp.partition, pc.oc.Offset)
+		c.obs.Lag(tp.topic, tp.partition, lag)
 	}
-	if withMeta && c.noCommitMeta.Load() {
-		c.commit(gen, parts) // the partitions refused for their metadata, without it
+	if metaRefused && withMeta {
+		c.noCommitMeta.Store(true)
+		c.log.Warn().Msg("the broker refuses ordersync's offset metadata (offset.metadata.max.bytes); committing " +
+			"offsets without it from now on: events finished above a committed offset are redelivered after a handoff")
+		c.commit(gen, parts)
 	}
+}
+
+// pendingCommit is one partition's part of an offset commit request.
+type pendingCommit struct {
+	p  *partition
+	oc kafka.OffsetCommit
+}
+
+// sendCommit sends req to the group coordinator and returns the partitions
+// whose commit landed, whether any was refused for its metadata's size, and
+// the first other error.
+func (c *Consumer) sendCommit(req *kafka.OffsetCommitRequest) (landed []topicPartition, metaRefused bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.cfg.Transport}
+	resp, err := client.OffsetCommit(ctx, req)
+	if err != nil {
+		return nil, false, err
+	}
+	for t, ps := range resp.Topics {
+		for _, pr := range ps {
+			switch {
+			case pr.Error == nil:
+				landed = append(landed, topicPartition{t, pr.Partition})
+			case errors.Is(pr.Error, kafka.OffsetMetadataTooLarge):
+				metaRefused = true
+			case err == nil:
+				err = pr.Error
+			}
+		}
+	}
+	return landed, metaRefused, err
 }
 
 // finishedAhead reads the group's committed offsets of gen's partitions with

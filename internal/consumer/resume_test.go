@@ -3,8 +3,12 @@ package consumer
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestResumeSkipsWhatIsFinished covers a partition coming back after a
@@ -142,5 +146,70 @@ func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
 	}
 	if got := len(rec.arrivals["order-000"]); got != 3 {
 		t.Errorf("order-000 uploaded %d times, want its 3 events once each", got)
+	}
+}
+
+// TestMetadataRefusedByTheBroker: a broker whose offset.metadata.max.bytes
+// is smaller than ordersync's metadata refuses those commits; the worker
+// says so once, commits without metadata from then on, and the next owner
+// simply redelivers — nothing lost, nothing skipped.
+func TestMetadataRefusedByTheBroker(t *testing.T) {
+	c := newCluster(t, 1)
+	var refused atomic.Int64
+	c.ControlKey(int16(kmsg.OffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := kreq.(*kmsg.OffsetCommitRequest)
+		withMeta := false
+		for _, t := range req.Topics {
+			for _, p := range t.Partitions {
+				withMeta = withMeta || (p.Metadata != nil && *p.Metadata != "")
+			}
+		}
+		if !withMeta {
+			return nil, nil, false
+		}
+		refused.Add(1)
+		resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+		for _, t := range req.Topics {
+			rt := kmsg.NewOffsetCommitResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewOffsetCommitResponseTopicPartition()
+				rp.Partition, rp.ErrorCode = p.Partition, kerr.OffsetMetadataTooLarge.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+	brokers := c.ListenAddrs()
+	p := makePlan(6, 2, func(o, s int) string {
+		if o == 0 && s == 0 {
+			return "hang"
+		}
+		return "ok"
+	})
+	produce(t, brokers, srcTopic, p.msgs)
+	ends := endOffsets(t, brokers, srcTopic)
+
+	rec := newRecorder(time.Millisecond)
+	logs := &syncBuffer{}
+	a := startConsumer(t, brokers, "a", 8, 300*time.Millisecond, fakeMapper{}, rec.uploader("a"), nil, logs)
+	waitFor(t, 20*time.Second, "every order but the hanging one delivered", func() bool { return rec.delivered.Load() == 10 })
+	waitFor(t, 5*time.Second, "a commit refused for its metadata", func() bool { return refused.Load() > 0 })
+	a.stop(t)
+	if n := strings.Count(logs.String(), "refuses ordersync's offset metadata"); n != 1 {
+		t.Errorf("the refusal was logged %d times, want once", n)
+	}
+	if n := refused.Load(); n != 1 {
+		t.Errorf("%d commits with metadata were sent after the first refusal, want none", n-1)
+	}
+	rec.hangOff.Store(true)
+	b := startConsumer(t, brokers, "b", 8, 5*time.Second, fakeMapper{}, rec.uploader("b"), nil, nil)
+	waitFor(t, 20*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	b.stop(t)
+	rec.checkOrder(t, p.ok)
+	if d := rec.duplicates(); d != 10 {
+		t.Errorf("%d duplicate uploads, want the 10 events finished behind the hanging one", d)
 	}
 }
