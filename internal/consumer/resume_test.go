@@ -109,14 +109,7 @@ func newTestConsumer(t *testing.T) *Consumer {
 func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
 	c := newCluster(t, 1)
 	brokers := c.ListenAddrs()
-	p := makePlan(10, 3, func(o, s int) string {
-		if o == 0 && s == 0 {
-			return "hang"
-		}
-		return "ok"
-	})
-	produce(t, brokers, srcTopic, p.msgs)
-	ends := endOffsets(t, brokers, srcTopic)
+	p, ends := produceFirstHangs(t, brokers, 10, 3)
 
 	rec := newRecorder(time.Millisecond)
 	a := startConsumer(t, brokers, "a", 8, 500*time.Millisecond, fakeMapper{}, rec.uploader("a"), nil, nil)
@@ -183,14 +176,7 @@ func TestMetadataRefusedByTheBroker(t *testing.T) {
 		return resp, nil, true
 	})
 	brokers := c.ListenAddrs()
-	p := makePlan(6, 2, func(o, s int) string {
-		if o == 0 && s == 0 {
-			return "hang"
-		}
-		return "ok"
-	})
-	produce(t, brokers, srcTopic, p.msgs)
-	ends := endOffsets(t, brokers, srcTopic)
+	p, ends := produceFirstHangs(t, brokers, 6, 2)
 
 	rec := newRecorder(time.Millisecond)
 	logs := &syncBuffer{}
@@ -212,4 +198,19 @@ func TestMetadataRefusedByTheBroker(t *testing.T) {
 	if d := rec.duplicates(); d != 10 {
 		t.Errorf("%d duplicate uploads, want the 10 events finished behind the hanging one", d)
 	}
+}
+
+// produceFirstHangs produces orders×perOrder events to a one-partition
+// source topic, the first of which hangs; it returns the plan and the end
+// offsets.
+func produceFirstHangs(t *testing.T, brokers []string, orders, perOrder int) (plan, map[int32]int64) {
+	t.Helper()
+	p := makePlan(orders, perOrder, func(o, s int) string {
+		if o == 0 && s == 0 {
+			return "hang"
+		}
+		return "ok"
+	})
+	produce(t, brokers, srcTopic, p.msgs)
+	return p, endOffsets(t, brokers, srcTopic)
 }
