@@ -158,11 +158,11 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	created, err := dlq.EnsureTopic(ctx, cfg.Kafka.Dialer(), cfg.Brokers, cfg.DLQTopic, cfg.Topics[0])
+	tr := cfg.Kafka.Transport()
+	defer tr.CloseIdleConnections()
+	created, err := dlq.EnsureTopic(ctx, cfg.Kafka.Dialer(), tr, cfg.Brokers, cfg.DLQTopic, cfg.Topics[0])
 	if err == nil {
-		tr := cfg.Kafka.Transport()
 		err = dlq.CheckTopic(ctx, tr, cfg.Brokers, cfg.DLQTopic)
-		tr.CloseIdleConnections()
 	}
 	switch {
 	case errors.Is(err, dlq.ErrCompacted):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -41,14 +42,20 @@ func CheckTopic(ctx context.Context, transport *kafka.Transport, brokers []strin
 	return nil
 }
 
+// headroom is what a dead letter may add to its event: the ordersync.*
+// headers (a one-line message, a field, a request id) and record overhead.
+const headroom = 64 << 10
+
 // EnsureTopic creates the dead-letter topic when it does not exist yet, with
 // the partition count and replication factor of the source topic like (one
-// partition and the broker's default replication when like is unknown too)
-// and cleanup.policy=delete, whatever the broker's default.
+// partition and the broker's default replication when like is unknown too),
+// cleanup.policy=delete whatever the broker's default, and max.message.bytes
+// of like plus room for the added headers — so that an event the source
+// topic took fits whole as a dead letter.
 // It reports whether it created the topic. The writer never creates topics
 // on its own: a dead letter must not land in a topic made with whatever the
 // broker's auto-creation defaults are. A nil dialer means the default one.
-func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, brokers []string, topic, like string) (bool, error) {
+func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, transport *kafka.Transport, brokers []string, topic, like string) (bool, error) {
 	if dialer == nil {
 		dialer = kafka.DefaultDialer
 	}
@@ -66,6 +73,10 @@ func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, brokers []string, to
 	if parts, err := conn.ReadPartitions(like); err == nil && len(parts) > 0 {
 		partitions, replicas = len(parts), len(parts[0].Replicas)
 	}
+	configs := []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "delete"}}
+	if n, ok := maxMessageBytes(ctx, transport, brokers, like); ok {
+		configs = append(configs, kafka.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(n + headroom)})
+	}
 	ctrl, err := conn.Controller()
 	if err != nil {
 		return false, fmt.Errorf("find the controller: %w", err)
@@ -76,7 +87,7 @@ func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, brokers []string, to
 	}
 	defer cc.Close()
 	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: replicas,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "delete"}}})
+		ConfigEntries: configs})
 	switch {
 	case errors.Is(err, kafka.TopicAlreadyExists):
 		return false, nil
@@ -84,6 +95,25 @@ func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, brokers []string, to
 		return false, fmt.Errorf("create topic %s: %w", topic, err)
 	}
 	return true, nil
+}
+
+// maxMessageBytes returns topic's max.message.bytes, when it can be read.
+func maxMessageBytes(ctx context.Context, transport *kafka.Transport, brokers []string, topic string) (int, bool) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport}
+	res, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"max.message.bytes"},
+	}}})
+	if err != nil {
+		return 0, false
+	}
+	for _, r := range res.Resources {
+		for _, e := range r.ConfigEntries {
+			if n, err := strconv.Atoi(e.ConfigValue); r.Error == nil && e.ConfigName == "max.message.bytes" && err == nil && n > 0 {
+				return min(n, math.MaxInt32-headroom), true
+			}
+		}
+	}
+	return 0, false
 }
 
 func dialAny(ctx context.Context, dialer *kafka.Dialer, brokers []string) (*kafka.Conn, error) {

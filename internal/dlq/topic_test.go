@@ -11,26 +11,35 @@ import (
 )
 
 func TestEnsureTopicCreatesLikeTheSource(t *testing.T) {
-	c := newCluster(t, kfake.SeedTopics(4, "orders"))
+	c := newCluster(t)
+	if err := c.CreateTopic("orders", 4, map[string]string{"max.message.bytes": "3145728"}); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	brokers := c.ListenAddrs()
-	created, err := EnsureTopic(ctx, nil, brokers, "orders.dlq", "orders")
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	created, err := EnsureTopic(ctx, nil, tr, brokers, "orders.dlq", "orders")
 	if err != nil || !created {
 		t.Fatalf("first call: created %v, err %v", created, err)
 	}
-	tr := &kafka.Transport{}
-	defer tr.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}
+	if n, ok := maxMessageBytes(ctx, tr, brokers, "orders.dlq"); !ok || n != 3145728+headroom {
+		t.Errorf("orders.dlq max.message.bytes = %d (%v), want the source's 3145728 + %d for the headers", n, ok, headroom)
+	}
+	// A transport of its own: tr cached the cluster's topics before orders.dlq existed.
+	mdTransport := &kafka.Transport{}
+	defer mdTransport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: mdTransport}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{"orders.dlq"}})
 	if err != nil || len(md.Topics) != 1 || len(md.Topics[0].Partitions) != 4 {
 		t.Fatalf("orders.dlq metadata %+v, err %v; want 4 partitions", md, err)
 	}
-	created, err = EnsureTopic(ctx, nil, brokers, "orders.dlq", "orders")
+	created, err = EnsureTopic(ctx, nil, tr, brokers, "orders.dlq", "orders")
 	if err != nil || created {
 		t.Errorf("second call: created %v, err %v; want an existing topic left alone", created, err)
 	}
-	if created, err := EnsureTopic(ctx, nil, brokers, "other.dlq", "missing"); err != nil || !created {
+	if created, err := EnsureTopic(ctx, nil, tr, brokers, "other.dlq", "missing"); err != nil || !created {
 		t.Errorf("unknown source: created %v, err %v", created, err)
 	}
 }
@@ -51,7 +60,7 @@ func TestCheckTopic(t *testing.T) {
 	if err := CheckTopic(ctx, tr, brokers, "compacted.dlq"); !errors.Is(err, ErrCompacted) {
 		t.Errorf("a compacted topic: %v, want ErrCompacted", err)
 	}
-	if created, err := EnsureTopic(ctx, nil, brokers, "new.dlq", "orders.dlq"); err != nil || !created {
+	if created, err := EnsureTopic(ctx, nil, tr, brokers, "new.dlq", "orders.dlq"); err != nil || !created {
 		t.Fatalf("EnsureTopic: created %v, err %v", created, err)
 	}
 	if err := CheckTopic(ctx, tr, brokers, "new.dlq"); err != nil {
