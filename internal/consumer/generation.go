@@ -120,7 +120,7 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		if errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) {
 			ev = c.log.Info()
 		}
-		ev.Err(err).Int32("generation", gen.ID).Msg("offset commit refused; uncommitted events will be redelivered")
+		ev.Err(err).Int32("generation", gen.ID).Msg("offset commit failed; uncommitted events will be redelivered")
 	}
 	if len(landed) > 0 {
 		now := time.Now()
