@@ -120,8 +120,12 @@ func TestTrackerSkipAndMetadata(t *testing.T) {
 		t.Error("committable again with nothing changed")
 	}
 	tr.finish(9)
-	if off2, meta2, ok := tr.committable(true); !ok || off2 != 4 || meta2 != "ordersync1 4 1+1 2+3 11+6" {
+	off2, meta2, ok := tr.committable(true)
+	if !ok || off2 != 4 || meta2 != "ordersync1 4 1+1 2+3 11+6" {
 		t.Errorf("after 9 finished: %d %q %v, want the same offset with new metadata", off2, meta2, ok)
+	}
+	if _, advanced := tr.committed(off2, meta2); advanced {
+		t.Error("new metadata at the same offset counted as the offset moving")
 	}
 	if _, meta3, _ := tr.committable(false); meta3 != "" {
 		t.Errorf("metadata %q without withMeta", meta3)

@@ -122,20 +122,22 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		}
 		ev.Err(err).Int32("generation", gen.ID).Msg("offset commit failed; uncommitted events will be redelivered")
 	}
-	if len(landed) > 0 {
-		now := time.Now()
-		c.mu.Lock()
-		c.lastCommit = now
-		c.mu.Unlock()
-	}
+	moved := false
 	for _, tp := range landed {
 		pc, ok := sent[tp]
 		if !ok {
 			continue
 		}
-		lag := pc.p.tracker.committed(pc.oc.Offset, pc.oc.Metadata)
+		lag, advanced := pc.p.tracker.committed(pc.oc.Offset, pc.oc.Metadata)
+		moved = moved || advanced
 		c.obs.Committed(tp.topic, tp.partition, pc.oc.Offset)
 		c.obs.Lag(tp.topic, tp.partition, lag)
+	}
+	if moved { // a commit of new metadata alone is no progress of the partition
+		now := time.Now()
+		c.mu.Lock()
+		c.lastCommit = now
+		c.mu.Unlock()
 	}
 	if metaRefused && withMeta {
 		c.noCommitMeta.Store(true)

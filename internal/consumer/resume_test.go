@@ -117,6 +117,9 @@ func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
 	waitFor(t, 5*time.Second, "finished offsets in the commit's metadata", func() bool {
 		return strings.HasPrefix(commitMetadata(c)[0], metaPrefix+" 0 ")
 	})
+	if last, _ := a.c.Progress(); !last.IsZero() {
+		t.Errorf("last commit at %v: a commit of metadata alone counted as progress (/healthz would not see the stuck partition)", last)
+	}
 	a.stop(t)
 	if got := committed(c)[0]; got != 0 {
 		t.Fatalf("committed %d before the handoff, want 0 (the hanging event)", got)

@@ -192,17 +192,20 @@ func (t *tracker) committable(withMeta bool) (int64, string, bool) {
 }
 
 // committed records that offset was committed with meta and returns the lag
-// behind the high watermark.
-func (t *tracker) committed(offset int64, meta string) int64 {
+// behind the high watermark and whether the committed offset moved forward
+// over finished events (a commit at the first fetched offset, carrying
+// metadata before anything below it finished, does not).
+func (t *tracker) committed(offset int64, meta string) (lag int64, advanced bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	advanced = offset > t.done && t.next >= 0
 	if offset >= t.done {
 		t.done, t.doneMeta = offset, meta
 	}
 	if t.hwm < 0 {
-		return 0
+		return 0, advanced
 	}
-	return max(t.hwm-t.done, 0)
+	return max(t.hwm-t.done, 0), advanced
 }
 
 // stats returns how many fetched offsets are unfinished or blocked behind an

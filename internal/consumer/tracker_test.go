@@ -41,8 +41,8 @@ func TestTrackerCommitsHighestContiguous(t *testing.T) {
 				t.Errorf("pending = %d, want %d", n, tt.wantPend)
 			}
 			if ok {
-				if lag := tr.committed(got, ""); lag != 100-got {
-					t.Errorf("lag = %d, want %d", lag, 100-got)
+				if lag, advanced := tr.committed(got, ""); lag != 100-got || !advanced {
+					t.Errorf("lag = %d advanced %v, want %d true", lag, advanced, 100-got)
 				}
 				if _, _, again := tr.committable(false); again {
 					t.Error("committable again after committed")
