@@ -8,7 +8,9 @@
 // at a time in offset order, events of different keys run in parallel, and
 // at most Config.MaxInFlight uploads run at once across the instance. A
 // per-partition tracker commits only up to the highest contiguous finished
-// offset, where finished means delivered, skipped or durably dead-lettered.
+// offset, where finished means delivered, skipped or durably dead-lettered;
+// each commit names, in its offset metadata, the offsets finished above the
+// committed one, and the partition's next owner passes over them.
 // Commits go through the generation that fetched the events, so a partition
 // lost in a rebalance is never committed by a stale generation: on
 // rebalance or shutdown fetching stops, in-flight work is given a bounded
