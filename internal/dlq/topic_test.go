@@ -7,19 +7,10 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 func TestEnsureTopicCreatesLikeTheSource(t *testing.T) {
-	c := newCluster(t)
-	if err := c.CreateTopic("orders", 4, map[string]string{"max.message.bytes": "3145728"}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	brokers := c.ListenAddrs()
-	tr := &kafka.Transport{}
-	defer tr.CloseIdleConnections()
+	brokers, ctx, tr := topicCluster(t, 4, map[string]map[string]string{"orders": {"max.message.bytes": "3145728"}})
 	created, err := EnsureTopic(ctx, nil, tr, brokers, "orders.dlq", "orders")
 	if err != nil || !created {
 		t.Fatalf("first call: created %v, err %v", created, err)
@@ -45,15 +36,8 @@ func TestEnsureTopicCreatesLikeTheSource(t *testing.T) {
 }
 
 func TestCheckTopic(t *testing.T) {
-	c := newCluster(t, kfake.SeedTopics(1, "orders.dlq"))
-	if err := c.CreateTopic("compacted.dlq", 1, map[string]string{"cleanup.policy": "compact,delete"}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	brokers := c.ListenAddrs()
-	tr := &kafka.Transport{}
-	defer tr.CloseIdleConnections()
+	brokers, ctx, tr := topicCluster(t, 1, map[string]map[string]string{
+		"orders.dlq": nil, "compacted.dlq": {"cleanup.policy": "compact,delete"}})
 	if err := CheckTopic(ctx, tr, brokers, "orders.dlq"); err != nil {
 		t.Errorf("a delete-policy topic: %v", err)
 	}
@@ -66,4 +50,22 @@ func TestCheckTopic(t *testing.T) {
 	if err := CheckTopic(ctx, tr, brokers, "new.dlq"); err != nil {
 		t.Errorf("the topic EnsureTopic created: %v", err)
 	}
+}
+
+// topicCluster starts a broker holding topics (name → configs), each with
+// partitions partitions, and returns its addresses, a context for the
+// test's requests and a transport.
+func topicCluster(t *testing.T, partitions int32, topics map[string]map[string]string) ([]string, context.Context, *kafka.Transport) {
+	t.Helper()
+	c := newCluster(t)
+	for name, configs := range topics {
+		if err := c.CreateTopic(name, partitions, configs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	tr := &kafka.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return c.ListenAddrs(), ctx, tr
 }
