@@ -139,6 +139,7 @@ type Consumer struct {
 	mapper    Mapper
 	uploader  Uploader
 	dlq       *dlq.Writer
+	client    *kafka.Client // commits, offset metadata and partition counts, over Config.Transport
 	obs       Observer
 	log       zerolog.Logger
 	heartbeat time.Duration
@@ -213,6 +214,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		mapper:    m,
 		uploader:  u,
 		dlq:       w,
+		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport},
 		obs:       obs,
 		log:       cfg.Logger.With().Str("component", "consumer").Logger(),
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),

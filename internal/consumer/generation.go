@@ -159,8 +159,7 @@ type pendingCommit struct {
 func (c *Consumer) sendCommit(req *kafka.OffsetCommitRequest) (landed []topicPartition, metaRefused bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.cfg.Transport}
-	resp, err := client.OffsetCommit(ctx, req)
+	resp, err := c.client.OffsetCommit(ctx, req)
 	if err != nil {
 		return nil, false, err
 	}
@@ -198,8 +197,7 @@ func (c *Consumer) finishedAhead(runCtx context.Context, gen *kafka.Generation) 
 	}
 	ctx, cancel := context.WithTimeout(runCtx, commitTimeout)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.cfg.Transport}
-	resp, err := client.OffsetFetch(ctx, req)
+	resp, err := c.client.OffsetFetch(ctx, req)
 	if err == nil {
 		err = resp.Error
 	}

@@ -58,8 +58,7 @@ func (c *Consumer) watchPartitions(ctx context.Context, gen int32) {
 // partitionCount returns the number of partitions of the source topics and
 // the topics that do not exist (they count 0).
 func (c *Consumer) partitionCount(ctx context.Context) (n int, missing []string, err error) {
-	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Transport: c.cfg.Transport}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.cfg.Topics})
+	md, err := c.client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.cfg.Topics})
 	if err != nil {
 		return 0, nil, fmt.Errorf("metadata of %v: %w", c.cfg.Topics, err)
 	}
