@@ -23,6 +23,7 @@ import (
 //	| 2xx whose signature or timestamp does not verify    | transient   | same (outcome unknown: resent)       |
 //	| network error, per-attempt timeout                  | transient   | same                                 |
 //	| other 4xx with a WeChat Pay error code              | rejected    | returns Rejected at once             |
+//	| 413 without one                                     | rejected    | returns Rejected (body at fault)     |
 //	| other 4xx without one (empty 404/405, proxy pages)  | transient   | backs off, retries: not the API's    |
 //	|                                                     |             | verdict on the event (ErrNoCode)     |
 //	| request could not be built or signed locally        | sign error  | opens the breaker (deployment fault) |
@@ -136,6 +137,11 @@ func classify(ctx context.Context, res *core.APIResult, err error, now time.Time
 			r.kind = kindSignError
 		case s == http.StatusTooManyRequests, s >= 500, s < 400:
 			r.kind = kindTransient
+		case ae.Code == "" && s == http.StatusRequestEntityTooLarge:
+			// Whoever answered, the body is too large: sending it again
+			// cannot help.
+			r.kind = kindRejected
+			ae.Message = "request body too large for the API or a proxy in the way"
 		case ae.Code == "":
 			r.kind = kindTransient
 			r.err = fmt.Errorf("%w (HTTP %d)", ErrNoCode, s)
