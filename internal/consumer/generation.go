@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol/offsetcommit"
 )
 
 // startGeneration runs one group generation: a fetcher per assigned
@@ -99,17 +100,28 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 // not retried in a later generation: the events are redelivered.
 func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 	withMeta := !c.noCommitMeta.Load()
-	req := &kafka.OffsetCommitRequest{GroupID: gen.GroupID, GenerationID: int(gen.ID), MemberID: gen.MemberID,
-		Topics: map[string][]kafka.OffsetCommit{}}
+	req := &offsetcommit.Request{GroupID: gen.GroupID, GenerationID: gen.ID, MemberID: gen.MemberID, RetentionTimeMs: -1}
+	topicIndex := map[string]int{}
 	sent := map[topicPartition]pendingCommit{}
 	for _, p := range parts {
 		off, meta, ok := p.tracker.committable(withMeta)
 		if !ok {
 			continue
 		}
-		oc := kafka.OffsetCommit{Partition: p.id, Offset: off, Metadata: meta}
-		req.Topics[p.topic] = append(req.Topics[p.topic], oc)
-		sent[topicPartition{p.topic, p.id}] = pendingCommit{p, oc}
+		i, ok := topicIndex[p.topic]
+		if !ok {
+			i = len(req.Topics)
+			topicIndex[p.topic] = i
+			req.Topics = append(req.Topics, offsetcommit.RequestTopic{Name: p.topic})
+		}
+		// Leader epoch -1: unknown. kafka-go's Client.OffsetCommit sends 0,
+		// which a client validating positions (KIP-320) would take for a
+		// real epoch and could read as a log truncation.
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, offsetcommit.RequestPartition{
+			PartitionIndex: int32(p.id), CommittedOffset: off, CommittedLeaderEpoch: -1, CommitTimestamp: -1,
+			CommittedMetadata: meta,
+		})
+		sent[topicPartition{p.topic, p.id}] = pendingCommit{p, off, meta}
 	}
 	if len(sent) == 0 {
 		return
@@ -128,9 +140,9 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		if !ok {
 			continue
 		}
-		lag, advanced := pc.p.tracker.committed(pc.oc.Offset, pc.oc.Metadata)
+		lag, advanced := pc.p.tracker.committed(pc.offset, pc.meta)
 		moved = moved || advanced
-		c.obs.Committed(tp.topic, tp.partition, pc.oc.Offset)
+		c.obs.Committed(tp.topic, tp.partition, pc.offset)
 		c.obs.Lag(tp.topic, tp.partition, lag)
 	}
 	if moved { // a commit of new metadata alone is no progress of the partition
@@ -149,29 +161,34 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 
 // pendingCommit is one partition's part of an offset commit request.
 type pendingCommit struct {
-	p  *partition
-	oc kafka.OffsetCommit
+	p      *partition
+	offset int64
+	meta   string
 }
 
 // sendCommit sends req to the group coordinator and returns the partitions
 // whose commit landed, whether any was refused for its metadata's size, and
 // the first other error.
-func (c *Consumer) sendCommit(req *kafka.OffsetCommitRequest) (landed []topicPartition, metaRefused bool, err error) {
+func (c *Consumer) sendCommit(req *offsetcommit.Request) (landed []topicPartition, metaRefused bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	resp, err := c.client.OffsetCommit(ctx, req)
+	m, err := c.cfg.Transport.RoundTrip(ctx, c.client.Addr, req)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("offset commit: %w", err)
 	}
-	for t, ps := range resp.Topics {
-		for _, pr := range ps {
-			switch {
-			case pr.Error == nil:
-				landed = append(landed, topicPartition{t, pr.Partition})
-			case errors.Is(pr.Error, kafka.OffsetMetadataTooLarge):
+	resp, ok := m.(*offsetcommit.Response)
+	if !ok {
+		return nil, false, fmt.Errorf("offset commit: unexpected response %T", m)
+	}
+	for _, t := range resp.Topics {
+		for _, pr := range t.Partitions {
+			switch code := kafka.Error(pr.ErrorCode); {
+			case pr.ErrorCode == 0:
+				landed = append(landed, topicPartition{t.Name, int(pr.PartitionIndex)})
+			case code == kafka.OffsetMetadataTooLarge:
 				metaRefused = true
 			case err == nil:
-				err = pr.Error
+				err = code
 			}
 		}
 	}

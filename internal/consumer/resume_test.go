@@ -117,6 +117,9 @@ func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
 	waitFor(t, 5*time.Second, "finished offsets in the commit's metadata", func() bool {
 		return strings.HasPrefix(commitMetadata(c)[0], metaPrefix+" 0 ")
 	})
+	if cm := c.GroupInfo("ordersync").Commits[srcTopic][0]; cm.LeaderEpoch != -1 {
+		t.Errorf("commit carries leader epoch %d, want -1 (unknown)", cm.LeaderEpoch)
+	}
 	if last, _ := a.c.Progress(); !last.IsZero() {
 		t.Errorf("last commit at %v: a commit of metadata alone counted as progress (/healthz would not see the stuck partition)", last)
 	}
