@@ -23,10 +23,23 @@ import (
 // "ordersync1 1200 3+2 4+1" names 1203, 1204 and 1209.
 const metaPrefix = "ordersync1"
 
-// maxMetaBytes bounds the metadata of one partition. Kafka refuses a commit
-// whose metadata is longer than offset.metadata.max.bytes (4096 by default);
-// runs that do not fit are left out, and their offsets are redelivered.
-const maxMetaBytes = 2048
+// maxMetaBytes bounds the metadata of one partition, and maxCommitMetaBytes
+// that of one commit request, shared among its partitions. Kafka refuses a
+// commit whose metadata is longer than offset.metadata.max.bytes (4096 by
+// default), or whose records together outgrow the offsets topic's message
+// size (INVALID_COMMIT_OFFSET_SIZE); runs that do not fit are left out, and
+// their offsets are redelivered.
+const (
+	maxMetaBytes       = 2048
+	maxCommitMetaBytes = 256 << 10
+	minMetaBytes       = 64
+)
+
+// metaBudget returns the metadata bytes each of n partitions may use in one
+// commit.
+func metaBudget(n int) int {
+	return min(maxMetaBytes, max(minMetaBytes, maxCommitMetaBytes/max(n, 1)))
+}
 
 // maxMetaRuns bounds what a metadata string read back may name.
 const maxMetaRuns = 4096

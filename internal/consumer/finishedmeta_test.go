@@ -103,31 +103,46 @@ func TestTrackerSkipAndMetadata(t *testing.T) {
 	tr.finish(5)
 	tr.finish(8)
 	// Offset 0 is unfinished: only the metadata is worth committing.
-	if off, meta, ok := tr.committable(true); !ok || off != 0 || meta != "ordersync1 0 2+2 2+1 2+2 12+6" {
+	if off, meta, ok := tr.committable(maxMetaBytes); !ok || off != 0 || meta != "ordersync1 0 2+2 2+1 2+2 12+6" {
 		t.Fatalf("committable = %d %q %v, want 0 with 2–3, 5, 7–8 and 20–25 finished ahead", off, meta, ok)
 	}
-	if _, _, ok := tr.committable(false); ok {
+	if _, _, ok := tr.committable(0); ok {
 		t.Fatal("committable without metadata before offset 0 finished")
 	}
 	tr.finish(0)
 	tr.finish(1)
-	off, meta, ok := tr.committable(true)
+	off, meta, ok := tr.committable(maxMetaBytes)
 	if !ok || off != 4 || meta != "ordersync1 4 1+1 2+2 12+6" {
 		t.Fatalf("committable = %d %q %v, want 4 with 5, 7–8 and 20–25 finished ahead", off, meta, ok)
 	}
 	tr.committed(off, meta)
-	if _, _, ok := tr.committable(true); ok {
+	if _, _, ok := tr.committable(maxMetaBytes); ok {
 		t.Error("committable again with nothing changed")
 	}
 	tr.finish(9)
-	off2, meta2, ok := tr.committable(true)
+	off2, meta2, ok := tr.committable(maxMetaBytes)
 	if !ok || off2 != 4 || meta2 != "ordersync1 4 1+1 2+3 11+6" {
 		t.Errorf("after 9 finished: %d %q %v, want the same offset with new metadata", off2, meta2, ok)
 	}
 	if _, advanced := tr.committed(off2, meta2); advanced {
 		t.Error("new metadata at the same offset counted as the offset moving")
 	}
-	if _, meta3, _ := tr.committable(false); meta3 != "" {
+	if _, meta3, _ := tr.committable(0); meta3 != "" {
 		t.Errorf("metadata %q without withMeta", meta3)
+	}
+}
+
+// TestMetaBudget: one commit request's metadata stays under
+// maxCommitMetaBytes however many partitions it carries, down to a floor
+// that still names a few runs.
+func TestMetaBudget(t *testing.T) {
+	for _, n := range []int{0, 1, 6, 128, 1000, 100000} {
+		b := metaBudget(n)
+		if b > maxMetaBytes || b < minMetaBytes || (b > minMetaBytes && b*n > maxCommitMetaBytes) {
+			t.Errorf("metaBudget(%d) = %d", n, b)
+		}
+	}
+	if metaBudget(1000) >= maxMetaBytes {
+		t.Error("1,000 partitions get the full per-partition budget each")
 	}
 }

@@ -100,11 +100,15 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 // not retried in a later generation: the events are redelivered.
 func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 	withMeta := !c.noCommitMeta.Load()
+	metaBytes := 0
+	if withMeta {
+		metaBytes = metaBudget(len(parts))
+	}
 	req := &offsetcommit.Request{GroupID: gen.GroupID, GenerationID: gen.ID, MemberID: gen.MemberID, RetentionTimeMs: -1}
 	topicIndex := map[string]int{}
 	sent := map[topicPartition]pendingCommit{}
 	for _, p := range parts {
-		off, meta, ok := p.tracker.committable(withMeta)
+		off, meta, ok := p.tracker.committable(metaBytes)
 		if !ok {
 			continue
 		}
@@ -153,8 +157,9 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 	}
 	if metaRefused && withMeta {
 		c.noCommitMeta.Store(true)
-		c.log.Warn().Msg("the broker refuses ordersync's offset metadata (offset.metadata.max.bytes); committing " +
-			"offsets without it from now on: events finished above a committed offset are redelivered after a handoff")
+		c.log.Warn().Msg("the broker refuses commits with ordersync's offset metadata (offset.metadata.max.bytes, or a " +
+			"broker that does not keep metadata); committing offsets without it from now on: events finished above a " +
+			"committed offset are redelivered after a handoff")
 		c.commit(gen, parts)
 	}
 }
@@ -167,8 +172,9 @@ type pendingCommit struct {
 }
 
 // sendCommit sends req to the group coordinator and returns the partitions
-// whose commit landed, whether any was refused for its metadata's size, and
-// the first other error.
+// whose commit landed, whether any was refused in a way its metadata can
+// explain (too large, the request too large, a request the broker cannot
+// take), and the first other error.
 func (c *Consumer) sendCommit(req *offsetcommit.Request) (landed []topicPartition, metaRefused bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
@@ -185,7 +191,7 @@ func (c *Consumer) sendCommit(req *offsetcommit.Request) (landed []topicPartitio
 			switch code := kafka.Error(pr.ErrorCode); {
 			case pr.ErrorCode == 0:
 				landed = append(landed, topicPartition{t.Name, int(pr.PartitionIndex)})
-			case code == kafka.OffsetMetadataTooLarge:
+			case code == kafka.OffsetMetadataTooLarge, code == kafka.InvalidCommitOffsetSize, code == kafka.InvalidRequest:
 				metaRefused = true
 			case err == nil:
 				err = code

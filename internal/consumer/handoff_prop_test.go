@@ -65,7 +65,7 @@ func TestHandoffsNeverSkipUnfinished(t *testing.T) {
 				p.tracker.finish(off)
 				finished[off] = true
 				if rng.IntN(4) == 0 || i == len(done)-1 {
-					off, meta, ok := p.tracker.committable(rng.IntN(8) != 0)
+					off, meta, ok := p.tracker.committable([]int{0, minMetaBytes, maxMetaBytes}[rng.IntN(3)])
 					if ok && rng.IntN(5) != 0 { // some commits are lost
 						committedOff, committedMeta = off, meta
 						p.tracker.committed(off, meta)

@@ -61,7 +61,7 @@ func TestResumeSkipsWhatIsFinished(t *testing.T) {
 			if got := p.tracker.skip; p.start != tt.wantStart || !slices.Equal(got, tt.wantSkip) {
 				t.Errorf("start %d skip %v, want %d %v", p.start, got, tt.wantStart, tt.wantSkip)
 			}
-			if off, _, ok := p.tracker.committable(true); tt.wantStart == 10 && tt.giveStart < 10 && (!ok || off != 10) {
+			if off, _, ok := p.tracker.committable(maxMetaBytes); tt.wantStart == 10 && tt.giveStart < 10 && (!ok || off != 10) {
 				t.Errorf("committable %d %v, want 10 at once", off, ok)
 			}
 			if _, ok := c.finished[topicPartition{"orders", 0}]; ok {
@@ -149,10 +149,17 @@ func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
 }
 
 // TestMetadataRefusedByTheBroker: a broker whose offset.metadata.max.bytes
-// is smaller than ordersync's metadata refuses those commits; the worker
-// says so once, commits without metadata from then on, and the next owner
-// simply redelivers — nothing lost, nothing skipped.
+// is smaller than ordersync's metadata, or whose offsets topic cannot take a
+// commit that large, refuses those commits; the worker says so once,
+// commits without metadata from then on, and the next owner simply
+// redelivers — nothing lost, nothing skipped.
 func TestMetadataRefusedByTheBroker(t *testing.T) {
+	for _, code := range []*kerr.Error{kerr.OffsetMetadataTooLarge, kerr.InvalidCommitOffsetSize} {
+		t.Run(code.Message, func(t *testing.T) { metadataRefused(t, code.Code) })
+	}
+}
+
+func metadataRefused(t *testing.T, code int16) {
 	c := newCluster(t, 1)
 	var refused atomic.Int64
 	c.ControlKey(int16(kmsg.OffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
@@ -174,7 +181,7 @@ func TestMetadataRefusedByTheBroker(t *testing.T) {
 			rt.Topic = t.Topic
 			for _, p := range t.Partitions {
 				rp := kmsg.NewOffsetCommitResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, kerr.OffsetMetadataTooLarge.Code
+				rp.Partition, rp.ErrorCode = p.Partition, code
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			resp.Topics = append(resp.Topics, rt)
@@ -190,7 +197,7 @@ func TestMetadataRefusedByTheBroker(t *testing.T) {
 	waitFor(t, 20*time.Second, "every order but the hanging one delivered", func() bool { return rec.delivered.Load() == 10 })
 	waitFor(t, 5*time.Second, "a commit refused for its metadata", func() bool { return refused.Load() > 0 })
 	a.stop(t)
-	if n := strings.Count(logs.String(), "refuses ordersync's offset metadata"); n != 1 {
+	if n := strings.Count(logs.String(), "refuses commits with ordersync's offset metadata"); n != 1 {
 		t.Errorf("the refusal was logged %d times, want once", n)
 	}
 	if n := refused.Load(); n != 1 {

@@ -167,23 +167,23 @@ func (t *tracker) advance() {
 }
 
 // committable returns the offset to commit, its metadata (the offsets
-// finished above it, see encodeFinished; "" without withMeta) and whether
-// either differs from the last commit reported by committed. Before the
-// first offset has finished, offsets finished behind it are committable too:
-// at the first fetched offset, with them as metadata.
-func (t *tracker) committable(withMeta bool) (int64, string, bool) {
+// finished above it in at most maxMeta bytes, see encodeFinished; "" for 0)
+// and whether either differs from the last commit reported by committed.
+// Before the first offset has finished, offsets finished behind it are
+// committable too: at the first fetched offset, with them as metadata.
+func (t *tracker) committable(maxMeta int) (int64, string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	next := t.next
 	if next < 0 {
-		if !withMeta || len(t.pending) == 0 {
+		if maxMeta == 0 || len(t.pending) == 0 {
 			return next, "", false
 		}
 		next = t.pending[0].offset
 	}
 	var meta string
-	if withMeta {
-		meta = encodeFinished(next, t.finishedAbove(), maxMetaBytes)
+	if maxMeta > 0 {
+		meta = encodeFinished(next, t.finishedAbove(), maxMeta)
 	}
 	if t.next < 0 && meta == "" {
 		return next, "", false

@@ -30,7 +30,7 @@ func TestTrackerCommitsHighestContiguous(t *testing.T) {
 			for _, o := range tt.giveFinish {
 				tr.finish(o)
 			}
-			got, _, ok := tr.committable(false)
+			got, _, ok := tr.committable(0)
 			if !ok {
 				got = -1
 			}
@@ -44,7 +44,7 @@ func TestTrackerCommitsHighestContiguous(t *testing.T) {
 				if lag, advanced := tr.committed(got, ""); lag != 100-got || !advanced {
 					t.Errorf("lag = %d advanced %v, want %d true", lag, advanced, 100-got)
 				}
-				if _, _, again := tr.committable(false); again {
+				if _, _, again := tr.committable(0); again {
 					t.Error("committable again after committed")
 				}
 			}
