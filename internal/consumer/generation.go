@@ -26,10 +26,11 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	}
 	sort.Strings(topics)
 	ahead := c.finishedAhead(runCtx, gen)
+	var passOver int64
 	for _, t := range topics {
 		for _, pa := range gen.Assignments[t] {
 			p := c.newPartition(t, pa.ID, pa.Offset)
-			c.resume(p, gen.ID, ahead[topicPartition{t, pa.ID}])
+			passOver += c.resume(p, gen.ID, ahead[topicPartition{t, pa.ID}])
 			parts = append(parts, p)
 		}
 	}
@@ -46,7 +47,9 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	for _, p := range parts {
 		ev = ev.Str(fmt.Sprintf("%s/%d", p.topic, p.id), offsetString(p.start))
 	}
-	ev.Int("partitions", len(parts)).Msg("partitions assigned")
+	// finished_ahead: offsets above the starts already finished (by the last
+	// committer or this process), passed over when fetched.
+	ev.Int("partitions", len(parts)).Int64("finished_ahead", passOver).Msg("partitions assigned")
 
 	var fetchers sync.WaitGroup
 	fetchers.Add(len(parts))
@@ -281,8 +284,9 @@ func (c *Consumer) remember(p *partition, gen int32) {
 // no other member can have owned the partition in between: the previous
 // generation held it, or the group's committed offset is still the last one
 // this process landed. Otherwise another member may have uploaded older
-// states since, and only ahead is used.
-func (c *Consumer) resume(p *partition, gen int32, ahead []offsetRange) {
+// states since, and only ahead is used. It returns how many offsets p will
+// pass over.
+func (c *Consumer) resume(p *partition, gen int32, ahead []offsetRange) (n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	tp := topicPartition{p.topic, p.id}
@@ -297,15 +301,17 @@ func (c *Consumer) resume(p *partition, gen int32, ahead []offsetRange) {
 		p.start = prev.below
 		p.tracker.resume(prev.below, max(prev.landed, committed))
 	}
-	if skip := mergeRanges(prev.above, ahead, max(p.start, 0)); len(skip) > 0 {
-		p.tracker.setSkip(skip)
-		var n int64
-		for _, r := range skip {
-			n += r.last - r.first + 1
-		}
-		p.log.Info().Str("start", offsetString(p.start)).Int64("finished_ahead", n).Int("runs", len(skip)).
-			Msg("offsets above the start were finished before; they are passed over")
+	skip := mergeRanges(prev.above, ahead, max(p.start, 0))
+	if len(skip) == 0 {
+		return 0
 	}
+	p.tracker.setSkip(skip)
+	for _, r := range skip {
+		n += r.last - r.first + 1
+	}
+	p.log.Debug().Str("start", offsetString(p.start)).Int64("finished_ahead", n).Int("runs", len(skip)).
+		Msg("offsets above the start were finished before; they are passed over")
+	return n
 }
 
 // topicPartition names one partition.

@@ -57,9 +57,16 @@ func TestResumeSkipsWhatIsFinished(t *testing.T) {
 			c.remember(old, 7)
 
 			p := c.newPartition("orders", 0, tt.giveStart)
-			c.resume(p, tt.giveGen, tt.giveAhead)
+			n := c.resume(p, tt.giveGen, tt.giveAhead)
 			if got := p.tracker.skip; p.start != tt.wantStart || !slices.Equal(got, tt.wantSkip) {
 				t.Errorf("start %d skip %v, want %d %v", p.start, got, tt.wantStart, tt.wantSkip)
+			}
+			var want int64
+			for _, r := range tt.wantSkip {
+				want += r.last - r.first + 1
+			}
+			if n != want {
+				t.Errorf("resume says %d offsets will be passed over, want %d", n, want)
 			}
 			if off, _, ok := p.tracker.committable(maxMetaBytes); tt.wantStart == 10 && tt.giveStart < 10 && (!ok || off != 10) {
 				t.Errorf("committable %d %v, want 10 at once", off, ok)
