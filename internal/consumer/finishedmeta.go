@@ -20,7 +20,7 @@ import (
 // Format: "ordersync1 <base> <gap>+<count> …" in decimal, where base is the
 // committed offset and each run of finished offsets starts gap after the end
 // of the previous run (or after base) and holds count offsets, e.g.
-// "ordersync1 1200 3+2 4+1" names 1203, 1204 and 1209.
+// "ordersync1 1200 3+2 5+1" names 1203, 1204 and 1209.
 const metaPrefix = "ordersync1"
 
 // maxMetaBytes bounds the metadata of one partition, and maxCommitMetaBytes

@@ -22,24 +22,37 @@ var ErrCompacted = errors.New("the topic is compacted (cleanup.policy=compact): 
 // topic's cleanup.policy includes compact. Other errors say that the check
 // could not be made (no broker yet, no permission to describe the topic).
 func CheckTopic(ctx context.Context, transport *kafka.Transport, brokers []string, topic string) error {
+	policy, err := topicConfig(ctx, transport, brokers, topic, "cleanup.policy")
+	if err != nil {
+		return err
+	}
+	if strings.Contains(policy, "compact") {
+		return fmt.Errorf("%s: %w", topic, ErrCompacted)
+	}
+	return nil
+}
+
+// topicConfig returns the value of topic's setting name ("" when the broker
+// names none).
+func topicConfig(ctx context.Context, transport *kafka.Transport, brokers []string, topic, name string) (string, error) {
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport}
 	res, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
-		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"cleanup.policy"},
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{name},
 	}}})
 	if err != nil {
-		return fmt.Errorf("describe topic %s: %w", topic, err)
+		return "", fmt.Errorf("describe topic %s: %w", topic, err)
 	}
 	for _, r := range res.Resources {
 		if r.Error != nil {
-			return fmt.Errorf("describe topic %s: %w", topic, r.Error)
+			return "", fmt.Errorf("describe topic %s: %w", topic, r.Error)
 		}
 		for _, e := range r.ConfigEntries {
-			if e.ConfigName == "cleanup.policy" && strings.Contains(e.ConfigValue, "compact") {
-				return fmt.Errorf("%s: %w", topic, ErrCompacted)
+			if e.ConfigName == name {
+				return e.ConfigValue, nil
 			}
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // headroom is what a dead letter may add to its event: the ordersync.*
@@ -99,21 +112,15 @@ func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, transport *kafka.Tra
 
 // maxMessageBytes returns topic's max.message.bytes, when it can be read.
 func maxMessageBytes(ctx context.Context, transport *kafka.Transport, brokers []string, topic string) (int, bool) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport}
-	res, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
-		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"max.message.bytes"},
-	}}})
+	v, err := topicConfig(ctx, transport, brokers, topic, "max.message.bytes")
 	if err != nil {
 		return 0, false
 	}
-	for _, r := range res.Resources {
-		for _, e := range r.ConfigEntries {
-			if n, err := strconv.Atoi(e.ConfigValue); r.Error == nil && e.ConfigName == "max.message.bytes" && err == nil && n > 0 {
-				return min(n, math.MaxInt32-headroom), true
-			}
-		}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, false
 	}
-	return 0, false
+	return min(n, math.MaxInt32-headroom), true
 }
 
 func dialAny(ctx context.Context, dialer *kafka.Dialer, brokers []string) (*kafka.Conn, error) {
