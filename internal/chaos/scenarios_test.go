@@ -224,6 +224,7 @@ func apiFaults(t *testing.T, orders, rate int, outage, phase, timeout time.Durat
 	}
 	h.waitCommitted(h.produced, timeout)
 	delivered := h.metric(p, "ordersync_events_delivered_total")
+	unknown := h.unknownAttempts(p)
 	f, _ := h.result(timeout)
 	if f.DLQRecords != 0 {
 		t.Errorf("%d events dead-lettered; API faults must only delay delivery", f.DLQRecords)
@@ -236,12 +237,10 @@ func apiFaults(t *testing.T, orders, rate int, outage, phase, timeout time.Durat
 	}
 	// A duplicate comes from an answer the worker could not trust (signed
 	// with the wrong key) or from a request the sandbox accepted after the
-	// worker's request timeout gave up on it — at most one per in-flight
-	// slot while the 30 % timeout phase (and a slow, shared CI machine) lasts.
-	if bound := badSigned + maxInFlight; int64(f.DupUploads) > bound {
-		t.Errorf("%d duplicate uploads, more than the %d answers signed with the wrong key + %d in flight", f.DupUploads, badSigned, maxInFlight)
-	}
-	t.Logf("%d answers signed with the wrong key were not counted as deliveries; %d duplicate uploads", badSigned, f.DupUploads)
+	// worker's request timeout gave up on it: how many there are depends on
+	// the machine's speed, so the bound is the worker's own count of them.
+	boundNoCrash(t, f, unknown)
+	t.Logf("%d answers signed with the wrong key were not counted as deliveries; %d duplicate uploads, %d attempts with an unknown outcome", badSigned, f.DupUploads, unknown)
 }
 
 // sigterm stops a worker with SIGTERM while uploads are in flight: it must
@@ -398,7 +397,7 @@ func metricsAndHealth(t *testing.T, orders int, timeout time.Duration) {
 			t.Errorf("%s did not follow the second wave: %v before it, %v after", name, first[name], last[name])
 		}
 	}
-	unknown := h.transientAttempts(p)
+	unknown := h.unknownAttempts(p)
 	f, _ := h.result(timeout)
 	boundNoCrash(t, f, unknown)
 }
@@ -455,12 +454,15 @@ func (h *harness) waitMetrics(p *proc, timeout time.Duration, what string, ok fu
 	}
 }
 
-// transientAttempts counts p's upload attempts that ended without a
-// verified answer: each may have reached the API, so each may duplicate.
-func (h *harness) transientAttempts(p *proc) int {
+// unknownAttempts counts p's upload attempts that ended without a verified
+// answer — no answer at all (a timeout, a dropped connection) or a 2xx the
+// worker could not verify: each may have reached the API, so each may
+// duplicate. A 5xx, 429 or 503 answer is a verified refusal and cannot.
+func (h *harness) unknownAttempts(p *proc) int {
 	var n float64
 	for k, v := range h.scrapeAll(p) {
-		if strings.HasPrefix(k, "ordersync_upload_attempts_total{") && strings.Contains(k, "result=transient") {
+		if strings.HasPrefix(k, "ordersync_upload_attempts_total{") && strings.Contains(k, "result=transient") &&
+			(strings.Contains(k, "http_status=0,") || strings.Contains(k, "http_status=2")) {
 			n += v
 		}
 	}
@@ -537,7 +539,7 @@ func replayRejected(t *testing.T, orders int, timeout time.Duration) {
 		t.Errorf("second replay republished %d records, want 0", n2)
 	}
 	h.waitCommitted(h.produced, timeout)
-	unknown := h.transientAttempts(p)
+	unknown := h.unknownAttempts(p)
 	f, _ := h.result(timeout)
 	h.scan(out1, out2)
 	t.Logf("replay: %d rejected events republished and delivered (%d uploads recorded in all); a second replay republished %d", n, f.Uploads, n2)
