@@ -8,7 +8,9 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 #                 the default on linux/amd64 and linux/arm64 when cgo works (`go env CGO_ENABLED` is 1)
 #   go            CGO_ENABLED=0: Go's own crypto, a static binary; the default everywhere else
 GO_PLATFORM := $(shell $(GO) env GOOS GOARCH CGO_ENABLED 2>/dev/null)
-CRYPTO_AUTO := $(if $(filter linux_amd64_1 linux_arm64_1,$(subst $(eval) ,_,$(strip $(GO_PLATFORM)))),boringcrypto,go)
+empty :=
+space := $(empty) $(empty)
+CRYPTO_AUTO := $(if $(filter linux_amd64_1 linux_arm64_1,$(subst $(space),_,$(strip $(GO_PLATFORM)))),boringcrypto,go)
 CRYPTO    ?= $(CRYPTO_AUTO)
 ifeq ($(CRYPTO),boringcrypto)
 ifneq ($(CRYPTO_AUTO),boringcrypto)
