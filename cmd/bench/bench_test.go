@@ -134,47 +134,63 @@ func TestQuartiles(t *testing.T) {
 func TestVerdicts(t *testing.T) {
 	tests := []struct {
 		name string
-		give result
+		give []result
 		want []bool
 	}{
 		{
 			name: "no-latency passes",
-			give: result{Case: caseNoLatency, PerSecond: 1600, SignRate: 2000, ExclSign: 100 * time.Microsecond},
-			want: []bool{true, true},
+			give: []result{{Case: caseNoLatency, PerSecond: 1100, SignRate: 2000, Efficiency: 0.81, ExclSign: 100 * time.Microsecond}},
+			want: []bool{true, true, true},
 		},
 		{
-			name: "no-latency misses both",
-			give: result{Case: caseNoLatency, PerSecond: 1400, SignRate: 2000, ExclSign: 151 * time.Microsecond},
-			want: []bool{false, false},
+			name: "no-latency misses all three",
+			give: []result{{Case: caseNoLatency, PerSecond: 990, SignRate: 2000, Efficiency: 0.79, ExclSign: 151 * time.Microsecond}},
+			want: []bool{false, false, false},
+		},
+		{
+			name: "no-latency against the baseline build",
+			give: []result{
+				{Case: caseNoLatency, PerSecond: 1300, SignRate: 2000, Efficiency: 0.8, ExclSign: 100 * time.Microsecond},
+				{Case: caseNoLatency, Baseline: true, PerSecond: 1000, SignRate: 2000, Efficiency: 0.5, ExclSign: 400 * time.Microsecond},
+			},
+			want: []bool{true, true, true, true},
+		},
+		{
+			name: "no-latency below 1.3 × the baseline",
+			give: []result{
+				{Case: caseNoLatency, PerSecond: 1299, SignRate: 2000, Efficiency: 0.8, ExclSign: 100 * time.Microsecond},
+				{Case: caseNoLatency, Baseline: true, PerSecond: 1000, SignRate: 2000},
+			},
+			want: []bool{true, true, false, true},
 		},
 		{
 			name: "latency bound by in-flight",
-			give: result{Case: caseLatency256, InFlight: 256, APILatency: 100 * time.Millisecond, PerSecond: 1700, SignRate: 4000},
+			give: []result{{Case: caseLatency256, InFlight: 256, APILatency: 100 * time.Millisecond, PerSecond: 1500, SignRate: 4000}},
 			want: []bool{false},
 		},
 		{
 			name: "latency bound by signing",
-			give: result{Case: caseLatency256, InFlight: 256, APILatency: 100 * time.Millisecond, PerSecond: 1500, SignRate: 2000},
+			give: []result{{Case: caseLatency256, InFlight: 256, APILatency: 100 * time.Millisecond, PerSecond: 1200, SignRate: 2000}},
 			want: []bool{true},
 		},
 		{
 			name: "backlog flat and small",
-			give: result{Case: caseBacklog, PeakRSS: 100 << 20, RSS: []uint64{90 << 20, 95 << 20, 96 << 20, 100 << 20}, ExclSign: time.Microsecond},
+			give: []result{{Case: caseBacklog, PeakRSS: 100 << 20, RSS: []uint64{90 << 20, 95 << 20, 96 << 20, 100 << 20}, ExclSign: time.Microsecond}},
 			want: []bool{true, true, true},
 		},
 		{
 			name: "backlog growing and big",
-			give: result{Case: caseBacklog, PeakRSS: 200 << 20, RSS: []uint64{50 << 20, 80 << 20, 140 << 20, 200 << 20}, ExclSign: time.Microsecond},
+			give: []result{{Case: caseBacklog, PeakRSS: 200 << 20, RSS: []uint64{50 << 20, 80 << 20, 140 << 20, 200 << 20}, ExclSign: time.Microsecond}},
 			want: []bool{false, false, true},
 		},
 		{
 			name: "latency-1 has no target",
-			give: result{Case: caseLatency1},
+			give: []result{{Case: caseLatency1}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := verdicts([]result{tt.give})
+			got := verdicts(tt.give)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d verdicts %+v, want %d", len(got), got, len(tt.want))
 			}
@@ -184,6 +200,29 @@ func TestVerdicts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestEfficiencyIsTheFastestSignatureOverWorkerCPU(t *testing.T) {
+	r := result{PerSecond: 1500, CPUPerEvent: 1000 * time.Microsecond}
+	r.setSigning(signing{PerSecond: 2700, Single: 700 * time.Microsecond}, signing{PerSecond: 2700, Single: 800 * time.Microsecond})
+	if math.Abs(r.Efficiency-0.75) > 1e-9 {
+		t.Fatalf("efficiency %v, want 750 µs ÷ 1000 µs = 0.75", r.Efficiency)
+	}
+	if line := r.line(); !strings.Contains(line, "efficiency 0.75") || !strings.Contains(line, "fastest signature 750 µs") {
+		t.Errorf("line %q does not show the efficiency and the fastest signature", line)
+	}
+}
+
+func TestParseVersionCrypto(t *testing.T) {
+	for _, tt := range []struct{ give, want string }{
+		{"ordersync v1.2.3 crypto=boringcrypto\n", "boringcrypto"},
+		{"ordersync dev crypto=go\n", "go"},
+		{"ordersync dev\n", "unknown"},
+	} {
+		if got := parseVersionCrypto(tt.give); got != tt.want {
+			t.Errorf("parseVersionCrypto(%q) = %q, want %q", tt.give, got, tt.want)
+		}
 	}
 }
 

@@ -101,7 +101,7 @@ const (
 
 // runCase starts a fresh broker and sandbox, produces the case's events,
 // runs the worker binary over them and measures it.
-func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result, error) {
+func runCase(ctx context.Context, o options, s spec, worker string, progress io.Writer) (result, error) {
 	if o.harnessProcs > 0 {
 		// Fewer Ps than cores keeps this process's idle Ps from spinning
 		// for work on the worker's cores; it needs a fraction of one core.
@@ -136,7 +136,7 @@ func runCase(ctx context.Context, o options, s spec, progress io.Writer) (result
 		return result{}, err
 	}
 	defer logs.Close()
-	w, err := stack.StartWorker(o.worker, st.WorkerEnv("ORDERSYNC_MAX_IN_FLIGHT="+strconv.Itoa(s.inFlight)), logs)
+	w, err := stack.StartWorker(worker, st.WorkerEnv("ORDERSYNC_MAX_IN_FLIGHT="+strconv.Itoa(s.inFlight)), logs)
 	if err != nil {
 		return result{}, err
 	}
@@ -170,6 +170,9 @@ func (r *result) setSigning(before, after signing) {
 	r.SignRate = (before.PerSecond + after.PerSecond) / 2
 	r.SignCPU = (before.Single + after.Single) / 2
 	r.Ratio = r.PerSecond / r.SignRate
+	if r.CPUPerEvent > 0 {
+		r.Efficiency = float64(r.SignCPU) / float64(r.CPUPerEvent)
+	}
 	if r.Signs > 0 {
 		r.ExclSign = r.CPUPerEvent - r.WorkerSignCPU
 		r.CPURatio = float64(r.SignCPUDuring) / float64(r.CPUPerEvent+r.HarnessCPU)

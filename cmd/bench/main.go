@@ -2,12 +2,17 @@
 // broker (kfake) and the WeChat Pay sandbox, which reuses one response
 // signature per second and keeps only a count so that its own CPU stays
 // small. It runs each case on a fresh broker and sandbox with a
-// pre-produced backlog, measures the machine's RSA-2048 signing rate just
-// before and just after each case, and prints one line per case — events/s, end-to-end and upload latency, worker
-// CPU per event, peak RSS, the signing rate and the ratio — and PASS or MISS
-// for each target of issue 7.
+// pre-produced backlog, measures the machine's RSA-2048 signing rate and the
+// CPU of one signature just before and just after each case, and prints one
+// line per case — events/s, worker CPU per event beside the fastest
+// signature and their ratio (efficiency), end-to-end and upload latency,
+// peak RSS, the signing rate — and PASS or MISS for each target of issues 7
+// and 17. With --baseline the no-latency case runs again, right after, with
+// that binary (make bench: the CRYPTO=go build). Built with BoringCrypto
+// (make bench does so where it can), the bench measures the fastest
+// signature with it whatever the worker signs with.
 //
-//	go run ./cmd/bench --worker bin/worker [--cases no-latency,backlog] [--backlog 1000000] [--json]
+//	go run ./cmd/bench --worker bin/worker [--baseline bin/worker-go] [--cases no-latency,backlog] [--backlog 1000000] [--json]
 package main
 
 import (
@@ -20,15 +25,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/buildcrypto"
 )
 
 type options struct {
 	worker        string
+	baseline      string
 	cases         []string
 	events        int
 	inFlight      int
@@ -51,6 +60,7 @@ func main() {
 	var o options
 	var cases string
 	flag.StringVar(&o.worker, "worker", "bin/worker", "path of the worker binary (make build)")
+	flag.StringVar(&o.baseline, "baseline", "", "path of a second worker binary to run the no-latency case with, right after --worker's (make bench: bin/worker-go)")
 	flag.StringVar(&cases, "cases", strings.Join(allCases, ","), "comma-separated cases to run: "+strings.Join(allCases, ", "))
 	flag.IntVar(&o.events, "events", 20000, "events of the no-latency case")
 	flag.IntVar(&o.inFlight, "in-flight", 256, "ORDERSYNC_MAX_IN_FLIGHT of the no-latency case")
@@ -107,14 +117,20 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(o.worker); err != nil {
-		return fmt.Errorf("worker binary %s not found: run `make build` first (make bench does)", o.worker)
+	h := header{GoVersion: runtime.Version(), Command: "bench " + strings.Join(os.Args[1:], " "), CheckEvery: max(o.checkEvery, 1),
+		Worker: o.worker, Baseline: o.baseline, SignCrypto: buildcrypto.Name()}
+	if h.WorkerCrypto, err = workerCrypto(ctx, o.worker); err != nil {
+		return err
+	}
+	if o.baseline != "" {
+		if h.BaselineCrypto, err = workerCrypto(ctx, o.baseline); err != nil {
+			return err
+		}
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
 	}
-	h := header{GoVersion: runtime.Version(), Command: "bench " + strings.Join(os.Args[1:], " "), CheckEvery: max(o.checkEvery, 1)}
 	h.CPUs, h.Model = machine()
 	enc := json.NewEncoder(out)
 	if o.json {
@@ -126,29 +142,24 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 	}
 	var results []result
 	for _, s := range list {
-		fmt.Fprintf(progress, "%s: measuring the signing rate for %s…\n", s.name, o.signFor)
-		before, err := measureSigning(ctx, key, o.signFor)
-		if err != nil {
-			return err
+		runs := []workerRun{{worker: o.worker, crypto: h.WorkerCrypto}}
+		if s.name == caseNoLatency && o.baseline != "" {
+			runs = append(runs, workerRun{worker: o.baseline, crypto: h.BaselineCrypto, baseline: true})
 		}
-		r, err := runCase(ctx, o, s, progress)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(progress, "%s: measuring the signing rate again for %s…\n", s.name, o.signFor)
-		after, err := measureSigning(ctx, key, o.signFor)
-		if err != nil {
-			return err
-		}
-		r.setSigning(before, after)
-		results = append(results, r)
-		if o.json {
-			err = enc.Encode(r)
-		} else {
-			_, err = fmt.Fprintln(out, r.line())
-		}
-		if err != nil {
-			return err
+		for _, one := range runs {
+			r, err := runMeasured(ctx, o, s, one, key, progress)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+			if o.json {
+				err = enc.Encode(r)
+			} else {
+				_, err = fmt.Fprintln(out, r.line())
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	missed := false
@@ -167,4 +178,58 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 		return errMissed
 	}
 	return nil
+}
+
+// workerRun is one worker binary that a case runs with.
+type workerRun struct {
+	worker, crypto string
+	baseline       bool
+}
+
+// runMeasured runs case s with one worker binary between two measurements
+// of the signing rate.
+func runMeasured(ctx context.Context, o options, s spec, one workerRun, key *rsa.PrivateKey, progress io.Writer) (result, error) {
+	fmt.Fprintf(progress, "%s (%s): measuring the signing rate for %s…\n", s.name, one.worker, o.signFor)
+	before, err := measureSigning(ctx, key, o.signFor)
+	if err != nil {
+		return result{}, err
+	}
+	r, err := runCase(ctx, o, s, one.worker, progress)
+	if err != nil {
+		return result{}, err
+	}
+	fmt.Fprintf(progress, "%s (%s): measuring the signing rate again for %s…\n", s.name, one.worker, o.signFor)
+	after, err := measureSigning(ctx, key, o.signFor)
+	if err != nil {
+		return result{}, err
+	}
+	r.setSigning(before, after)
+	r.Worker, r.WorkerCrypto, r.Baseline = one.worker, one.crypto, one.baseline
+	return r, nil
+}
+
+// workerCrypto asks a worker binary what it signs with (`worker version`
+// prints "ordersync VERSION crypto=NAME").
+func workerCrypto(ctx context.Context, path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("worker binary %s not found: run `make build` first (make bench does)", path)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s version: %w", path, err)
+	}
+	return parseVersionCrypto(string(out)), nil
+}
+
+// parseVersionCrypto returns NAME of the "crypto=NAME" word of a `worker
+// version` line, or "unknown" for a binary older than that word.
+func parseVersionCrypto(line string) string {
+	for _, f := range strings.Fields(line) {
+		if name, ok := strings.CutPrefix(f, "crypto="); ok {
+			return name
+		}
+	}
+	return "unknown"
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ordersync/ordersync/internal/buildcrypto"
 	"github.com/ordersync/ordersync/internal/config"
 	"github.com/ordersync/ordersync/internal/mapper"
 )
@@ -54,7 +55,7 @@ func dispatch(ctx context.Context, stop func(), args []string, stdin io.Reader, 
 	case "validate":
 		return cmdValidate(args, stdin, stdout, stderr)
 	case "version":
-		_, _ = fmt.Fprintln(stdout, "ordersync", buildVersion())
+		_, _ = fmt.Fprintln(stdout, "ordersync", buildVersion(), "crypto="+buildcrypto.Name())
 		return exitOK
 	case "help":
 		usage(stdout)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/ordersync/ordersync/internal/buildcrypto"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
 
@@ -90,8 +91,9 @@ func TestRunStopsAtStartNamingTheSetting(t *testing.T) {
 
 func TestSubcommands(t *testing.T) {
 	clearEnv(t)
-	if code, out, _ := dispatchArgs(t, "version"); code != exitOK || !strings.HasPrefix(out, "ordersync ") {
-		t.Errorf("version: exit %d, %q", code, out)
+	if code, out, _ := dispatchArgs(t, "version"); code != exitOK || !strings.HasPrefix(out, "ordersync ") ||
+		!strings.HasSuffix(out, " crypto="+buildcrypto.Name()+"\n") {
+		t.Errorf("version: exit %d, %q, want \"ordersync VERSION crypto=%s\"", code, out, buildcrypto.Name())
 	}
 	if code, _, stderr := dispatchArgs(t, "sync"); code != exitUsage || !strings.Contains(stderr, `unknown subcommand "sync"`) {
 		t.Errorf("unknown subcommand: exit %d, %q", code, stderr)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ordersync/ordersync/internal/buildcrypto"
 	"github.com/ordersync/ordersync/internal/config"
 	"github.com/ordersync/ordersync/internal/consumer"
 	"github.com/ordersync/ordersync/internal/dlq"
@@ -116,6 +117,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 
 	log.Info().
 		Str("version", buildVersion()).
+		Str("crypto", buildcrypto.Name()).
 		Strs("topics", cfg.Topics).
 		Str("group_id", cfg.GroupID).
 		Str("dlq_topic", cfg.DLQTopic).

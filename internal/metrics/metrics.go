@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ordersync/ordersync/internal/buildcrypto"
 )
 
 // Metrics holds every ordersync_* collector, registered on its own registry.
@@ -33,7 +35,7 @@ type Metrics struct {
 }
 
 // New registers the collectors, the Go runtime and process collectors, and
-// ordersync_build_info{version}.
+// ordersync_build_info{version,crypto}, crypto being buildcrypto.Name().
 func New(version string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
@@ -85,8 +87,8 @@ func New(version string) *Metrics {
 		}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "ordersync_build_info", Help: "Always 1; the version label names the build.",
-		ConstLabels: prometheus.Labels{"version": version},
+		Name: "ordersync_build_info", Help: "Always 1; the version label names the build, crypto what it signs with (boringcrypto or go).",
+		ConstLabels: prometheus.Labels{"version": version, "crypto": buildcrypto.Name()},
 	})
 	build.Set(1)
 	reg.MustRegister(m.consumed, m.delivered, m.skipped, m.deadLettered, m.attempts, m.uploadDuration,

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/buildcrypto"
 )
 
 // exercised returns the names of every family New registers, after each
@@ -79,4 +81,27 @@ func TestDocsNameOnlyRealMetrics(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBuildInfoNamesTheCrypto checks that ordersync_build_info carries the
+// version and which crypto the binary signs with.
+func TestBuildInfoNamesTheCrypto(t *testing.T) {
+	families, err := New("v1.2.3").Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "ordersync_build_info" {
+			continue
+		}
+		labels := map[string]string{}
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["version"] != "v1.2.3" || labels["crypto"] != buildcrypto.Name() {
+			t.Fatalf("ordersync_build_info labels %v, want version v1.2.3 and crypto %q", labels, buildcrypto.Name())
+		}
+		return
+	}
+	t.Fatal("ordersync_build_info not registered")
 }

@@ -105,6 +105,7 @@ func (b *breaker) done(r attemptResult, probe bool) {
 	k, cause := r.kind, r.err
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	wasOpen := b.open
 	if probe {
 		b.probing = false
 	}
@@ -132,7 +133,11 @@ func (b *breaker) done(r attemptResult, probe bool) {
 	case kindCancelled:
 		// A cancelled probe frees the slot for another waiter right away.
 	}
-	b.signal()
+	// Uploads wait only while the breaker is open: an attempt that finds it
+	// closed and leaves it closed has no one to wake.
+	if wasOpen || b.open {
+		b.signal()
+	}
 }
 
 // successCount returns how many attempts, of any upload, were delivered or

@@ -1,5 +1,6 @@
-// Package uploader sends sync-status bodies to WeChat Pay through one
-// wechatpay-go client, classifies each answer (see classify.go), retries
+// Package uploader sends sync-status bodies to WeChat Pay, signed and
+// verified by wechatpay-go (see request.go), classifies each answer (see
+// classify.go), retries
 // transient failures with exponential backoff and pauses every upload while
 // the API is down or the deployment's key is wrong (see breaker.go). It never
 // logs; everything the caller needs is in the Outcome.
@@ -19,9 +20,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"github.com/wechatpay-apiv3/wechatpay-go/core"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"golang.org/x/time/rate"
 )
 
@@ -143,18 +141,17 @@ var (
 // Uploader posts sync-status bodies. It is safe for concurrent use; build
 // one per deployment and Close it when done.
 type Uploader struct {
-	client     *core.Client
-	httpClient *http.Client
-	url        string
-	retry      RetryPolicy
-	timeout    time.Duration
-	limiter    *rate.Limiter
-	breaker    *breaker
-	observer   Observer
-	now        func() time.Time
+	poster   *poster
+	retry    RetryPolicy
+	timeout  time.Duration
+	limiter  *rate.Limiter
+	breaker  *breaker
+	observer Observer
+	now      func() time.Time
 }
 
-// New validates cfg and builds the wechatpay-go client. It does no I/O.
+// New validates cfg and builds the HTTP client, the signer and the
+// validator. It does no I/O.
 func New(cfg Config) (*Uploader, error) {
 	if err := applyDefaults(&cfg); err != nil {
 		return nil, err
@@ -177,34 +174,16 @@ func New(cfg Config) (*Uploader, error) {
 	httpClient := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
-	opts := []core.ClientOption{option.WithHTTPClient(httpClient)}
-	if cfg.WechatPayPublicKey != nil {
-		opts = append(opts, option.WithWechatPayPublicKeyAuthCipher(
-			cfg.MchID, cfg.MchCertSerial, cfg.MchPrivateKey, cfg.WechatPayPublicKeyID, cfg.WechatPayPublicKey))
-	} else {
-		opts = append(opts,
-			option.WithMerchantCredential(cfg.MchID, cfg.MchCertSerial, cfg.MchPrivateKey),
-			option.WithWechatPayCertificate([]*x509.Certificate{cfg.WechatPayCert}))
-	}
-	if cfg.Observer != nil {
-		// Replaces the signer the options above built with the same one,
-		// timed.
-		opts = append(opts, option.WithSigner(timedSigner{observer: cfg.Observer, Signer: &signers.SHA256WithRSASigner{
-			MchID: cfg.MchID, CertificateSerialNo: cfg.MchCertSerial, PrivateKey: cfg.MchPrivateKey,
-		}}))
-	}
-	client, err := core.NewClient(context.Background(), opts...)
+	poster, err := newPoster(&cfg, httpClient, strings.TrimRight(cfg.BaseURL, "/")+SyncStatusPath)
 	if err != nil {
-		return nil, fmt.Errorf("build wechatpay client: %w", err)
+		return nil, err
 	}
 	u := &Uploader{
-		client:     client,
-		httpClient: httpClient,
-		url:        strings.TrimRight(cfg.BaseURL, "/") + SyncStatusPath,
-		retry:      cfg.Retry,
-		timeout:    cfg.RequestTimeout,
-		observer:   cfg.Observer,
-		now:        cfg.Now,
+		poster:   poster,
+		retry:    cfg.Retry,
+		timeout:  cfg.RequestTimeout,
+		observer: cfg.Observer,
+		now:      cfg.Now,
 	}
 	if cfg.RateLimit > 0 {
 		u.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(1, int(cfg.RateLimit/10)))
@@ -266,7 +245,7 @@ func setDefault[T comparable](v *T, def T) {
 
 // Close releases idle connections. Uploads in progress are not affected.
 func (u *Uploader) Close() {
-	u.httpClient.CloseIdleConnections()
+	u.poster.client.CloseIdleConnections()
 }
 
 // Paused reports whether delivery is paused by the breaker, and why.
@@ -283,11 +262,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		out.Class, out.Err = Rejected, ErrEmptyBody
 		return out
 	}
-	bo := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(u.retry.InitialInterval),
-		backoff.WithMaxInterval(u.retry.MaxInterval),
-		backoff.WithMaxElapsedTime(0), // the budget below excludes paused time
-	)
+	var bo *backoff.ExponentialBackOff // made at the first failure
 	start := u.now()
 	var paused time.Duration // not charged to MaxElapsed
 	// successMark is the breaker's success count at this upload's first
@@ -346,6 +321,13 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		if open, _ := u.breaker.state(); open {
 			continue // wait for the breaker, uncharged
 		}
+		if bo == nil {
+			bo = backoff.NewExponentialBackOff(
+				backoff.WithInitialInterval(u.retry.InitialInterval),
+				backoff.WithMaxInterval(u.retry.MaxInterval),
+				backoff.WithMaxElapsedTime(0), // the budget below excludes paused time
+			)
+		}
 		delay := max(bo.NextBackOff(), r.retryAfter) // Retry-After capped by MaxInterval above
 		if u.now().Sub(start)-paused+delay > u.retry.MaxElapsed {
 			if u.breaker.threshold > 0 && u.breaker.successCount() == successMark {
@@ -377,7 +359,7 @@ func cancelled(out Outcome, err error) Outcome {
 func (u *Uploader) attempt(ctx context.Context, body []byte) attemptResult {
 	actx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
-	res, err := u.client.Post(actx, u.url, body)
+	res, err := u.poster.post(actx, body)
 	if res != nil && res.Response != nil && res.Response.Body != nil {
 		_, _ = io.Copy(io.Discard, res.Response.Body)
 		_ = res.Response.Body.Close()

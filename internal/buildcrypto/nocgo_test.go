@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package buildcrypto
+
+const cgoEnabled = false
