@@ -228,9 +228,9 @@ func TestApplyCancelledIsNotInvalid(t *testing.T) {
 
 func TestCompileErrorPosition(t *testing.T) {
 	tests := []struct {
-		name, give       string
+		name, give        string
 		wantLine, wantCol int
-		wantReason       string
+		wantReason        string
 	}{
 		{"unexpected token", "{\n  a: .a,\n  b: .b }}", 3, 10, `unexpected token "}"`},
 		{"unexpected end", "{\n  a: (.a", 2, 9, "unexpected EOF"},
