@@ -31,11 +31,12 @@ func FuzzApply(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		samples, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "*.input.json"))
-		for _, s := range samples {
-			if b, err := os.ReadFile(s); err == nil {
-				f.Add(string(src), string(b))
-			}
+		samples, err := os.ReadFile(filepath.Join(filepath.Dir(file), "events.jsonl"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, line := range strings.Split(string(samples), "\n") {
+			f.Add(string(src), line)
 		}
 	}
 	f.Fuzz(func(t *testing.T, src, value string) {
