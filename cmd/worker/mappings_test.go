@@ -50,3 +50,32 @@ func TestWorkedMappings(t *testing.T) {
 		})
 	}
 }
+
+// TestMappingFileThatDoesNotCompileStopsAtStart: run and validate stop with
+// exit 2 and one line naming ORDERSYNC_MAPPING_FILE, the file, the line and
+// the column; a file that cannot be read is reported the same way.
+func TestMappingFileThatDoesNotCompileStopsAtStart(t *testing.T) {
+	runEnv(t)
+	bad := filepath.Join(t.TempDir(), "bad.jq")
+	if err := os.WriteFile(bad, []byte("{\n  event_id: .id,\n  order: {order_no: .no}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, giveFile, want string
+	}{
+		{"syntax error", bad, "worker: invalid setting ORDERSYNC_MAPPING_FILE (--mapping-file): " + bad + `: line 3, column 26: unexpected token "}"`},
+		{"missing file", "/nonexistent/map.jq", "worker: invalid setting ORDERSYNC_MAPPING_FILE (--mapping-file): read mapping program: open /nonexistent/map.jq"},
+	}
+	for _, tt := range tests {
+		for _, cmd := range []string{"run", "validate"} {
+			t.Run(tt.name+"/"+cmd, func(t *testing.T) {
+				t.Setenv("ORDERSYNC_MAPPING_FILE", tt.giveFile)
+				code, _, stderr := dispatchArgs(t, cmd)
+				lines := strings.Split(strings.TrimSpace(stderr), "\n")
+				if code != exitUsage || len(lines) != 1 || !strings.HasPrefix(lines[0], tt.want) {
+					t.Errorf("exit %d, stderr %q; want exit 2 and one line starting %q", code, stderr, tt.want)
+				}
+			})
+		}
+	}
+}
