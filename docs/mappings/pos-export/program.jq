@@ -7,7 +7,8 @@ def unit: {"portion": "BY_SHARE", "weight": "BY_WEIGHT"}[.] // .;
 if .kind == "heartbeat" then empty else
 {
   event_id: "pos-\(.bill_id)-\(.rev)",
-  event_type: {"OPEN": "order.created", "CHANGED": "order.updated", "PAID": "order.paid", "VOID": "order.cancelled"}[.state]
+  event_type: {"OPEN": "order.created", "CHANGED": "order.updated", "PAID": "order.paid", "SERVED": "order.served",
+               "VOID": "order.cancelled"}[.state]
               // error("unknown bill state"),
   occurred_at: (.updated_at | beijing),
   merchant: {sub_mchid: .store.mch, sub_appid: .store.appid, shop_no: .store.code},
