@@ -23,8 +23,8 @@ if .kind == "heartbeat" then empty else
     user_amount: (.payable | fen),
     dishes: [.items[] | {
       dish_no: .sku, name: .title, price: (.unit_price | fen), unit: (.by | unit), count: .qty,
-      category: .category
-    } | with_entries(select(.value != null))]
+      category: .category                          # null is as good as absent
+    }]
   }
 }
 + (if .payment then {payment: {
