@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ordersync/ordersync/internal/mapper"
 )
@@ -40,7 +39,7 @@ func FuzzApply(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src, value string) {
-		p, err := Compile(src, Limits{Timeout: 20 * time.Millisecond, MaxOutputBytes: 64 << 10})
+		p, err := Compile(src, Limits{MaxSteps: 20_000, MaxOutputBytes: 64 << 10})
 		if err != nil {
 			var ce *CompileError
 			if !errors.As(err, &ce) || ce.Line < 1 || ce.Column < 1 {

@@ -38,7 +38,8 @@ import (
 
 // Defaults of Limits.
 const (
-	DefaultTimeout        = time.Second
+	DefaultMaxSteps       = 1_000_000
+	DefaultTimeout        = 10 * time.Second
 	DefaultMaxOutputBytes = mapper.DefaultMaxValueBytes
 	DefaultMaxValueBytes  = mapper.DefaultMaxValueBytes
 	// MaxOutputDepth is the deepest nesting of an output; the mapper accepts
@@ -71,8 +72,17 @@ func (e *CompileError) Error() string {
 }
 
 // Limits bound the cost of one run. Zero fields take the defaults.
+//
+// MaxSteps is the limit that stops a program that loops, recurses or builds
+// a huge value: it counts the program's operations, so it judges a program
+// the same way on an idle machine and on a saturated one (a wall-clock limit
+// would dead-letter good events whenever the worker waits for a core).
+// Timeout is a backstop in wall-clock time for the few builtins that do much
+// in one operation (sorting or printing a large value).
 type Limits struct {
-	// Timeout bounds one run of the program.
+	// MaxSteps bounds the jq operations of one run.
+	MaxSteps int
+	// Timeout bounds one run in wall-clock time.
 	Timeout time.Duration
 	// MaxOutputBytes bounds the JSON of the object the program yields.
 	MaxOutputBytes int
@@ -118,8 +128,11 @@ func Load(path string, lim Limits) (*Program, error) {
 // Compile compiles src. The error of a program that does not parse or
 // names an undefined function or variable is a *CompileError.
 func Compile(src string, lim Limits) (*Program, error) {
-	if lim.Timeout < 0 || lim.MaxOutputBytes < 0 || lim.MaxValueBytes < 0 {
+	if lim.MaxSteps < 0 || lim.Timeout < 0 || lim.MaxOutputBytes < 0 || lim.MaxValueBytes < 0 {
 		return nil, errors.New("mapping limits must not be negative")
+	}
+	if lim.MaxSteps == 0 {
+		lim.MaxSteps = DefaultMaxSteps
 	}
 	if lim.Timeout == 0 {
 		lim.Timeout = DefaultTimeout
@@ -158,7 +171,7 @@ func (p *Program) Apply(ctx context.Context, in Input) ([]byte, error) {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
 	defer cancel()
-	iter := p.code.RunWithContext(runCtx, v, vars(in)...)
+	iter := p.code.RunWithContext(&budget{Context: runCtx, limit: p.limits.MaxSteps}, v, vars(in)...)
 	var out any
 	n := 0
 	for {
@@ -170,6 +183,9 @@ func (p *Program) Apply(ctx context.Context, in Input) ([]byte, error) {
 			var halt *gojq.HaltError
 			if errors.As(err, &halt) && halt.Value() == nil {
 				break // halt: stop without an error
+			}
+			if errors.Is(err, errSteps) {
+				return nil, &Error{Reason: fmt.Sprintf("step limit of %d operations exceeded", p.limits.MaxSteps)}
 			}
 			if runCtx.Err() != nil && errors.Is(err, runCtx.Err()) {
 				if ctx.Err() != nil {

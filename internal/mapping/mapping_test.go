@@ -3,6 +3,8 @@ package mapping
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -191,15 +193,15 @@ func leaked(msg, secret string) bool {
 }
 
 func TestApplyLimits(t *testing.T) {
-	lim := Limits{Timeout: 50 * time.Millisecond, MaxOutputBytes: 1000, MaxValueBytes: 100}
+	lim := Limits{MaxSteps: 100_000, MaxOutputBytes: 1000, MaxValueBytes: 100}
 	tests := []struct {
 		name, giveProgram, giveValue, wantReason string
 	}{
-		{"infinite loop", `def f: f; f`, `{}`, "time limit of 50ms exceeded"},
-		{"range(1e9)", `[range(1e9)] | {n: length}`, `{}`, "time limit of 50ms exceeded"},
-		{"range(1e9) without output", `last(range(1e9)) | {n: .}`, `{}`, "time limit of 50ms exceeded"},
-		{"deep recursion", `def f: [f]; f`, `{}`, "time limit of 50ms exceeded"},
-		{"repeat", `[repeat(.)] | {}`, `{}`, "time limit of 50ms exceeded"},
+		{"infinite loop", `def f: f; f`, `{}`, "step limit of 100000 operations exceeded"},
+		{"range(1e9)", `[range(1e9)] | {n: length}`, `{}`, "step limit of 100000 operations exceeded"},
+		{"range(1e9) without output", `last(range(1e9)) | {n: .}`, `{}`, "step limit of 100000 operations exceeded"},
+		{"deep recursion", `def f: [f]; f`, `{}`, "step limit of 100000 operations exceeded"},
+		{"repeat", `[repeat(.)] | {}`, `{}`, "step limit of 100000 operations exceeded"},
 		{"huge output", `{a: [range(1000)]}`, `{}`, "output is larger than 1000 bytes"},
 		{"huge string", `{a: ("x" * 2000)}`, `{}`, "output is larger than 1000 bytes"},
 		{"deep output", `{a: (reduce range(100) as $i (1; [.]))}`, `{}`, "output is nested deeper than 64 levels"},
@@ -213,6 +215,32 @@ func TestApplyLimits(t *testing.T) {
 				t.Fatalf("got %v, want the reason %q", err, tt.wantReason)
 			}
 		})
+	}
+}
+
+// TestApplyTimeLimitIsABackstop: with the steps to spare, the wall-clock
+// limit still stops a run (here one already past its deadline).
+func TestApplyTimeLimitIsABackstop(t *testing.T) {
+	_, err := apply(t, compile(t, `def f: f; f`, Limits{MaxSteps: 1 << 40, Timeout: time.Nanosecond}), `{}`)
+	var me *Error
+	if !errors.As(err, &me) || me.Reason != "time limit of 1ns exceeded" {
+		t.Fatalf("got %v, want the time limit", err)
+	}
+}
+
+// TestWorkedProgramsAreFarFromTheStepLimit: the POS program takes a small
+// fraction of the default budget, so the limit never judges a real event.
+func TestWorkedProgramsAreFarFromTheStepLimit(t *testing.T) {
+	p, err := Load(filepath.Join("..", "..", "docs", "mappings", "pos-export", "program.jq"), Limits{MaxSteps: DefaultMaxSteps / 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, err := os.ReadFile(filepath.Join("..", "..", "docs", "mappings", "pos-export", "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apply(t, p, strings.SplitN(string(samples), "\n", 2)[0]); err != nil {
+		t.Fatalf("the POS sample needs more than 1 %% of the default steps: %v", err)
 	}
 }
 
