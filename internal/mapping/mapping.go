@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -169,9 +170,8 @@ func (p *Program) Apply(ctx context.Context, in Input) ([]byte, error) {
 	if err != nil {
 		return nil, &Error{Reason: scrub(err.Error(), in, nil)}
 	}
-	runCtx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
-	defer cancel()
-	iter := p.code.RunWithContext(&budget{Context: runCtx, limit: p.limits.MaxSteps}, v, vars(in)...)
+	run := &budget{Context: ctx, limit: p.limits.MaxSteps, deadline: time.Now().Add(p.limits.Timeout)}
+	iter := p.code.RunWithContext(run, v, vars(in)...)
 	var out any
 	n := 0
 	for {
@@ -184,14 +184,14 @@ func (p *Program) Apply(ctx context.Context, in Input) ([]byte, error) {
 			if errors.As(err, &halt) && halt.Value() == nil {
 				break // halt: stop without an error
 			}
-			if errors.Is(err, errSteps) {
+			switch {
+			case run.err == nil:
+			case errors.Is(err, errSteps):
 				return nil, &Error{Reason: fmt.Sprintf("step limit of %d operations exceeded", p.limits.MaxSteps)}
-			}
-			if runCtx.Err() != nil && errors.Is(err, runCtx.Err()) {
-				if ctx.Err() != nil {
-					return nil, fmt.Errorf("mapping: %w", ctx.Err())
-				}
+			case errors.Is(err, errDeadline):
 				return nil, &Error{Reason: fmt.Sprintf("time limit of %s exceeded", p.limits.Timeout)}
+			default: // ctx is done: the event was not judged
+				return nil, fmt.Errorf("mapping: %w", err)
 			}
 			return nil, &Error{Reason: scrub(err.Error(), in, v)}
 		}
@@ -210,9 +210,9 @@ func (p *Program) Apply(ctx context.Context, in Input) ([]byte, error) {
 	if reason := tooBig(obj, p.limits.MaxOutputBytes); reason != "" {
 		return nil, &Error{Reason: reason}
 	}
-	b, err := json.Marshal(obj)
+	b, err := gojq.Marshal(obj)
 	if err != nil {
-		return nil, &Error{Reason: "the output holds a number that is not finite"}
+		return nil, &Error{Reason: "cannot encode the output"}
 	}
 	if len(b) > p.limits.MaxOutputBytes {
 		return nil, &Error{Reason: fmt.Sprintf("output is larger than %d bytes", p.limits.MaxOutputBytes)}
@@ -257,11 +257,12 @@ func vars(in Input) []any {
 	return []any{key, headers, in.Topic, in.Partition, int(in.Offset), ts}
 }
 
-// tooBig walks v and reports why it may not be handed on — deeper than
-// MaxOutputDepth, or JSON larger than limit (counted without escapes, so
-// Apply checks the encoded length again) — or "" when it may.
+// tooBig walks v and reports why it may not be handed on — a number that
+// is not finite (gojq.Marshal would write null or a huge number), deeper
+// than MaxOutputDepth, or JSON larger than limit (counted without escapes,
+// so Apply checks the encoded length again) — or "" when it may.
 func tooBig(v any, limit int) string {
-	size, depth := 0, 0
+	size, depth, finite := 0, 0, true
 	var walk func(v any, level int) bool
 	walk = func(v any, level int) bool {
 		if level > MaxOutputDepth {
@@ -273,6 +274,12 @@ func tooBig(v any, limit int) string {
 			size += len(x) + 2
 		case json.Number:
 			size += len(x)
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				finite = false
+				return false
+			}
+			size += 24
 		case map[string]any:
 			size += 2
 			for k, e := range x {
@@ -296,6 +303,9 @@ func tooBig(v any, limit int) string {
 	}
 	if walk(v, 1) {
 		return ""
+	}
+	if !finite {
+		return "the output holds a number that is not finite"
 	}
 	if depth > 0 {
 		return fmt.Sprintf("output is nested deeper than %d levels", MaxOutputDepth)
