@@ -45,6 +45,10 @@ func mappingEnv(s spec) ([]string, error) {
 
 // mappingVerdicts compares the POS case with the plain no-latency case when
 // both ran: the mapping may cost at most maxMappingCost of the throughput.
+// It is judged on CPU per event (worker and harness), which sets the
+// throughput of a saturated machine, because the wall-clock events/s of two
+// cases run one after the other on a shared machine differ by more than the
+// mapping costs; both events/s are printed beside it.
 func mappingVerdicts(results []result) []verdict {
 	var plain, pos *result
 	for i := range results {
@@ -58,11 +62,16 @@ func mappingVerdicts(results []result) []verdict {
 	if plain == nil || pos == nil {
 		return nil
 	}
-	want := (1 - maxMappingCost) * plain.PerSecond
+	cpuPlain, cpuPOS := plain.CPUPerEvent+plain.HarnessCPU, pos.CPUPerEvent+pos.HarnessCPU
+	if cpuPlain <= 0 || cpuPOS <= 0 {
+		return nil
+	}
+	share := float64(cpuPlain) / float64(cpuPOS) // saturated throughput with the mapping ÷ without
 	return []verdict{{
-		Target: fmt.Sprintf("%s: events/s ≥ %.2f × %s's", caseNoLatencyPOS, 1-maxMappingCost, caseNoLatency),
-		Got: fmt.Sprintf("%.0f vs %.0f (CPU %.0f vs %.0f µs/event)",
-			pos.PerSecond, want, us(pos.CPUPerEvent), us(plain.CPUPerEvent)),
-		Pass: pos.PerSecond >= want,
+		Target: fmt.Sprintf("%s: throughput at saturation ≥ %.2f × %s's (CPU per event without ÷ with the mapping)",
+			caseNoLatencyPOS, 1-maxMappingCost, caseNoLatency),
+		Got: fmt.Sprintf("%.2f (%.0f vs %.0f µs/event, worker + harness; wall clock %.0f vs %.0f events/s)",
+			share, us(cpuPOS), us(cpuPlain), pos.PerSecond, plain.PerSecond),
+		Pass: share >= 1-maxMappingCost,
 	}}
 }

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestMappingVerdict(t *testing.T) {
 	tests := []struct {
@@ -8,9 +11,11 @@ func TestMappingVerdict(t *testing.T) {
 		give     []result
 		wantPass []bool
 	}{
-		{"only the plain case", []result{{Case: caseNoLatency, PerSecond: 1000}}, nil},
-		{"within 10 %", []result{{Case: caseNoLatency, PerSecond: 1000}, {Case: caseNoLatencyPOS, PerSecond: 901}}, []bool{true}},
-		{"costs more", []result{{Case: caseNoLatencyPOS, PerSecond: 899}, {Case: caseNoLatency, PerSecond: 1000}}, []bool{false}},
+		{"only the plain case", []result{{Case: caseNoLatency, CPUPerEvent: 1000}}, nil},
+		{"within 10 %", []result{{Case: caseNoLatency, CPUPerEvent: 900 * time.Microsecond, HarnessCPU: 100 * time.Microsecond},
+			{Case: caseNoLatencyPOS, CPUPerEvent: 1000 * time.Microsecond, HarnessCPU: 100 * time.Microsecond}}, []bool{true}},
+		{"costs more", []result{{Case: caseNoLatencyPOS, CPUPerEvent: 1120 * time.Microsecond},
+			{Case: caseNoLatency, CPUPerEvent: 1000 * time.Microsecond}}, []bool{false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

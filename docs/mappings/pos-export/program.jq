@@ -1,7 +1,7 @@
 # A POS export: amounts in yuan as strings, an items array, local times
 # without an offset (Beijing time), the bill state instead of an event type.
 # Heartbeat records carry no order and yield nothing (skipped).
-def beijing: sub(" "; "T") + "+08:00";            # "2026-11-26 12:30:05" -> RFC 3339
+def beijing: (. / " " | join("T")) + "+08:00";   # "2026-11-26 12:30:05" -> RFC 3339
 def unit: {"portion": "BY_SHARE", "weight": "BY_WEIGHT"}[.] // .;
 
 if .kind == "heartbeat" then empty else
