@@ -13,7 +13,7 @@
 //
 // Outcomes: one object → its JSON; null or no output → ErrNothing; a value
 // that is not JSON, a runtime error, several outputs, a non-object, or a run
-// over the time or size limit → *Error, whose message starts with "mapping: "
+// over a limit (Limits) → *Error, whose message starts with "mapping: "
 // and never repeats text of the message (see scrub). The program sees an
 // empty environment ($ENV) and can read no files and no further inputs.
 package mapping
