@@ -26,7 +26,7 @@ const (
 	caseBacklog    = "backlog"
 )
 
-var allCases = []string{caseNoLatency, caseLatency1, caseLatency16, caseLatency256, caseBacklog}
+var allCases = []string{caseNoLatency, caseLatency1, caseLatency16, caseLatency256, caseBacklog, caseNoLatencyPOS}
 
 // spec is one benchmark case.
 type spec struct {
@@ -37,6 +37,9 @@ type spec struct {
 	// orders limits the generated orders (0: as many as events need);
 	// events limits the uploads (0: every upload of the orders).
 	orders, events int
+	// mapping is the worker's mapping program; its events are produced in
+	// the program's shape (only posProgram's is known).
+	mapping string
 }
 
 // ordersPerChunk bounds the orders generated and produced at once, so that a
@@ -70,6 +73,12 @@ func produce(ctx context.Context, st *stack.Stack, s spec, seed uint64) (int, er
 		}))
 		if s.events > 0 && produced+len(evs) > s.events {
 			evs = evs[:s.events-produced]
+		}
+		if s.mapping != "" {
+			var err error
+			if evs, err = posEvents(evs); err != nil {
+				return produced, err
+			}
 		}
 		if err := st.Produce(ctx, evs); err != nil {
 			return produced, err
@@ -136,7 +145,11 @@ func runCase(ctx context.Context, o options, s spec, worker string, progress io.
 		return result{}, err
 	}
 	defer logs.Close()
-	w, err := stack.StartWorker(worker, st.WorkerEnv("ORDERSYNC_MAX_IN_FLIGHT="+strconv.Itoa(s.inFlight)), logs)
+	env, err := mappingEnv(s)
+	if err != nil {
+		return result{}, err
+	}
+	w, err := stack.StartWorker(worker, st.WorkerEnv(append(env, "ORDERSYNC_MAX_IN_FLIGHT="+strconv.Itoa(s.inFlight))...), logs)
 	if err != nil {
 		return result{}, err
 	}

@@ -104,6 +104,8 @@ func specs(o options) ([]spec, error) {
 			s.inFlight, s.orders = 256, o.latencyOrders
 		case caseBacklog:
 			s.partitions, s.inFlight, s.latency, s.events = 6, 256, 0, o.backlog
+		case caseNoLatencyPOS:
+			s.partitions, s.inFlight, s.latency, s.events, s.mapping = 6, o.inFlight, 0, o.events, posProgram
 		default:
 			return nil, fmt.Errorf("unknown case %q (cases: %s)", s.name, strings.Join(allCases, ", "))
 		}

@@ -259,7 +259,7 @@ func verdicts(results []result) []verdict {
 			})
 		}
 	}
-	return out
+	return append(out, mappingVerdicts(results)...)
 }
 
 // flatness passes when the resident set of the second half of the run stays

@@ -38,6 +38,7 @@ type options struct {
 	keep        bool
 	brokerPort  int
 	sandboxPort int
+	mapping     string
 }
 
 func main() {
@@ -49,6 +50,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the broker and the sandbox running after the summary, to try `worker dlq` and `worker replay`")
 	flag.IntVar(&o.brokerPort, "broker-port", 19092, "loopback port of the broker (0 = any)")
 	flag.IntVar(&o.sandboxPort, "sandbox-port", 18080, "loopback port of the sandbox (0 = any)")
+	flag.StringVar(&o.mapping, "mapping", "", "run the worker with this mapping program (docs/mappings/pos-export/program.jq), producing the sample orders in its shape")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -92,11 +94,18 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		RejectedPercent: 5, RejectedSubMchID: rejectedSubMchID, Interleave: true,
 	})
 	want := expected(events)
+	mappingEnv, err := mappingShape(o.mapping, events)
+	if err != nil {
+		return err
+	}
 	if err := st.Produce(ctx, events); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "  broker   %s  topic %s (%d partitions), dead letters to %s\n", st.Broker, st.Topic, 6, st.DLQTopic)
 	fmt.Fprintf(out, "  sandbox  %s  20–80 ms latency, 5%% 500s, 2%% 429s, sub-merchant %s rejected (403 NO_AUTH)\n", st.URL, rejectedSubMchID)
+	if o.mapping != "" {
+		fmt.Fprintf(out, "  mapping  %s: the events are produced in the POS export shape (yuan strings, items)\n", o.mapping)
+	}
 	fmt.Fprintf(out, "  produced %d events of %d orders: expect %d delivered, %d skipped, %d invalid, %d rejected\n\n",
 		len(events), o.orders, want[sample.ExpectDelivered], want[sample.ExpectSkipped], want[sample.ExpectInvalid], want[sample.ExpectRejected])
 
@@ -106,10 +115,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer logs.Close()
 	started := time.Now()
-	w, err := stack.StartWorker(o.worker, st.WorkerEnv(
+	w, err := stack.StartWorker(o.worker, st.WorkerEnv(append([]string{
 		"ORDERSYNC_RETRY_INITIAL_INTERVAL=100ms", "ORDERSYNC_RETRY_MAX_INTERVAL=2s",
 		"ORDERSYNC_MAX_IN_FLIGHT=64", "ORDERSYNC_LOG_LEVEL=warn",
-	), logs)
+	}, mappingEnv...)...), logs)
 	if err != nil {
 		return err
 	}
@@ -217,6 +226,9 @@ func summary(out io.Writer, st *stack.Stack, c counts, dead []kafka.Message, wan
 		h := headers(m)
 		byClass[h[dlq.HeaderErrorClass]]++
 		reason := h[dlq.HeaderErrorClass] + ": " + h[dlq.HeaderErrorField]
+		if msg := h[dlq.HeaderErrorMessage]; strings.HasPrefix(msg, "mapping: ") {
+			reason += msg // the program failed: no field, the message says why
+		}
 		if code := h[dlq.HeaderErrorCode]; code != "" {
 			reason = h[dlq.HeaderErrorClass] + ": " + h[dlq.HeaderErrorHTTPStatus] + " " + code
 		}

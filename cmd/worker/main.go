@@ -171,7 +171,12 @@ func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return exitUsage
 	}
-	return runValidate(s.fs.Args(), mapperConfig(cfg), stdin, stdout, stderr)
+	prog, err := loadMapping(cfg)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
+	}
+	return runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr)
 }
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {

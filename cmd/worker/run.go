@@ -17,6 +17,7 @@ import (
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/health"
 	"github.com/ordersync/ordersync/internal/mapper"
+	"github.com/ordersync/ordersync/internal/mapping"
 	"github.com/ordersync/ordersync/internal/metrics"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -38,6 +39,11 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return exitUsage
 	}
+	prog, err := loadMapping(cfg)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_HTTP_ADDR (--http-addr): cannot listen on %s: %v\n", programName, cfg.HTTPAddr, unwrapAll(err))
@@ -47,7 +53,7 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
-	if err := runWorker(ctx, stop, cfg, mp, ln, log); err != nil {
+	if err := runWorker(ctx, stop, cfg, mp, prog, ln, log); err != nil {
 		if errors.Is(err, dlq.ErrCompacted) {
 			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
 			return exitUsage
@@ -60,7 +66,7 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 
 // runWorker wires the mapper, uploader and consumer, serves the operational
 // endpoints on ln, and runs until ctx is done and the consumer has drained.
-func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.Mapper, ln net.Listener, log zerolog.Logger) error {
+func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.Mapper, prog *mapping.Program, ln net.Listener, log zerolog.Logger) error {
 	m := metrics.New(buildVersion())
 	up, err := uploader.New(uploader.Config{
 		BaseURL:              cfg.BaseURL,
@@ -97,6 +103,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Transport:        cfg.Kafka.Transport(),
 		Logger:           log,
 		Observer:         m,
+		Mapping:          consumerMapping(prog),
 	}, mp, up)
 	if err != nil {
 		_ = ln.Close()

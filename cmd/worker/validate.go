@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 
 	"github.com/ordersync/ordersync/internal/mapper"
+	"github.com/ordersync/ordersync/internal/mapping"
 )
 
 // runValidate implements `worker validate [FILE|-]`; returns the exit status
@@ -26,6 +28,18 @@ import (
 // a violation). A summary goes to stderr. A file that cannot be opened or
 // read, or output that cannot be written, also ends with status 2.
 func runValidate(args []string, cfg mapper.Config, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runValidateMapped(args, cfg, nil, stdin, stdout, stderr)
+}
+
+// runValidateMapped is runValidate with the mapping program prog (nil:
+// none) applied to each line first, as `worker run` applies it (the line's
+// 0-based number is $offset; $key, $headers and $timestamp are null or
+// empty). A line the program turns into an event answers with that event
+// too: {"mapped":<event>,"payload":…}, {"mapped":…,"skipped":…} or
+// {"mapped":…,"violations":…}, the violations pointing into the mapped
+// event. One it yields nothing for answers {"skipped":"mapping produced
+// nothing"}; one it fails on, {"violations":[{"field":"","reason":"mapping: …"}]}.
+func runValidateMapped(args []string, cfg mapper.Config, prog *mapping.Program, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 1 {
 		_, _ = fmt.Fprintf(stderr, "%s validate: want at most one FILE (or - for stdin), got %d arguments\n", programName, len(args))
 		return exitUsage
@@ -45,7 +59,7 @@ func runValidate(args []string, cfg mapper.Config, stdin io.Reader, stdout, stde
 		defer f.Close()
 		in, name = f, args[0]
 	}
-	v := validator{m: m, out: bufio.NewWriter(stdout)}
+	v := validator{m: m, prog: prog, out: bufio.NewWriter(stdout)}
 	readErr := eachLine(in, v.line)
 	if err := v.out.Flush(); err != nil && v.err == nil {
 		v.err = err
@@ -68,6 +82,9 @@ func runValidate(args []string, cfg mapper.Config, stdin io.Reader, stdout, stde
 // validator maps lines and writes one outcome line each.
 type validator struct {
 	m                    *mapper.Mapper
+	prog                 *mapping.Program // nil: no mapping program
+	lines                int64            // lines read so far ($offset of the next)
+	head                 []byte           // opening of the current answer when mapped
 	out                  *bufio.Writer
 	ok, skipped, invalid int
 	err                  error // first write error
@@ -85,10 +102,28 @@ func (v *validator) line(value []byte) {
 	if v.err != nil {
 		return
 	}
+	offset := v.lines
+	v.lines++
 	if len(bytes.TrimSpace(value)) == 0 {
 		v.skipped++
 		v.writeJSON(skippedLine{Skipped: "blank line"})
 		return
+	}
+	if v.prog != nil {
+		mapped, err := v.prog.Apply(context.Background(), mapping.Input{Value: value, Offset: offset})
+		switch {
+		case errors.Is(err, mapping.ErrNothing):
+			v.skipped++
+			v.writeJSON(skippedLine{Skipped: err.Error()})
+			return
+		case err != nil:
+			v.invalid++
+			v.writeJSON(violationsLine{Violations: []mapper.Violation{{Reason: err.Error()}}})
+			return
+		}
+		v.head = append(append(append(v.head[:0], `{"mapped":`...), mapped...), ',')
+		defer func() { v.head = v.head[:0] }()
+		value = mapped
 	}
 	res, err := v.m.Map(value, nil)
 	var inv *mapper.InvalidEventError
@@ -104,16 +139,31 @@ func (v *validator) line(value []byte) {
 		v.writeJSON(skippedLine{Skipped: res.SkipReason})
 	default:
 		v.ok++
-		_, _ = v.out.WriteString(`{"payload":`)
+		_, _ = v.out.Write(v.opening())
+		_, _ = v.out.WriteString(`"payload":`)
 		_, _ = v.out.Write(res.Body)
 		_, v.err = v.out.WriteString("}\n")
 	}
 }
 
+// opening starts an answer: "{", or {"mapped":…, when a program mapped the line.
+func (v *validator) opening() []byte {
+	if len(v.head) == 0 {
+		return []byte("{")
+	}
+	return v.head
+}
+
+// writeJSON writes x, an object, as the rest of the answer after opening.
 func (v *validator) writeJSON(x any) {
-	enc := json.NewEncoder(v.out)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	v.err = enc.Encode(x)
+	if v.err = enc.Encode(x); v.err != nil {
+		return
+	}
+	_, _ = v.out.Write(v.opening())
+	_, v.err = v.out.Write(b.Bytes()[1:])
 }
 
 // eachLine calls fn with every line of r, without its "\n" or "\r\n",

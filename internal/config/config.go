@@ -48,6 +48,8 @@ type Config struct {
 	SpAppID   string
 	ChannelID string
 	SkipTypes []string
+	// MappingFile names the jq program run before the mapper; "" = none.
+	MappingFile string
 
 	MchID         string
 	MchCertSerial string
@@ -316,6 +318,7 @@ func parse(raw map[string]string, need Need) (*Config, error) {
 		p.fail("GROUP_ID", "must not be empty")
 	}
 	c.LogLevel = parseLevel(p)
+	c.MappingFile = p.str("MAPPING_FILE")
 	c.Brokers = p.list("BROKERS")
 	if need&NeedKafka != 0 && len(c.Brokers) == 0 {
 		p.fail("BROKERS", "required but not set")

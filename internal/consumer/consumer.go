@@ -112,6 +112,9 @@ type Config struct {
 	// the start; default 10s.
 	PartitionWatchInterval time.Duration
 	Logger                 zerolog.Logger
+	// Mapping, when set, rewrites every message into the order event the
+	// Mapper reads (ORDERSYNC_MAPPING_FILE).
+	Mapping Mapping
 	// Observer receives metrics; nil discards them.
 	Observer Observer
 }

@@ -103,6 +103,7 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 		Headers:   ev.msg.Headers,
 		Failure:   f,
 	}
+	rec.Failure.Mapped = ev.mapped
 	if rec.Topic == "" {
 		rec.Topic, rec.Partition = p.topic, p.id
 	}

@@ -33,6 +33,7 @@ type event struct {
 	fetched time.Time
 	result  mapper.Result
 	mapErr  error
+	mapped  bool // rewritten by Config.Mapping before it was mapped
 }
 
 func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
@@ -146,7 +147,9 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 		}
 		c.obs.EventConsumed(p.topic)
 		ev := &event{msg: m, fetched: now}
-		ev.result, ev.mapErr = c.mapper.Map(m.Value, mapperHeaders(m.Headers))
+		if !c.mapEvent(fetchCtx, p, ev) {
+			return // stopped while the mapping program ran: left for redelivery
+		}
 		c.dispatch(workCtx, p, ev)
 	}
 }

@@ -34,6 +34,10 @@ const (
 	// value and headers because the dead-letter topic refused it whole (see
 	// Record.WithoutOriginal); its value is the number of bytes left out.
 	HeaderOriginalOmitted = "ordersync.original.omitted"
+	// HeaderErrorMapped is "true" on the record of an event the mapping
+	// program (ORDERSYNC_MAPPING_FILE) rewrote: its field points into the
+	// rewritten event, not into the value as received.
+	HeaderErrorMapped = "ordersync.error.mapped"
 )
 
 // Classes lists every error class, in the order operators usually read them.

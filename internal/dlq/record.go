@@ -41,6 +41,8 @@ type Failure struct {
 	RequestID string
 	// Attempts is the number of upload attempts made (0 for invalid events).
 	Attempts int
+	// Mapped marks an event rewritten by the mapping program (HeaderErrorMapped).
+	Mapped bool
 }
 
 // Record is one event bound for the dead-letter topic: the original Kafka
@@ -122,6 +124,9 @@ func (r Record) addedHeaders() []kafka.Header {
 	}
 	if f.RequestID != "" {
 		add(HeaderRequestID, f.RequestID)
+	}
+	if f.Mapped {
+		add(HeaderErrorMapped, "true")
 	}
 	add(HeaderAttempts, strconv.Itoa(f.Attempts))
 	add(HeaderOriginalTopic, r.Topic)
