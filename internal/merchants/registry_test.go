@@ -113,19 +113,25 @@ func TestLoadNamesThePathOfEachProblem(t *testing.T) {
 			giveEdit: func(s string) string { return strings.Replace(s, "mode: channel", "mode: chanel", 1) },
 			wantErr:  `accounts.bank-channel.mode: unknown mode "chanel"`},
 		{name: "missing key file",
-			giveEdit: func(s string) string { return strings.Replace(s, creds.MchPrivateKeyFile, "/nonexistent/apiclient_key.pem", 1) },
-			wantErr:  "accounts.sp-east.private_key_file: no such file"},
+			giveEdit: func(s string) string {
+				return strings.Replace(s, creds.MchPrivateKeyFile, "/nonexistent/apiclient_key.pem", 1)
+			},
+			wantErr: "accounts.sp-east.private_key_file: no such file"},
 		{name: "key file of the wrong kind",
 			giveEdit: func(s string) string {
 				return strings.Replace(s, "private_key_file: "+creds.MchPrivateKeyFile, "private_key_file: "+creds.PlatformCertFile, 1)
 			},
 			wantErr: "accounts.sp-east.private_key_file: not a usable PEM"},
 		{name: "account unknown in merchants",
-			giveEdit: func(s string) string { return strings.Replace(s, `"1900000201": bank-channel`, `"1900000201": bank-chanel`, 1) },
-			wantErr:  `merchants.1900000201: account "bank-chanel" is not listed under accounts`},
+			giveEdit: func(s string) string {
+				return strings.Replace(s, `"1900000201": bank-channel`, `"1900000201": bank-chanel`, 1)
+			},
+			wantErr: `merchants.1900000201: account "bank-chanel" is not listed under accounts`},
 		{name: "bad default account",
-			giveEdit: func(s string) string { return strings.Replace(s, "default_account: sp-east", "default_account: sp-west", 1) },
-			wantErr:  `default_account: "sp-west" is not an account under accounts`},
+			giveEdit: func(s string) string {
+				return strings.Replace(s, "default_account: sp-east", "default_account: sp-west", 1)
+			},
+			wantErr: `default_account: "sp-west" is not an account under accounts`},
 		{name: "unknown account key",
 			giveEdit: func(s string) string { return strings.Replace(s, "rate_limit: 100", "rate_limt: 100", 1) },
 			wantErr:  "accounts.sp-east.rate_limt: unknown key"},
@@ -147,11 +153,15 @@ func TestLoadNamesThePathOfEachProblem(t *testing.T) {
 			giveEdit: func(s string) string { return strings.Replace(s, "  sp-east:", "  sp east:", 1) },
 			wantErr:  "accounts.sp east: account name may hold only"},
 		{name: "no verification key",
-			giveEdit: func(s string) string { return strings.Replace(s, "    wechatpay_cert_file: "+creds.PlatformCertFile+"\n", "", 1) },
-			wantErr:  "accounts.bank-channel.wechatpay_public_key_file: required"},
+			giveEdit: func(s string) string {
+				return strings.Replace(s, "    wechatpay_cert_file: "+creds.PlatformCertFile+"\n", "", 1)
+			},
+			wantErr: "accounts.bank-channel.wechatpay_public_key_file: required"},
 		{name: "not yaml", giveEdit: func(string) string { return "accounts: [" }, wantErr: "not YAML"},
 		{name: "missing key file not read without keys", giveNoKey: true,
-			giveEdit: func(s string) string { return strings.Replace(s, creds.MchPrivateKeyFile, "/nonexistent/apiclient_key.pem", 1) }},
+			giveEdit: func(s string) string {
+				return strings.Replace(s, creds.MchPrivateKeyFile, "/nonexistent/apiclient_key.pem", 1)
+			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := merchants.Parse([]byte(tt.giveEdit(registryYAML())), merchants.LoadOptions{Keys: !tt.giveNoKey})
