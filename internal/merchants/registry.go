@@ -343,12 +343,10 @@ func firstLine(s string) string {
 }
 
 // Single returns the registry of one account named DefaultAccount that
-// covers every sub-merchant: the single-account settings.
+// covers every sub-merchant: the single-account settings, taken as given (a
+// channel mode without ChannelID leaves channel_id to each event).
 func Single(a Account) *Registry {
 	a.Name = DefaultAccount
-	if a.Mode == mapper.ModeChannel && a.ChannelID == "" {
-		a.ChannelID = a.MchID
-	}
 	return &Registry{
 		accounts:  map[string]*Account{DefaultAccount: &a},
 		names:     []string{DefaultAccount},
