@@ -16,6 +16,7 @@ import (
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/health"
 	"github.com/ordersync/ordersync/internal/mapper"
+	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/metrics"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -32,10 +33,12 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	if !s.noArgs(stderr) {
 		return exitUsage
 	}
-	mp, err := newMapper(cfg)
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return exitUsage
+	if cfg.MerchantsFile == "" {
+		// The single-account payload defaults, checked one by one.
+		if _, err := newMapper(cfg); err != nil {
+			_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+			return exitUsage
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -46,7 +49,7 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
-	if err := runWorker(ctx, stop, cfg, mp, ln, log); err != nil {
+	if err := runWorker(ctx, stop, cfg, ln, log); err != nil {
 		if errors.Is(err, dlq.ErrCompacted) {
 			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
 			return exitUsage
@@ -57,32 +60,32 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	return exitOK
 }
 
-// runWorker wires the mapper, uploader and consumer, serves the operational
-// endpoints on ln, and runs until ctx is done and the consumer has drained.
-func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.Mapper, ln net.Listener, log zerolog.Logger) error {
+// runWorker wires the merchant router (mapper and one uploader per
+// account) and the consumer, serves the operational endpoints on ln, and
+// runs until ctx is done and the consumer has drained.
+func runWorker(ctx context.Context, stop func(), cfg *config.Config, ln net.Listener, log zerolog.Logger) error {
 	m := metrics.New(buildVersion())
-	up, err := uploader.New(uploader.Config{
-		BaseURL:              cfg.BaseURL,
-		MchID:                cfg.MchID,
-		MchCertSerial:        cfg.MchCertSerial,
-		MchPrivateKey:        cfg.MchPrivateKey,
-		WechatPayPublicKey:   cfg.WechatPayPublicKey,
-		WechatPayPublicKeyID: cfg.WechatPayPublicKeyID,
-		WechatPayCert:        cfg.WechatPayCert,
-		MaxInFlight:          cfg.MaxInFlight,
-		RateLimit:            cfg.RateLimit,
-		Retry: uploader.RetryPolicy{
-			InitialInterval: cfg.RetryInitialInterval,
-			MaxInterval:     cfg.RetryMaxInterval,
-			MaxElapsed:      cfg.RetryMaxElapsed,
+	router, err := merchants.NewRouter(cfg.Registry, merchants.RouterConfig{
+		Uploader: uploader.Config{
+			BaseURL:     cfg.BaseURL,
+			MaxInFlight: cfg.MaxInFlight,
+			Retry: uploader.RetryPolicy{
+				InitialInterval: cfg.RetryInitialInterval,
+				MaxInterval:     cfg.RetryMaxInterval,
+				MaxElapsed:      cfg.RetryMaxElapsed,
+			},
+			RequestTimeout: cfg.RequestTimeout,
 		},
-		RequestTimeout: cfg.RequestTimeout,
-		Observer:       pauseLog{Metrics: m, log: log},
+		SkipTypes: cfg.SkipTypes,
+		Hold:      cfg.MerchantHold,
+		Observer:  newAccountLog(m, log),
+		Logger:    log.With().Str("component", "merchants").Logger(),
 	})
 	if err != nil {
 		_ = ln.Close()
-		return fmt.Errorf("build uploader: %w", err)
+		return fmt.Errorf("build uploaders: %w", err)
 	}
+	defer router.Close()
 	cons, err := consumer.New(consumer.Config{
 		Brokers:          cfg.Brokers,
 		Topics:           cfg.Topics,
@@ -96,7 +99,8 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Transport:        cfg.Kafka.Transport(),
 		Logger:           log,
 		Observer:         m,
-	}, mp, up)
+		Route:            func(res mapper.Result) consumer.Uploader { return eventUploader(router, res) },
+	}, router, nil)
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("build consumer: %w", err)
@@ -106,7 +110,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 	srv := &http.Server{
 		Handler: health.Handler(health.Checks{
 			Consumer:   cons,
-			Uploader:   up,
+			Uploader:   router,
 			StallAfter: stallAfter(cfg),
 		}, m.Registry()),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -119,7 +123,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Strs("topics", cfg.Topics).
 		Str("group_id", cfg.GroupID).
 		Str("dlq_topic", cfg.DLQTopic).
-		Str("mode", cfg.Mode).
+		Strs("accounts", cfg.Registry.Names()).
 		Int("max_in_flight", cfg.MaxInFlight).
 		Str("http_addr", ln.Addr().String()).
 		Msg("started")
@@ -132,7 +136,9 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 
 	// After the first signal a second one ends the process at once.
 	go func() { <-ctx.Done(); stop() }()
+	stopWatch := watchRegistry(ctx, cfg, router)
 	runErr := cons.Run(ctx)
+	stopWatch()
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
 	defer cancel()
@@ -174,23 +180,6 @@ func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		log.Info().Str("dlq_topic", cfg.DLQTopic).Str("like", cfg.Topics[0]).Msg("created the dead-letter topic")
 	}
 	return nil
-}
-
-// pauseLog records pauses of the uploader as metrics and as one log line per
-// change: paused (with the reason) and resumed.
-type pauseLog struct {
-	*metrics.Metrics
-	log zerolog.Logger
-}
-
-// Paused implements uploader.Observer.
-func (p pauseLog) Paused(paused bool, reason string) {
-	p.Metrics.Paused(paused, reason)
-	if paused {
-		p.log.Warn().Str("reason", reason).Msg("uploads paused; probing the API until it answers")
-		return
-	}
-	p.log.Info().Msg("uploads resumed")
 }
 
 // stallAfter is how long pending work may go without a commit before /healthz

@@ -27,7 +27,11 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 	}
 	for {
 		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")
-		out, ok := c.upload(ctx, ev.result.Body)
+		up := c.uploaderOf(ev)
+		if up == nil {
+			return c.deadLetter(ctx, p, ev, noAccountFailure())
+		}
+		out, ok := c.upload(ctx, up, ev.result.Body)
 		if !ok {
 			return false
 		}
@@ -40,7 +44,7 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 			c.eventLog(p, ev, zerolog.DebugLevel).Int("attempts", out.Attempts).Msg("delivered")
 			return true
 		case uploader.Rejected:
-			return c.deadLetter(ctx, p, ev, uploadFailure(dlq.ClassRejected, out))
+			return c.deadLetter(ctx, p, ev, heldFailure(uploadFailure(dlq.ClassRejected, out), out))
 		case uploader.RetriesExhausted:
 			return c.deadLetter(ctx, p, ev, uploadFailure(dlq.ClassRetriesExhausted, out))
 		}
@@ -93,6 +97,10 @@ func uploadFailure(class string, out uploader.Outcome) dlq.Failure {
 // written without the original (dlq.Record.WithoutOriginal) rather than
 // holding back every later event of the partition for ever.
 func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dlq.Failure) bool {
+	f.SubMchID = ev.result.SubMchID
+	if ev.result.Account != nil {
+		f.Account = ev.result.Account.Name
+	}
 	rec := dlq.Record{
 		Topic:     ev.msg.Topic,
 		Partition: ev.msg.Partition,
@@ -153,6 +161,12 @@ func (c *Consumer) eventLog(p *partition, ev *event, level zerolog.Level) *zerol
 	}
 	if orderNo != "" {
 		e = e.Str("order_no", orderNo)
+	}
+	if ev.result.SubMchID != "" {
+		e = e.Str("sub_mchid", ev.result.SubMchID)
+	}
+	if ev.result.Account != nil {
+		e = e.Str("account", ev.result.Account.Name)
 	}
 	return e
 }

@@ -34,6 +34,13 @@ const (
 	// value and headers because the dead-letter topic refused it whole (see
 	// Record.WithoutOriginal); its value is the number of bytes left out.
 	HeaderOriginalOmitted = "ordersync.original.omitted"
+	// HeaderAccount names the merchant account the event belongs to;
+	// HeaderSubMchID its merchant.sub_mchid, when known; HeaderMerchantHeld
+	// is "true" on an event of a held sub-merchant, dead-lettered without a
+	// call (README "Serving many restaurants").
+	HeaderAccount      = "ordersync.account"
+	HeaderSubMchID     = "ordersync.sub_mchid"
+	HeaderMerchantHeld = "ordersync.merchant_held"
 )
 
 // Classes lists every error class, in the order operators usually read them.

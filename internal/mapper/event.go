@@ -543,7 +543,7 @@ func (r *run) merchant(i int32, p *payload) {
 // who reports the sub-merchant. An id of the other mode is ignored, as
 // without a registry.
 func (r *run) sameAsAccount(i int32, p path, name string, used bool, want string) {
-	if i < 0 || !used || r.n[i].kind != kindString {
+	if i < 0 || !used || r.acct.Overridable || r.n[i].kind != kindString {
 		return
 	}
 	if got := r.raw(i); string(got) != want {

@@ -102,11 +102,15 @@ type Accounts interface {
 
 // Account is what the mapper needs of a merchant account. An event's own
 // sp_mchid (service-provider mode) or channel_id (channel mode) must equal
-// the account's; sp_appid in the event overrides the account's.
+// the account's unless Overridable; sp_appid in the event overrides the
+// account's.
 type Account struct {
 	Name                      string
 	Mode                      Mode
 	MchID, SpAppID, ChannelID string
+	// Overridable lets the event's own sp_mchid and channel_id replace the
+	// account's, as the single-account settings do (contract §1).
+	Overridable bool
 	// Tag is the caller's; the mapper returns it in Result.Account.
 	Tag any
 }

@@ -56,6 +56,7 @@ type Registry struct {
 	names     []string          // sorted account names
 	merchants map[string]string // sub_mchid → account name
 	def       string            // default account, "" = none
+	single    bool              // formed by Single: events may override the ids
 }
 
 // Error is a registry that cannot be used. Path names the place inside the
@@ -352,6 +353,7 @@ func Single(a Account) *Registry {
 		names:     []string{DefaultAccount},
 		merchants: map[string]string{},
 		def:       DefaultAccount,
+		single:    true,
 	}
 }
 
