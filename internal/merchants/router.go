@@ -344,3 +344,8 @@ func (e *EventUploader) Upload(ctx context.Context, body []byte) uploader.Outcom
 
 // Account names the account the uploader sends through.
 func (e *EventUploader) Account() string { return e.st.acct.Name }
+
+// RequestRate implements uploader.RateObserver: the account's adaptive rate.
+func (o accountObserver) RequestRate(perSecond float64) {
+	o.r.cfg.Observer.AccountRate(o.st.acct.Name, perSecond)
+}

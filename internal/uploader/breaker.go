@@ -129,6 +129,11 @@ func (b *breaker) done(r attemptResult, probe bool) {
 		} else if probe {
 			b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
 		}
+	case kindThrottled:
+		// A 429 neither pauses nor resumes: a throttled probe only waits.
+		if probe {
+			b.nextProbe = b.now().Add(max(b.probeBo.NextBackOff(), r.retryAfter))
+		}
 	case kindCancelled:
 		// A cancelled probe frees the slot for another waiter right away.
 	}

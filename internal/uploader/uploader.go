@@ -22,7 +22,6 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
-	"golang.org/x/time/rate"
 )
 
 // SyncStatusPath is the API path every upload is posted to.
@@ -59,7 +58,8 @@ type Config struct {
 	WechatPayCert *x509.Certificate
 	// MaxInFlight sizes the connection pool (idle connections per host).
 	MaxInFlight int
-	// RateLimit bounds attempts (probes included) per second; 0 = unlimited.
+	// RateLimit is the ceiling of the adaptive request rate (see
+	// adaptive.go), attempts per second, probes included; 0 = no ceiling.
 	RateLimit float64
 	Retry     RetryPolicy
 	// RequestTimeout bounds one attempt.
@@ -80,7 +80,8 @@ type Config struct {
 // Observer must not call back into the Uploader.
 type Observer interface {
 	// UploadAttempt reports one attempt. result is delivered, rejected,
-	// transient, sign_error or cancelled; httpStatus is 0 without an answer.
+	// transient, throttled (429), sign_error or cancelled; httpStatus is 0
+	// without an answer.
 	UploadAttempt(result string, httpStatus int, d time.Duration)
 	// Paused reports that delivery paused (true, with the reason) or resumed.
 	Paused(paused bool, reason string)
@@ -148,7 +149,7 @@ type Uploader struct {
 	url        string
 	retry      RetryPolicy
 	timeout    time.Duration
-	limiter    *rate.Limiter
+	rate       *adaptiveRate
 	breaker    *breaker
 	observer   Observer
 	now        func() time.Time
@@ -206,9 +207,7 @@ func New(cfg Config) (*Uploader, error) {
 		observer:   cfg.Observer,
 		now:        cfg.Now,
 	}
-	if cfg.RateLimit > 0 {
-		u.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(1, int(cfg.RateLimit/10)))
-	}
+	u.rate = newAdaptiveRate(cfg.RateLimit, cfg.Now, cfg.Observer)
 	u.breaker = newBreaker(cfg.BreakerThreshold, min(cfg.Retry.InitialInterval, cfg.ProbeMaxInterval),
 		cfg.ProbeMaxInterval, cfg.Now, cfg.Observer)
 	return u, nil
@@ -301,14 +300,13 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		if err != nil {
 			return cancelled(out, err)
 		}
-		if u.limiter != nil {
-			if err := u.limiter.Wait(ctx); err != nil {
-				if probe {
-					u.breaker.done(attemptResult{kind: kindCancelled}, true)
-				}
-				return cancelled(out, err)
+		if err := u.rate.lim.Wait(ctx); err != nil {
+			if probe {
+				u.breaker.done(attemptResult{kind: kindCancelled}, true)
 			}
+			return cancelled(out, err)
 		}
+		u.rate.sent()
 		attemptStart := u.now()
 		r := u.attempt(ctx, body)
 		r.retryAfter = min(r.retryAfter, u.retry.MaxInterval)
@@ -331,14 +329,26 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		out.Err = r.err
 		switch r.kind {
 		case kindDelivered:
+			u.rate.answered()
 			out.Class = Delivered
 			return out
 		case kindRejected:
+			u.rate.answered()
 			out.Class = Rejected
 			return out
 		case kindCancelled:
 			out.Class = Cancelled
 			return out
+		case kindThrottled:
+			// The API asks to slow down: not a failure of the event, so the
+			// wait is not charged to MaxElapsed.
+			u.rate.throttled()
+			delay := max(bo.NextBackOff(), r.retryAfter)
+			paused += delay
+			if !sleep(ctx, delay) {
+				return cancelled(out, ctx.Err())
+			}
+			continue
 		}
 		if out.Attempts == 1 {
 			successMark = u.breaker.successCount()
@@ -356,13 +366,21 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 			out.Err = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, out.Attempts, r.err)
 			return out
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, delay) {
 			return cancelled(out, ctx.Err())
-		case <-t.C:
 		}
+	}
+}
+
+// sleep waits d; false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
