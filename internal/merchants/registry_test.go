@@ -13,15 +13,19 @@ import (
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
 
-var creds *sandbox.Credentials
+// creds is the sp-east account (mchid 1230000109), credsB the bank-channel
+// account (1230000200), generated once: RSA key generation is slow.
+var creds, credsB *sandbox.Credentials
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "merchants-test")
 	if err != nil {
 		panic(err)
 	}
-	creds, err = sandbox.GenerateCredentials(dir)
-	if err != nil {
+	if creds, err = sandbox.GenerateCredentials(filepath.Join(dir, "sp-east")); err != nil {
+		panic(err)
+	}
+	if credsB, err = sandbox.GenerateAccount(filepath.Join(dir, "bank-channel"), "1230000200"); err != nil {
 		panic(err)
 	}
 	code := m.Run()
