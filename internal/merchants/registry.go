@@ -380,3 +380,16 @@ func (r *Registry) Default() string { return r.def }
 
 // Merchants returns how many sub-merchants are listed.
 func (r *Registry) Merchants() int { return len(r.merchants) }
+
+// FallbackMode is the mode whose rules check an event that no account
+// covers: the default account's, else service_provider.
+func (r *Registry) FallbackMode() mapper.Mode {
+	if a := r.accounts[r.def]; a != nil {
+		return a.Mode
+	}
+	return mapper.ModeServiceProvider
+}
+
+// MapperAccounts is the registry as mapper.Config.Accounts, for mapping
+// without uploading (worker validate): it needs no keys.
+func (r *Registry) MapperAccounts() mapper.Accounts { return &snapshot{reg: r} }

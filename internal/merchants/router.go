@@ -126,20 +126,12 @@ func (r *Router) build(reg *Registry, old *snapshot) (*snapshot, error) {
 		st.up = up
 		s.accounts[name] = st
 	}
-	m, err := mapper.New(mapper.Config{Mode: r.fallbackMode(reg), SkipTypes: r.cfg.SkipTypes, Accounts: s})
+	m, err := mapper.New(mapper.Config{Mode: reg.FallbackMode(), SkipTypes: r.cfg.SkipTypes, Accounts: s})
 	if err != nil {
 		return nil, fmt.Errorf("merchant registry: %w", err)
 	}
 	s.mapper = m
 	return s, nil
-}
-
-// fallbackMode is the mode whose rules check an event no account covers.
-func (r *Router) fallbackMode(reg *Registry) mapper.Mode {
-	if a := reg.accounts[reg.def]; a != nil {
-		return a.Mode
-	}
-	return mapper.ModeServiceProvider
 }
 
 func (r *Router) uploaderConfig(st *accountState) uploader.Config {
@@ -170,8 +162,12 @@ func (s *snapshot) Account(subMchID string) (mapper.Account, bool) {
 	if err != nil {
 		return mapper.Account{}, false
 	}
-	return mapper.Account{Name: a.Name, Mode: a.Mode, MchID: a.MchID, SpAppID: a.SpAppID, ChannelID: a.ChannelID,
-		Overridable: s.reg.single, Tag: s.accounts[a.Name]}, true
+	m := mapper.Account{Name: a.Name, Mode: a.Mode, MchID: a.MchID, SpAppID: a.SpAppID, ChannelID: a.ChannelID,
+		Overridable: s.reg.single}
+	if st := s.accounts[a.Name]; st != nil {
+		m.Tag = st
+	}
+	return m, true
 }
 
 // Map maps one event with the registry in force: its account decides the
