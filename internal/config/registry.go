@@ -41,7 +41,7 @@ func parseRegistry(cfg *Config, raw map[string]string, given map[string]bool, ne
 		return nil, nil
 	}
 	for _, name := range singleAccount {
-		if given[name] {
+		if given[name] && strings.TrimSpace(raw[name]) != "" { // an empty variable sets nothing
 			c, _ := lookupSetting(name)
 			return nil, &Error{Setting: s.label(), Reason: fmt.Sprintf(
 				"conflicts with %s: with a merchant registry, set the mode, ids and keys per account in the file, not as settings", c.label())}
@@ -53,7 +53,7 @@ func parseRegistry(cfg *Config, raw map[string]string, given map[string]bool, ne
 	}
 	cfg.Registry = reg
 	var warnings []string
-	if given["RATE_LIMIT"] {
+	if given["RATE_LIMIT"] && strings.TrimSpace(raw["RATE_LIMIT"]) != "" {
 		warnings = append(warnings, "ORDERSYNC_RATE_LIMIT is ignored with ORDERSYNC_MERCHANTS_FILE: set rate_limit per account in "+
 			strings.TrimSpace(cfg.MerchantsFile))
 	}

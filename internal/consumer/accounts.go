@@ -1,7 +1,9 @@
 package consumer
 
 import (
+	"context"
 	"errors"
+	"time"
 
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/merchants"
@@ -29,4 +31,24 @@ func heldFailure(f dlq.Failure, out uploader.Outcome) dlq.Failure {
 
 func noAccountFailure() dlq.Failure {
 	return dlq.Failure{Class: dlq.ClassRejected, Message: "no merchant account uploads this event's sub-merchant"}
+}
+
+// prober is an Uploader that may answer uploader.Paused: WaitProbe returns
+// when an upload could send again (see uploader.Config.YieldWhilePaused).
+type prober interface {
+	WaitProbe(ctx context.Context) error
+}
+
+// waitProbe waits, holding no in-flight slot, until up could send again;
+// false when ctx ended.
+func waitProbe(ctx context.Context, up Uploader) bool {
+	if pr, ok := up.(prober); ok {
+		return pr.WaitProbe(ctx) == nil
+	}
+	select { // an Uploader that pauses without saying when it resumes
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Second):
+		return true
+	}
 }

@@ -25,6 +25,7 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		c.eventLog(p, ev, zerolog.DebugLevel).Str("reason", ev.result.SkipReason).Msg("event skipped")
 		return true
 	}
+	earlier := 0 // attempts of uploads that ended Paused
 	for {
 		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")
 		up := c.uploaderOf(ev)
@@ -34,6 +35,15 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		out, ok := c.upload(ctx, up, ev.result.Body)
 		if !ok {
 			return false
+		}
+		out.Attempts += earlier
+		if out.Class == uploader.Paused {
+			// The event's account is paused: wait without an in-flight slot.
+			earlier = out.Attempts
+			if !waitProbe(ctx, up) {
+				return false
+			}
+			continue
 		}
 		switch out.Class {
 		case uploader.Delivered:

@@ -141,6 +141,7 @@ func (r *Router) uploaderConfig(st *accountState) uploader.Config {
 	c.WechatPayPublicKey, c.WechatPayPublicKeyID, c.WechatPayCert = a.WechatPayPublicKey, a.WechatPayPublicKeyID, a.WechatPayCert
 	c.RateLimit = a.RateLimit
 	c.Observer = accountObserver{r: r, st: st}
+	c.YieldWhilePaused = true // a paused account must not hold the instance's in-flight slots
 	return c
 }
 
@@ -253,6 +254,10 @@ func (r *Router) paused() (bool, string) {
 	return true, "every merchant account is paused: " + strings.Join(why, "; ")
 }
 
+// SomePaused reports whether any account is paused: its events hold back
+// their partitions' commits, so /healthz does not call that a stall.
+func (r *Router) SomePaused() bool { return len(r.PausedAccounts()) > 0 }
+
 // PausedAccounts returns the names of the paused accounts, sorted.
 func (r *Router) PausedAccounts() []string {
 	r.pmu.Lock()
@@ -337,6 +342,10 @@ func (e *EventUploader) Upload(ctx context.Context, body []byte) uploader.Outcom
 	e.r.holds.done(e.sub, e.st.acct.Name, probe, out)
 	return out
 }
+
+// WaitProbe returns when the account is not paused or its probe is due,
+// or with ctx's error: after a Paused outcome, wait here, then Upload again.
+func (e *EventUploader) WaitProbe(ctx context.Context) error { return e.st.up.WaitProbe(ctx) }
 
 // Account names the account the uploader sends through.
 func (e *EventUploader) Account() string { return e.st.acct.Name }

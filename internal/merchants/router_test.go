@@ -100,14 +100,22 @@ type observer struct {
 
 func newObserver() *observer { return &observer{paused: map[string]bool{}, reloads: map[bool]int{}} }
 
-func (o *observer) UploadAttempt(string, int, time.Duration) { o.mu.Lock(); o.attempts++; o.mu.Unlock() }
-func (o *observer) SignCPU(time.Duration)                    {}
-func (o *observer) AccountRate(string, float64)              {}
-func (o *observer) AccountRemoved(string)                    {}
-func (o *observer) AccountPaused(a string, p bool, _ string) { o.mu.Lock(); o.paused[a] = p; o.mu.Unlock() }
-func (o *observer) Paused(p bool, _ string)                  { o.mu.Lock(); o.all = p; o.mu.Unlock() }
-func (o *observer) MerchantsHeld(n int)                      { o.mu.Lock(); o.held = n; o.mu.Unlock() }
-func (o *observer) RegistryReloaded(ok bool)                 { o.mu.Lock(); o.reloads[ok]++; o.mu.Unlock() }
+func (o *observer) UploadAttempt(string, int, time.Duration) {
+	o.mu.Lock()
+	o.attempts++
+	o.mu.Unlock()
+}
+func (o *observer) SignCPU(time.Duration)       {}
+func (o *observer) AccountRate(string, float64) {}
+func (o *observer) AccountRemoved(string)       {}
+func (o *observer) AccountPaused(a string, p bool, _ string) {
+	o.mu.Lock()
+	o.paused[a] = p
+	o.mu.Unlock()
+}
+func (o *observer) Paused(p bool, _ string)  { o.mu.Lock(); o.all = p; o.mu.Unlock() }
+func (o *observer) MerchantsHeld(n int)      { o.mu.Lock(); o.held = n; o.mu.Unlock() }
+func (o *observer) RegistryReloaded(ok bool) { o.mu.Lock(); o.reloads[ok]++; o.mu.Unlock() }
 
 func (o *observer) isPaused(account string) bool {
 	o.mu.Lock()
@@ -260,8 +268,8 @@ func TestWrongKeyPausesOnlyItsAccount(t *testing.T) {
 		t.Errorf("sp-east while bank-channel is paused: %+v", out)
 	}
 	cancel()
-	if out := <-done; out.Class != uploader.Cancelled {
-		t.Errorf("paused upload ended %+v, want cancelled (never dead-lettered)", out)
+	if out := <-done; out.Class != uploader.Paused || out.Code != "SIGN_ERROR" {
+		t.Errorf("paused upload ended %+v, want paused: waiting outside the in-flight slots, never dead-lettered", out)
 	}
 }
 

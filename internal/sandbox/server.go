@@ -79,8 +79,8 @@ type Stats struct {
 type Server struct {
 	cfg      Config
 	creds    *Credentials
-	pubKey   *responseSigner // answers requests carrying Wechatpay-Serial: PUB_KEY_ID_…
-	platform *responseSigner // answers everything else
+	pubKey   *responseSigner     // answers requests carrying Wechatpay-Serial: PUB_KEY_ID_…
+	platform *responseSigner     // answers everything else
 	accounts map[string]*account // by mchid, Credentials' account included
 	bindings map[string]Binding  // by sub_mchid
 	closed   chan struct{}

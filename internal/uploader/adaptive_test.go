@@ -17,8 +17,8 @@ type rateLog struct {
 }
 
 func (r *rateLog) UploadAttempt(string, int, time.Duration) {}
-func (r *rateLog) Paused(bool, string)                       {}
-func (r *rateLog) SignCPU(time.Duration)                     {}
+func (r *rateLog) Paused(bool, string)                      {}
+func (r *rateLog) SignCPU(time.Duration)                    {}
 func (r *rateLog) RequestRate(v float64) {
 	r.mu.Lock()
 	r.last = v

@@ -64,6 +64,33 @@ func (b *breaker) signal() {
 // false) or the caller holds the probe slot (probe true, it must call
 // done). It returns ctx's error if ctx ends first.
 func (b *breaker) wait(ctx context.Context) (probe bool, err error) {
+	return b.waitFor(ctx, true)
+}
+
+// waitChance returns when a caller may send, without taking the probe slot:
+// the breaker is closed or the probe slot is free and due.
+func (b *breaker) waitChance(ctx context.Context) error {
+	_, err := b.waitFor(ctx, false)
+	return err
+}
+
+// tryProbe is wait without waiting: closed (false, false), the probe slot
+// taken (true, true; the caller must call done) or open without a chance
+// now (false, true).
+func (b *breaker) tryProbe() (probe, open bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		return false, false
+	}
+	if !b.probing && !b.now().Before(b.nextProbe) {
+		b.probing = true
+		return true, true
+	}
+	return false, true
+}
+
+func (b *breaker) waitFor(ctx context.Context, take bool) (probe bool, err error) {
 	for {
 		b.mu.Lock()
 		if !b.open {
@@ -72,9 +99,9 @@ func (b *breaker) wait(ctx context.Context) (probe bool, err error) {
 		}
 		now := b.now()
 		if !b.probing && !now.Before(b.nextProbe) {
-			b.probing = true
+			b.probing = take
 			b.mu.Unlock()
-			return true, nil
+			return take, nil
 		}
 		ch := b.changed
 		var t *time.Timer

@@ -70,6 +70,12 @@ type Config struct {
 	BreakerThreshold int
 	// ProbeMaxInterval caps the spacing of probe attempts while paused.
 	ProbeMaxInterval time.Duration
+	// YieldWhilePaused makes Upload return a Paused outcome, nothing sent,
+	// instead of waiting while the breaker is open, unless it takes the
+	// probe slot: the caller then waits in WaitProbe without holding
+	// whatever slot it uploads in, so that one paused account of several
+	// does not fill a shared in-flight bound.
+	YieldWhilePaused bool
 	// Observer receives per-attempt metrics and pause changes; may be nil.
 	Observer Observer
 	// Now is the clock for retry budgets; nil means time.Now.
@@ -100,6 +106,7 @@ const (
 	Rejected                      // the API answered a permanent error: fix the data
 	RetriesExhausted              // transient failures outlasted MaxElapsed
 	Cancelled                     // ctx ended: not a failure, the event is not done
+	Paused                        // Config.YieldWhilePaused: paused, nothing sent now; WaitProbe, then Upload again
 )
 
 // String returns delivered, rejected, retries_exhausted or cancelled.
@@ -113,6 +120,8 @@ func (c Class) String() string {
 		return "retries_exhausted"
 	case Cancelled:
 		return "cancelled"
+	case Paused:
+		return "paused"
 	default:
 		return fmt.Sprintf("class(%d)", int(c))
 	}
@@ -139,6 +148,8 @@ var (
 	ErrEmptyBody = errors.New("empty body")
 	// ErrRetriesExhausted wraps the last error of a RetriesExhausted outcome.
 	ErrRetriesExhausted = errors.New("retries exhausted")
+	// ErrPaused is the error of a Paused outcome.
+	ErrPaused = errors.New("uploads paused")
 )
 
 // Uploader posts sync-status bodies. It is safe for concurrent use; build
@@ -151,6 +162,7 @@ type Uploader struct {
 	timeout    time.Duration
 	rate       *adaptiveRate
 	breaker    *breaker
+	yield      bool
 	observer   Observer
 	now        func() time.Time
 }
@@ -204,6 +216,7 @@ func New(cfg Config) (*Uploader, error) {
 		url:        strings.TrimRight(cfg.BaseURL, "/") + SyncStatusPath,
 		retry:      cfg.Retry,
 		timeout:    cfg.RequestTimeout,
+		yield:      cfg.YieldWhilePaused,
 		observer:   cfg.Observer,
 		now:        cfg.Now,
 	}
@@ -273,9 +286,14 @@ func (u *Uploader) Paused() (bool, string) {
 	return u.breaker.state()
 }
 
+// WaitProbe returns when an Upload could send: the breaker is closed or
+// its probe is due (Config.YieldWhilePaused), or with ctx's error.
+func (u *Uploader) WaitProbe(ctx context.Context) error { return u.breaker.waitChance(ctx) }
+
 // Upload posts body (the exact bytes, signed as-is) until a final outcome:
 // delivered, rejected, retries exhausted, or cancelled when ctx ends (at
-// once, also mid-backoff or while paused).
+// once, also mid-backoff or while paused); with Config.YieldWhilePaused,
+// paused instead of waiting for the breaker.
 func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 	var out Outcome
 	if len(body) == 0 {
@@ -295,7 +313,18 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 	var successMark uint64
 	for {
 		waitStart := u.now()
-		probe, err := u.breaker.wait(ctx)
+		var probe bool
+		var err error
+		if u.yield {
+			var open bool
+			if probe, open = u.breaker.tryProbe(); open && !probe {
+				_, why := u.breaker.state()
+				out.Class, out.Err = Paused, fmt.Errorf("%w: %s", ErrPaused, why)
+				return out
+			}
+		} else {
+			probe, err = u.breaker.wait(ctx)
+		}
 		paused += u.now().Sub(waitStart)
 		if err != nil {
 			return cancelled(out, err)

@@ -637,3 +637,42 @@ func TestRedirectNotFollowed(t *testing.T) {
 		t.Errorf("the redirect target received %d requests", n)
 	}
 }
+
+// TestYieldWhilePausedReturnsInsteadOfWaiting: with YieldWhilePaused an
+// open breaker answers Paused at once, nothing sent; WaitProbe returns when
+// the probe is due and the next Upload is the probe.
+func TestYieldWhilePausedReturnsInsteadOfWaiting(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	if err := e.sb.SetFaults(sandbox.Faults{ServerErrorRate: 1, Times: 2}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.BreakerThreshold = 1
+	cfg.YieldWhilePaused = true
+	u := newUploader(t, cfg)
+	out := u.Upload(context.Background(), orderBody("yield"))
+	if out.Class != uploader.Paused || out.Attempts != 1 || out.HTTPStatus != 500 || !errors.Is(out.Err, uploader.ErrPaused) {
+		t.Fatalf("first upload = %+v, want paused after its one attempt", out)
+	}
+	before := e.sb.Stats().Requests
+	if out := u.Upload(context.Background(), orderBody("yield-2")); out.Class != uploader.Paused || out.Attempts != 0 {
+		t.Fatalf("upload while paused = %+v, want paused with nothing sent", out)
+	}
+	if got := e.sb.Stats().Requests; got != before {
+		t.Fatalf("a paused upload sent %d requests", got-before)
+	}
+	for range 3 {
+		if err := u.WaitProbe(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if out = u.Upload(context.Background(), orderBody("yield")); out.Class != uploader.Paused {
+			break
+		}
+	}
+	if out.Class != uploader.Delivered {
+		t.Fatalf("after the faults: %+v, want delivered", out)
+	}
+	if paused, _ := u.Paused(); paused {
+		t.Error("still paused after a delivery")
+	}
+}
