@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,7 @@ type options struct {
 	checkEvery    int
 	harnessProcs  int
 	json          bool
+	quotaEvents   int
 }
 
 // errMissed reports that a target was missed (exit status 1).
@@ -51,7 +53,8 @@ func main() {
 	var o options
 	var cases string
 	flag.StringVar(&o.worker, "worker", "bin/worker", "path of the worker binary (make build)")
-	flag.StringVar(&cases, "cases", strings.Join(allCases, ","), "comma-separated cases to run: "+strings.Join(allCases, ", "))
+	every := append(slices.Clone(allCases), accountCases...)
+	flag.StringVar(&cases, "cases", strings.Join(every, ","), "comma-separated cases to run: "+strings.Join(every, ", "))
 	flag.IntVar(&o.events, "events", 20000, "events of the no-latency case")
 	flag.IntVar(&o.inFlight, "in-flight", 256, "ORDERSYNC_MAX_IN_FLIGHT of the no-latency case")
 	flag.DurationVar(&o.latency, "latency", 100*time.Millisecond, "API latency of the latency cases")
@@ -64,6 +67,7 @@ func main() {
 	flag.IntVar(&o.checkEvery, "check-every", 16, "the sandbox verifies the signature and validates the body of one request in this many (1: every request)")
 	flag.IntVar(&o.harnessProcs, "harness-procs", 1, "GOMAXPROCS of this process while a case runs (kfake, the sandbox, the producer); 0 leaves it at the number of CPUs")
 	flag.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
+	flag.IntVar(&o.quotaEvents, "quota-events", 4500, "events of the quota-shared case (30 s at its 150 requests/s)")
 	flag.Parse()
 	o.cases = strings.Split(cases, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -103,6 +107,8 @@ func specs(o options) ([]spec, error) {
 }
 
 func run(ctx context.Context, o options, out, progress io.Writer) error {
+	var acctCases []string
+	o.cases, acctCases = splitAccountCases(o.cases)
 	list, err := specs(o)
 	if err != nil {
 		return err
@@ -163,7 +169,11 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 		}
 		missed = missed || !v.Pass
 	}
-	if missed {
+	acctMissed, err := runAccountCases(ctx, o, acctCases, out, progress)
+	if err != nil {
+		return err
+	}
+	if missed || acctMissed {
 		return errMissed
 	}
 	return nil

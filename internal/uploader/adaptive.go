@@ -11,9 +11,10 @@ import (
 // Adaptive request rate (README "Serving many restaurants"): a 429 lowers
 // the rate multiplicatively, each answered request raises it additively,
 // never above the ceiling (Config.RateLimit). Without a ceiling the rate is
-// unlimited until the first 429, which starts it from the rate measured
-// over the last second. Instances that share one quota so settle under it
-// with no setting per instance.
+// unlimited until the first 429, which starts it from the rate of answered
+// (not 429) requests over the last second: this instance's share of the
+// quota. Instances that share one quota so settle under it with no setting
+// per instance.
 const (
 	// rateDecrease multiplies the rate on a 429.
 	rateDecrease = 0.85
@@ -44,8 +45,8 @@ type adaptiveRate struct {
 	cur          float64 // math.Inf(1) while unlimited
 	lastDecrease time.Time
 	windowStart  time.Time
-	windowCount  int
-	lastRate     float64 // requests/s over the last full window
+	windowCount  int     // answered requests since windowStart
+	lastRate     float64 // answered requests/s over the last full window
 }
 
 func newAdaptiveRate(ceiling float64, now func() time.Time, obs Observer) *adaptiveRate {
@@ -85,16 +86,12 @@ func (a *adaptiveRate) report() {
 	a.obs.RequestRate(a.cur)
 }
 
-// sent counts one request for the rate measured without a ceiling.
-func (a *adaptiveRate) sent() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
+// tick rolls the one-second window of answered requests; a.mu is held.
+func (a *adaptiveRate) tick(now time.Time) {
 	if d := now.Sub(a.windowStart); d >= time.Second {
 		a.lastRate = float64(a.windowCount) / d.Seconds()
 		a.windowStart, a.windowCount = now, 0
 	}
-	a.windowCount++
 }
 
 // throttled lowers the rate after a 429.
@@ -106,11 +103,12 @@ func (a *adaptiveRate) throttled() {
 		return
 	}
 	a.lastDecrease = now
-	cur := a.cur
-	if math.IsInf(cur, 1) {
-		cur = max(a.lastRate, float64(a.windowCount)/max(now.Sub(a.windowStart).Seconds(), 1))
+	if math.IsInf(a.cur, 1) {
+		a.tick(now)
+		a.cur = max(rateFloor, a.lastRate, float64(a.windowCount)/max(now.Sub(a.windowStart).Seconds(), 1))
+	} else {
+		a.cur = max(rateFloor, a.cur*rateDecrease)
 	}
-	a.cur = max(rateFloor, cur*rateDecrease)
 	a.apply()
 }
 
@@ -119,6 +117,8 @@ func (a *adaptiveRate) answered() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if math.IsInf(a.cur, 1) {
+		a.tick(a.now())
+		a.windowCount++
 		return
 	}
 	next := a.cur + rateIncrease/a.cur

@@ -61,25 +61,24 @@ func TestAdaptiveRateDecreasesOn429AndClimbsBackToTheCeiling(t *testing.T) {
 	}
 }
 
-func TestAdaptiveRateWithoutCeilingStartsFromTheMeasuredRate(t *testing.T) {
+func TestAdaptiveRateWithoutCeilingStartsFromTheAnsweredRate(t *testing.T) {
 	now := time.Unix(1000, 0)
 	obs := &rateLog{}
 	a := newAdaptiveRate(0, func() time.Time { return now }, obs)
 	if a.lim.Limit() != rateInf() || obs.last != 0 {
 		t.Fatalf("no ceiling: limit %v reported %v, want unlimited (0)", a.lim.Limit(), obs.last)
 	}
-	for range 200 { // 200 requests in the first second
-		a.sent()
+	for range 200 { // 200 answered in the first second
+		a.answered()
 	}
 	now = now.Add(time.Second)
-	a.sent()
 	a.answered()
 	if a.lim.Limit() != rateInf() {
 		t.Fatal("answers alone set a limit")
 	}
 	a.throttled()
-	if want := 200 * rateDecrease; math.Abs(a.cur-want) > 1 || math.Abs(obs.last-want) > 1 {
-		t.Fatalf("first 429 at 200 req/s: %v (reported %v), want about %v", a.cur, obs.last, want)
+	if want := 200.0; math.Abs(a.cur-want) > 1 || math.Abs(obs.last-want) > 1 {
+		t.Fatalf("first 429 after 200 answers/s: %v (reported %v), want about %v: this instance's share", a.cur, obs.last, want)
 	}
 	for range 100_000 {
 		a.answered()

@@ -335,7 +335,6 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 			}
 			return cancelled(out, err)
 		}
-		u.rate.sent()
 		attemptStart := u.now()
 		r := u.attempt(ctx, body)
 		r.retryAfter = min(r.retryAfter, u.retry.MaxInterval)
