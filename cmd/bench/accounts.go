@@ -59,18 +59,18 @@ func splitAccountCases(cases []string) (rest, acct []string) {
 type accountResult struct {
 	Case string `json:"case"`
 	// quota-shared
-	Quota         float64       `json:"quota_per_second,omitempty"`
-	Instances     int           `json:"instances,omitempty"`
-	Goodput       float64       `json:"goodput_per_second,omitempty"`
-	Requests      int64         `json:"requests,omitempty"`
-	Throttled     int64         `json:"throttled_429,omitempty"`
-	DeadLettered  int           `json:"dead_lettered"`
-	Window        time.Duration `json:"window_ns,omitempty"`
-	Events        int           `json:"events"`
-	OneAccount    float64       `json:"one_account_events_per_second,omitempty"`
-	ManyAccounts  float64       `json:"many_accounts_events_per_second,omitempty"`
-	Accounts      int           `json:"accounts,omitempty"`
-	SubMerchants  int           `json:"sub_merchants,omitempty"`
+	Quota        float64       `json:"quota_per_second,omitempty"`
+	Instances    int           `json:"instances,omitempty"`
+	Goodput      float64       `json:"goodput_per_second,omitempty"`
+	Requests     int64         `json:"requests,omitempty"`
+	Throttled    int64         `json:"throttled_429,omitempty"`
+	DeadLettered int           `json:"dead_lettered"`
+	Window       time.Duration `json:"window_ns,omitempty"`
+	Events       int           `json:"events"`
+	OneAccount   float64       `json:"one_account_events_per_second,omitempty"`
+	ManyAccounts float64       `json:"many_accounts_events_per_second,omitempty"`
+	Accounts     int           `json:"accounts,omitempty"`
+	SubMerchants int           `json:"sub_merchants,omitempty"`
 }
 
 func (r accountResult) line() string {

@@ -63,7 +63,9 @@ func TestRunStopsOnABadRegistryNamingThePathInIt(t *testing.T) {
 		{name: "missing key file", edit: func(s string) string {
 			return strings.Replace(s, "private_key_file: "+creds.MchPrivateKeyFile, "private_key_file: /nonexistent/key.pem", 1)
 		}, want: "accounts.sp-east.private_key_file: no such file"},
-		{name: "account unknown in merchants", edit: func(s string) string { return strings.Replace(s, `"1900000201": bank-channel`, `"1900000201": bank`, 1) },
+		{name: "account unknown in merchants", edit: func(s string) string {
+			return strings.Replace(s, `"1900000201": bank-channel`, `"1900000201": bank`, 1)
+		},
 			want: `merchants.1900000201: account "bank" is not listed under accounts`},
 		{name: "file and single-account settings", giveEnv: map[string]string{"ORDERSYNC_MCHID": "1230000109"},
 			want: "conflicts with ORDERSYNC_MCHID (--mchid)"},
