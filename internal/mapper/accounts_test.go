@@ -80,3 +80,20 @@ func TestMapRejectsIdsThatContradictTheAccount(t *testing.T) {
 		t.Errorf("own sp_mchid: %v", err)
 	}
 }
+
+// TestMapSingleAccountLetsEventsOverrideIds: the single-account settings,
+// as one Overridable account, keep an event's own sp_mchid (contract §1).
+func TestMapSingleAccountLetsEventsOverrideIds(t *testing.T) {
+	def := Account{Name: "default", Mode: ModeServiceProvider, MchID: "1900000001", SpAppID: "wx2421b1c4370ec43b", Overridable: true}
+	m, err := New(Config{Mode: ModeServiceProvider, SkipTypes: DefaultSkipTypes, Accounts: registry{"1900000100": def}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Map(build(t, "", set("/merchant/sp_mchid", "1900000099")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(res.Body), `{"sp_mchid":"1900000099"`) {
+		t.Errorf("body = %s, want the event's own sp_mchid", res.Body)
+	}
+}
