@@ -7,6 +7,7 @@ package merchants
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -57,6 +58,7 @@ type Registry struct {
 	merchants map[string]string // sub_mchid → account name
 	def       string            // default account, "" = none
 	single    bool              // formed by Single: events may override the ids
+	sum       []byte            // SHA-256 of the file Load read, nil otherwise
 }
 
 // Error is a registry that cannot be used. Path names the place inside the
@@ -94,7 +96,13 @@ func Load(path string, opts LoadOptions) (*Registry, error) {
 	if err != nil {
 		return nil, &Error{Reason: "cannot read: " + fsReason(err)}
 	}
-	return Parse(data, opts)
+	r, err := Parse(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	r.sum = sum[:]
+	return r, nil
 }
 
 // Parse checks a registry document; see Load.

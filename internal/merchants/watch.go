@@ -24,11 +24,12 @@ func (r *Router) ReloadFile(path string) error {
 }
 
 // Watch reloads the registry file at path on each value from hup (SIGHUP)
-// and whenever its content changes, read every interval, until ctx ends.
+// and whenever its content differs from the registry in force (as loaded),
+// read every interval, until ctx ends.
 // Each reload is logged: refused (naming the path inside the file; the
 // registry in force stays) or in force.
 func (r *Router) Watch(ctx context.Context, path string, hup <-chan os.Signal, interval time.Duration) {
-	last := fileSum(path)
+	last := r.Registry().sum // the content in force, so a change since it loaded counts
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -37,15 +38,14 @@ func (r *Router) Watch(ctx context.Context, path string, hup <-chan os.Signal, i
 		case <-ctx.Done():
 			return
 		case <-hup:
-			why = "SIGHUP"
+			last, why = fileSum(path), "SIGHUP"
 		case <-t.C:
 			sum := fileSum(path)
 			if sum == nil || bytes.Equal(sum, last) {
 				continue
 			}
-			why = "file changed"
+			last, why = sum, "file changed" // a refused content is not tried again until it changes
 		}
-		last = fileSum(path)
 		if err := r.ReloadFile(path); err != nil {
 			r.log.Error().Str("trigger", why).Str("file", path).Str("error", err.Error()).
 				Msg("merchant registry reload refused: ORDERSYNC_MERCHANTS_FILE " + path + ": " + err.Error() + "; the registry in force stays")
