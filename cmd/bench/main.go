@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +52,7 @@ type options struct {
 	checkEvery    int
 	harnessProcs  int
 	json          bool
+	quotaEvents   int
 }
 
 // errMissed reports that a target was missed (exit status 1).
@@ -61,7 +63,8 @@ func main() {
 	var cases string
 	flag.StringVar(&o.worker, "worker", "bin/worker", "path of the worker binary (make build)")
 	flag.StringVar(&o.baseline, "baseline", "", "path of a second worker binary to run the no-latency case with, right after --worker's (make bench: bin/worker-go)")
-	flag.StringVar(&cases, "cases", strings.Join(allCases, ","), "comma-separated cases to run: "+strings.Join(allCases, ", "))
+	every := append(slices.Clone(allCases), accountCases...)
+	flag.StringVar(&cases, "cases", strings.Join(every, ","), "comma-separated cases to run: "+strings.Join(every, ", "))
 	flag.IntVar(&o.events, "events", 20000, "events of the no-latency case")
 	flag.IntVar(&o.inFlight, "in-flight", 256, "ORDERSYNC_MAX_IN_FLIGHT of the no-latency case")
 	flag.DurationVar(&o.latency, "latency", 100*time.Millisecond, "API latency of the latency cases")
@@ -74,6 +77,7 @@ func main() {
 	flag.IntVar(&o.checkEvery, "check-every", 16, "the sandbox verifies the signature and validates the body of one request in this many (1: every request)")
 	flag.IntVar(&o.harnessProcs, "harness-procs", 1, "GOMAXPROCS of this process while a case runs (kfake, the sandbox, the producer); 0 leaves it at the number of CPUs")
 	flag.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
+	flag.IntVar(&o.quotaEvents, "quota-events", 4500, "events of the quota-shared case (30 s at its 150 requests/s)")
 	flag.Parse()
 	o.cases = strings.Split(cases, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -115,6 +119,8 @@ func specs(o options) ([]spec, error) {
 }
 
 func run(ctx context.Context, o options, out, progress io.Writer) error {
+	var acctCases []string
+	o.cases, acctCases = splitAccountCases(o.cases)
 	list, err := specs(o)
 	if err != nil {
 		return err
@@ -176,7 +182,11 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 		}
 		missed = missed || !v.Pass
 	}
-	if missed {
+	acctMissed, err := runAccountCases(ctx, o, acctCases, out, progress)
+	if err != nil {
+		return err
+	}
+	if missed || acctMissed {
 		return errMissed
 	}
 	return nil

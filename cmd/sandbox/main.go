@@ -3,10 +3,15 @@
 //
 // Usage:
 //
-//	sandbox [--addr :8080] [--credentials-dir DIR] [--reuse-signatures] [--count-only]
+//	sandbox [--addr :8080] [--credentials-dir DIR] [--reuse-signatures] [--count-only] [--merchants] [--quota N]
 //
 // Each flag falls back to an environment variable: SANDBOX_ADDR,
-// SANDBOX_CREDENTIALS_DIR, SANDBOX_REUSE_SIGNATURES, SANDBOX_COUNT_ONLY.
+// SANDBOX_CREDENTIALS_DIR, SANDBOX_REUSE_SIGNATURES, SANDBOX_COUNT_ONLY,
+// SANDBOX_MERCHANTS, SANDBOX_QUOTA. --merchants adds a second, channel
+// account with its own keys, binds one sub-merchant to each account and
+// writes the matching registry to DIR/merchants.yaml; --quota gives each
+// account a request quota shared by every caller (429 FREQUENCY_LIMITED
+// past it).
 // When DIR holds no credentials, fresh ones are generated there (a temporary
 // directory when DIR is empty). The worker settings that match are printed on
 // stdout and written to DIR/worker.env (for a shell) and DIR/ordersync.yaml
@@ -54,6 +59,8 @@ var errUsage = errors.New("usage")
 type options struct {
 	addr, dir        string
 	reuse, countOnly bool
+	merchants        bool
+	quota            float64
 }
 
 func parseOptions(args []string, getenv func(string) string) (options, error) {
@@ -79,16 +86,29 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	if o.countOnly, err = envBool("SANDBOX_COUNT_ONLY"); err != nil {
 		return o, err
 	}
+	if o.merchants, err = envBool("SANDBOX_MERCHANTS"); err != nil {
+		return o, err
+	}
+	if v := getenv("SANDBOX_QUOTA"); v != "" {
+		if o.quota, err = strconv.ParseFloat(v, 64); err != nil || o.quota < 0 {
+			return o, fmt.Errorf("SANDBOX_QUOTA=%q is not a number of requests per second: %w", v, errUsage)
+		}
+	}
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", o.addr, "listen address (SANDBOX_ADDR)")
 	fs.StringVar(&o.dir, "credentials-dir", o.dir, "credentials directory, generated when empty (SANDBOX_CREDENTIALS_DIR)")
 	fs.BoolVar(&o.reuse, "reuse-signatures", o.reuse, "sign 204s once per second, for benchmarks (SANDBOX_REUSE_SIGNATURES)")
 	fs.BoolVar(&o.countOnly, "count-only", o.countOnly, "count accepted uploads without keeping bodies (SANDBOX_COUNT_ONLY)")
+	fs.BoolVar(&o.merchants, "merchants", o.merchants, "serve a second (channel) account too and write DIR/merchants.yaml (SANDBOX_MERCHANTS)")
+	fs.Float64Var(&o.quota, "quota", o.quota, "requests per second per account, shared by every caller; 0 = none (SANDBOX_QUOTA)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
 		}
 		return o, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if o.quota < 0 {
+		return o, fmt.Errorf("--quota %v is negative: %w", o.quota, errUsage)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
@@ -119,7 +139,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	sb, err := sandbox.New(sandbox.Config{Credentials: creds, ReuseSignatures: o.reuse, CountOnly: o.countOnly})
+	sbCfg := sandbox.Config{Credentials: creds, ReuseSignatures: o.reuse, CountOnly: o.countOnly, Quota: o.quota}
+	registry := ""
+	if o.merchants {
+		if sbCfg.Accounts, sbCfg.Bindings, registry, err = merchantsSetup(creds, o.quota); err != nil {
+			return err
+		}
+	}
+	sb, err := sandbox.New(sbCfg)
 	if err != nil {
 		return err
 	}
@@ -150,6 +177,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("write ordersync.yaml: %w", err)
 	}
 	fmt.Fprintf(stdout, "# WeChat Pay sandbox listening on %s (credentials in %s)\n%s", ln.Addr(), creds.Dir, env)
+	if registry != "" {
+		fmt.Fprintf(stdout, "# two merchant accounts: instead of the ORDERSYNC_MCH*, _WECHATPAY_*_KEY* and _SP_APPID settings above\n"+
+			"# ORDERSYNC_MERCHANTS_FILE=%s\n", registry)
+	}
 
 	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)

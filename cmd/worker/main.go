@@ -129,6 +129,10 @@ func (s settings) noArgs(stderr io.Writer) bool {
 }
 
 func mapperConfig(cfg *config.Config) mapper.Config {
+	if cfg.MerchantsFile != "" {
+		// Modes and ids per sub-merchant, from the registry file.
+		return mapper.Config{Mode: cfg.Registry.FallbackMode(), SkipTypes: cfg.SkipTypes, Accounts: cfg.Registry.MapperAccounts()}
+	}
 	return mapper.Config{
 		Mode:      mapper.Mode(cfg.Mode),
 		MchID:     cfg.MchID,

@@ -41,6 +41,8 @@ func (c *classList) Set(v string) error {
 // filterFlags are the flags `worker replay` and `worker dlq` share.
 type filterFlags struct {
 	classes     classList
+	merchants   classList
+	accounts    classList
 	since       string
 	until       string
 	order       string
@@ -68,6 +70,8 @@ func bindFilterFlags(fs *flag.FlagSet, f *filterFlags) {
 	fs.StringVar(&f.since, "since", "", "select records that failed at or after this RFC3339 time, or this long ago (e.g. 2h)")
 	fs.StringVar(&f.until, "until", "", "select records that failed before this RFC3339 time, or this long ago")
 	fs.StringVar(&f.order, "order", "", "select the records of this order number (record key or order.order_no)")
+	fs.Var(&f.merchants, "merchant", "select the records of these sub-merchants, SUB_MCHID[,…] (repeatable)")
+	fs.Var(&f.accounts, "account", "select the records of these merchant accounts, NAME[,…] (repeatable)")
 	fs.StringVar(&f.dlq, "dlq", "", "dead-letter topic to read (default ORDERSYNC_DLQ_TOPIC)")
 	fs.StringVar(&f.ledgerTopic, "ledger-topic", "", "topic recording what was replayed (default <dead-letter topic>"+replay.LedgerSuffix+")")
 	fs.IntVar(&f.maxReplays, "max-replays", replay.DefaultMaxReplays, "leave alone records already replayed this many times")
@@ -121,6 +125,7 @@ func (f *filterFlags) options(cfg replayConfig, now time.Time) (replay.Options, 
 		}
 	}
 	o.Classes = f.classes
+	o.Merchants, o.Accounts = f.merchants, f.accounts
 	var err error
 	if o.Since, err = parseWhen("since", f.since, now); err != nil {
 		return o, err

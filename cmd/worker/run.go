@@ -18,6 +18,7 @@ import (
 	"github.com/ordersync/ordersync/internal/health"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/mapping"
+	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/metrics"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -34,10 +35,12 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	if !s.noArgs(stderr) {
 		return exitUsage
 	}
-	mp, err := newMapper(cfg)
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return exitUsage
+	if cfg.MerchantsFile == "" {
+		// The single-account payload defaults, checked one by one.
+		if _, err := newMapper(cfg); err != nil {
+			_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+			return exitUsage
+		}
 	}
 	prog, err := loadMapping(cfg)
 	if err != nil {
@@ -53,7 +56,7 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
-	if err := runWorker(ctx, stop, cfg, mp, prog, ln, log); err != nil {
+	if err := runWorker(ctx, stop, cfg, prog, ln, log); err != nil {
 		if errors.Is(err, dlq.ErrCompacted) {
 			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
 			return exitUsage
@@ -64,32 +67,32 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 	return exitOK
 }
 
-// runWorker wires the mapper, uploader and consumer, serves the operational
-// endpoints on ln, and runs until ctx is done and the consumer has drained.
-func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.Mapper, prog *mapping.Program, ln net.Listener, log zerolog.Logger) error {
+// runWorker wires the merchant router (mapper and one uploader per
+// account) and the consumer, serves the operational endpoints on ln, and
+// runs until ctx is done and the consumer has drained.
+func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mapping.Program, ln net.Listener, log zerolog.Logger) error {
 	m := metrics.New(buildVersion())
-	up, err := uploader.New(uploader.Config{
-		BaseURL:              cfg.BaseURL,
-		MchID:                cfg.MchID,
-		MchCertSerial:        cfg.MchCertSerial,
-		MchPrivateKey:        cfg.MchPrivateKey,
-		WechatPayPublicKey:   cfg.WechatPayPublicKey,
-		WechatPayPublicKeyID: cfg.WechatPayPublicKeyID,
-		WechatPayCert:        cfg.WechatPayCert,
-		MaxInFlight:          cfg.MaxInFlight,
-		RateLimit:            cfg.RateLimit,
-		Retry: uploader.RetryPolicy{
-			InitialInterval: cfg.RetryInitialInterval,
-			MaxInterval:     cfg.RetryMaxInterval,
-			MaxElapsed:      cfg.RetryMaxElapsed,
+	router, err := merchants.NewRouter(cfg.Registry, merchants.RouterConfig{
+		Uploader: uploader.Config{
+			BaseURL:     cfg.BaseURL,
+			MaxInFlight: cfg.MaxInFlight,
+			Retry: uploader.RetryPolicy{
+				InitialInterval: cfg.RetryInitialInterval,
+				MaxInterval:     cfg.RetryMaxInterval,
+				MaxElapsed:      cfg.RetryMaxElapsed,
+			},
+			RequestTimeout: cfg.RequestTimeout,
 		},
-		RequestTimeout: cfg.RequestTimeout,
-		Observer:       pauseLog{Metrics: m, log: log},
+		SkipTypes: cfg.SkipTypes,
+		Hold:      cfg.MerchantHold,
+		Observer:  newAccountLog(m, log),
+		Logger:    log.With().Str("component", "merchants").Logger(),
 	})
 	if err != nil {
 		_ = ln.Close()
-		return fmt.Errorf("build uploader: %w", err)
+		return fmt.Errorf("build uploaders: %w", err)
 	}
+	defer router.Close()
 	cons, err := consumer.New(consumer.Config{
 		Brokers:          cfg.Brokers,
 		Topics:           cfg.Topics,
@@ -104,7 +107,8 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Logger:           log,
 		Observer:         m,
 		Mapping:          consumerMapping(prog),
-	}, mp, up)
+		Route:            func(res mapper.Result) consumer.Uploader { return eventUploader(router, res) },
+	}, router, nil)
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("build consumer: %w", err)
@@ -114,7 +118,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 	srv := &http.Server{
 		Handler: health.Handler(health.Checks{
 			Consumer:   cons,
-			Uploader:   up,
+			Uploader:   router,
 			StallAfter: stallAfter(cfg),
 		}, m.Registry()),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -128,7 +132,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Strs("topics", cfg.Topics).
 		Str("group_id", cfg.GroupID).
 		Str("dlq_topic", cfg.DLQTopic).
-		Str("mode", cfg.Mode).
+		Strs("accounts", cfg.Registry.Names()).
 		Int("max_in_flight", cfg.MaxInFlight).
 		Str("http_addr", ln.Addr().String()).
 		Msg("started")
@@ -141,7 +145,9 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 
 	// After the first signal a second one ends the process at once.
 	go func() { <-ctx.Done(); stop() }()
+	stopWatch := watchRegistry(ctx, cfg, router)
 	runErr := cons.Run(ctx)
+	stopWatch()
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
 	defer cancel()
@@ -183,23 +189,6 @@ func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		log.Info().Str("dlq_topic", cfg.DLQTopic).Str("like", cfg.Topics[0]).Msg("created the dead-letter topic")
 	}
 	return nil
-}
-
-// pauseLog records pauses of the uploader as metrics and as one log line per
-// change: paused (with the reason) and resumed.
-type pauseLog struct {
-	*metrics.Metrics
-	log zerolog.Logger
-}
-
-// Paused implements uploader.Observer.
-func (p pauseLog) Paused(paused bool, reason string) {
-	p.Metrics.Paused(paused, reason)
-	if paused {
-		p.log.Warn().Str("reason", reason).Msg("uploads paused; probing the API until it answers")
-		return
-	}
-	p.log.Info().Msg("uploads resumed")
 }
 
 // stallAfter is how long pending work may go without a commit before /healthz

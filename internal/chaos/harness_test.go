@@ -98,6 +98,9 @@ type options struct {
 	faults  sandbox.Faults
 	sample  sample.Options
 	env     []string // extra worker settings
+	// quota is the sandbox account's request quota, requests/s shared by
+	// every worker; 0 = none.
+	quota float64
 	// replayed expects rejected events delivered after a replay.
 	replayed bool
 }
@@ -137,7 +140,7 @@ type proc struct {
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := stack.Start(stack.Options{Dir: dir, Partitions: partitions, Persist: o.persist})
+	st, err := stack.Start(stack.Options{Dir: dir, Partitions: partitions, Persist: o.persist, Sandbox: sandbox.Config{Quota: o.quota}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,3 +36,5 @@ func TestSIGTERMLong(t *testing.T) { sigterm(t, 3000, longTimeout) }
 func TestMetricsAndHealthLong(t *testing.T) { metricsAndHealth(t, 600, longTimeout) }
 
 func TestReplayRejectedLong(t *testing.T) { replayRejected(t, 600, longTimeout) }
+
+func TestQuotaSharedLong(t *testing.T) { quotaShared(t, 3000, longTimeout) }

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
 
@@ -76,6 +77,14 @@ type Config struct {
 
 	Kafka Kafka
 
+	// MerchantsFile is ORDERSYNC_MERCHANTS_FILE, "" without a registry.
+	MerchantsFile string
+	// Registry is the merchant registry: the file's, else one account named
+	// "default" from the single-account settings (see registry.go).
+	Registry *merchants.Registry
+	// MerchantHold is how long a sub-merchant stays held.
+	MerchantHold time.Duration
+
 	LogLevel  zerolog.Level
 	LogFormat string
 }
@@ -122,7 +131,9 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 	set := map[string]bool{}
 	l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	raw := make(map[string]string, len(settings))
+	given := make(map[string]bool, len(settings)) // set by a flag, the environment or the file
 	for _, s := range settings {
+		given[s.name] = true
 		switch {
 		case set[s.flag()]:
 			raw[s.name] = *l.flags[s.name]
@@ -132,7 +143,7 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 			} else if v, ok := file[s.key()]; ok {
 				raw[s.name] = v
 			} else {
-				raw[s.name] = s.def
+				raw[s.name], given[s.name] = s.def, false
 			}
 		}
 	}
@@ -140,7 +151,11 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 	if err != nil {
 		return nil, nil, err
 	}
-	warnings := unknownEnv(environ)
+	warnings, err := parseRegistry(cfg, raw, given, need)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings = append(warnings, unknownEnv(environ)...)
 	if need&NeedWechat != 0 && strings.HasPrefix(cfg.BaseURL, "http://") {
 		warnings = append(warnings, "ORDERSYNC_WECHATPAY_BASE_URL is plain http: bodies, login_token included, "+
 			"cross the network unencrypted; use it only with the sandbox")
@@ -358,7 +373,7 @@ func parse(raw map[string]string, need Need) (*Config, error) {
 	}
 	c.Kafka = parseKafka(p)
 	c.BaseURL = parseBaseURL(p)
-	if need&NeedWechat != 0 {
+	if need&NeedWechat != 0 && p.str("MERCHANTS_FILE") == "" {
 		parseWechat(p, c)
 	}
 	if p.err != nil {

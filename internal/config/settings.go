@@ -37,6 +37,8 @@ var settings = []setting{
 	{name: "WECHATPAY_PUBLIC_KEY_ID", usage: "WeChat Pay public key id, PUB_KEY_ID_… (public-key verification mode)"},
 	{name: "WECHATPAY_CERT_FILE", usage: "WeChat Pay platform certificate PEM (certificate verification mode)"},
 	{name: "WECHATPAY_BASE_URL", def: "https://api.mch.weixin.qq.com", usage: "WeChat Pay API base URL"},
+	{name: "MERCHANTS_FILE", usage: "merchant registry YAML: accounts and sub_mchid → account (replaces the single-account settings)"},
+	{name: "MERCHANT_HOLD", def: "10m", usage: "how long a sub-merchant is held after 3 merchant-level rejections in a row"},
 	{name: "MAX_IN_FLIGHT", def: "64", usage: "events being uploaded or waiting between retries, per instance"},
 	{name: "MAPPING_FILE", usage: "jq program that rewrites each message value into an order event (default: none)"},
 	{name: "SKIP_TYPES", def: "order.cancelled,order.closed,order.refunded,order.served", usage: "event types acknowledged without upload"},

@@ -117,6 +117,9 @@ type Config struct {
 	Mapping Mapping
 	// Observer receives metrics; nil discards them.
 	Observer Observer
+	// Route, when set, chooses the uploader of each mapped event (its
+	// merchant account, see accounts.go) instead of the Uploader given to New.
+	Route func(res mapper.Result) Uploader
 }
 
 const (
@@ -342,6 +345,7 @@ func (c *Consumer) setReady(ok bool, why string) {
 // uploadCall is one Upload handed to an upload goroutine.
 type uploadCall struct {
 	ctx  context.Context
+	up   Uploader
 	body []byte
 	done chan<- uploader.Outcome // buffered: the goroutine never waits on it
 }
@@ -395,16 +399,16 @@ func (c *Consumer) startUploader(first uploadCall) bool {
 
 func (c *Consumer) serveUpload(call uploadCall) {
 	c.obs.InFlight(int(c.inFlight.Add(1)))
-	call.done <- c.uploader.Upload(call.ctx, call.body)
+	call.done <- call.up.Upload(call.ctx, call.body)
 	c.obs.InFlight(int(c.inFlight.Add(-1)))
 }
 
 // upload runs one Upload on an upload goroutine: an idle one, else a new
 // one while fewer than MaxInFlight run, else the first to come free. It
 // returns false, without uploading, if ctx is done before one is.
-func (c *Consumer) upload(ctx context.Context, body []byte) (uploader.Outcome, bool) {
+func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (uploader.Outcome, bool) {
 	done := make(chan uploader.Outcome, 1)
-	call := uploadCall{ctx: ctx, body: body, done: done}
+	call := uploadCall{ctx: ctx, up: up, body: body, done: done}
 	select {
 	case c.uploads <- call:
 	default:

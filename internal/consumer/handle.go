@@ -25,11 +25,25 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		c.eventLog(p, ev, zerolog.DebugLevel).Str("reason", ev.result.SkipReason).Msg("event skipped")
 		return true
 	}
+	earlier := 0 // attempts of uploads that ended Paused
 	for {
 		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")
-		out, ok := c.upload(ctx, ev.result.Body)
+		up := c.uploaderOf(ev)
+		if up == nil {
+			return c.deadLetter(ctx, p, ev, noAccountFailure())
+		}
+		out, ok := c.upload(ctx, up, ev.result.Body)
 		if !ok {
 			return false
+		}
+		out.Attempts += earlier
+		if out.Class == uploader.Paused {
+			// The event's account is paused: wait without an in-flight slot.
+			earlier = out.Attempts
+			if !waitProbe(ctx, up) {
+				return false
+			}
+			continue
 		}
 		switch out.Class {
 		case uploader.Delivered:
@@ -40,7 +54,7 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 			c.eventLog(p, ev, zerolog.DebugLevel).Int("attempts", out.Attempts).Msg("delivered")
 			return true
 		case uploader.Rejected:
-			return c.deadLetter(ctx, p, ev, uploadFailure(dlq.ClassRejected, out))
+			return c.deadLetter(ctx, p, ev, heldFailure(uploadFailure(dlq.ClassRejected, out), out))
 		case uploader.RetriesExhausted:
 			return c.deadLetter(ctx, p, ev, uploadFailure(dlq.ClassRetriesExhausted, out))
 		}
@@ -93,6 +107,10 @@ func uploadFailure(class string, out uploader.Outcome) dlq.Failure {
 // written without the original (dlq.Record.WithoutOriginal) rather than
 // holding back every later event of the partition for ever.
 func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dlq.Failure) bool {
+	f.SubMchID = ev.result.SubMchID
+	if ev.result.Account != nil {
+		f.Account = ev.result.Account.Name
+	}
 	rec := dlq.Record{
 		Topic:     ev.msg.Topic,
 		Partition: ev.msg.Partition,
@@ -154,6 +172,12 @@ func (c *Consumer) eventLog(p *partition, ev *event, level zerolog.Level) *zerol
 	}
 	if orderNo != "" {
 		e = e.Str("order_no", orderNo)
+	}
+	if ev.result.SubMchID != "" {
+		e = e.Str("sub_mchid", ev.result.SubMchID)
+	}
+	if ev.result.Account != nil {
+		e = e.Str("account", ev.result.Account.Name)
 	}
 	return e
 }

@@ -38,6 +38,13 @@ const (
 	// program (ORDERSYNC_MAPPING_FILE) rewrote: its field points into the
 	// rewritten event, not into the value as received.
 	HeaderErrorMapped = "ordersync.error.mapped"
+	// HeaderAccount names the merchant account the event belongs to;
+	// HeaderSubMchID its merchant.sub_mchid, when known; HeaderMerchantHeld
+	// is "true" on an event of a held sub-merchant, dead-lettered without a
+	// call (README "Serving many restaurants").
+	HeaderAccount      = "ordersync.account"
+	HeaderSubMchID     = "ordersync.sub_mchid"
+	HeaderMerchantHeld = "ordersync.merchant_held"
 )
 
 // Classes lists every error class, in the order operators usually read them.

@@ -43,6 +43,10 @@ type Failure struct {
 	Attempts int
 	// Mapped marks an event rewritten by the mapping program (HeaderErrorMapped).
 	Mapped bool
+	// Account and SubMchID name the event's merchant account and
+	// sub-merchant, when known; MerchantHeld marks a held sub-merchant's event.
+	Account, SubMchID string
+	MerchantHeld      bool
 }
 
 // Record is one event bound for the dead-letter topic: the original Kafka
@@ -109,7 +113,7 @@ func (r Record) Message() kafka.Message {
 
 func (r Record) addedHeaders() []kafka.Header {
 	f := r.Failure
-	hs := make([]kafka.Header, 0, 12)
+	hs := make([]kafka.Header, 0, 15)
 	add := func(k, v string) { hs = append(hs, kafka.Header{Key: k, Value: []byte(v)}) }
 	add(HeaderErrorClass, f.Class)
 	add(HeaderErrorMessage, OneLine(f.Message))
@@ -138,6 +142,15 @@ func (r Record) addedHeaders() []kafka.Header {
 	add(HeaderFailedAt, FormatTime(r.FailedAt))
 	if r.Omitted > 0 {
 		add(HeaderOriginalOmitted, strconv.Itoa(r.Omitted))
+	}
+	if f.Account != "" {
+		add(HeaderAccount, f.Account)
+	}
+	if f.SubMchID != "" {
+		add(HeaderSubMchID, OneLine(f.SubMchID))
+	}
+	if f.MerchantHeld {
+		add(HeaderMerchantHeld, "true")
 	}
 	return hs
 }

@@ -101,7 +101,7 @@ func appendInt(dst []byte, name string, v int64) []byte {
 func (r *run) encode(p *payload, hint int) []byte {
 	b := make([]byte, 0, hint)
 	b = append(b, '{')
-	if r.m.mode == ModeServiceProvider {
+	if r.mode == ModeServiceProvider {
 		b = appendField(b, "sp_mchid", p.spMchID)
 		b = appendField(b, "sp_appid", p.spAppID)
 	} else {

@@ -35,6 +35,8 @@ func (p path) elem(j int) path {
 // run is the state of one Map call.
 type run struct {
 	m     *Mapper
+	mode  Mode     // the event's account's mode (Config.Accounts), else the Mapper's
+	acct  *Account // the event's account, nil without Config.Accounts
 	in    []byte
 	n     []node
 	tape  *tape
@@ -284,7 +286,7 @@ func readHeaders(hs []Header) ceHeaders {
 // violation (the Result then carries what identification could be read).
 // Safe for concurrent use, pure: no I/O, no logger, no ctx.
 func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
-	r := run{m: m, in: value}
+	r := run{m: m, in: value, mode: m.mode}
 	h := readHeaders(headers)
 	if len(value) > m.maxBytes {
 		r.add("", fmt.Sprintf("value is %d bytes, more than the %d allowed", len(value), m.maxBytes))
@@ -403,6 +405,7 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 		p.actionTime, _ = r.timeOf(t, tim.p)
 	}
 	r.merchant(ev[3], &p)
+	res.SubMchID, res.Account = string(p.subMchID), r.acct
 	r.customer(ev[4], &p)
 	r.order(ev[5], ord, &p)
 	if p.status == StatusPaySuccess {
@@ -508,17 +511,45 @@ func (r *run) merchant(i int32, p *payload) {
 	p.hasMerchant = true
 	var f [6]int32
 	r.fields(i, merchantKeys, f[:])
-	switch r.m.mode {
-	case ModeServiceProvider:
-		p.spMchID = r.override(f[0], rel("/merchant/sp_mchid"), r.m.mchID)
-		p.spAppID = r.override(f[1], rel("/merchant/sp_appid"), r.m.spAppID)
-	case ModeChannel:
-		p.channelID = r.override(f[2], rel("/merchant/channel_id"), r.m.channelID)
-	}
 	p.subMchID = r.text(f[3], rel("/merchant/sub_mchid"), maxID, true)
+	mchID, spAppID, channelID := r.m.mchID, r.m.spAppID, r.m.channelID
+	if r.m.accounts != nil && p.subMchID != nil {
+		a, ok := r.m.accounts.Account(string(p.subMchID))
+		if !ok {
+			r.bad(rel("/merchant/sub_mchid"), "is not in the merchant registry, which has no default_account")
+		} else {
+			r.acct, r.mode = &a, a.Mode
+			mchID, spAppID, channelID = []byte(a.MchID), []byte(a.SpAppID), []byte(a.ChannelID)
+			r.sameAsAccount(f[0], rel("/merchant/sp_mchid"), "sp_mchid", a.Mode == ModeServiceProvider, a.MchID)
+			r.sameAsAccount(f[2], rel("/merchant/channel_id"), "channel_id", a.Mode == ModeChannel, a.ChannelID)
+		}
+	}
+	switch {
+	case r.m.accounts != nil && r.acct == nil:
+		// No account: its ids are unknown, the one violation above says why.
+	case r.mode == ModeServiceProvider:
+		p.spMchID = r.override(f[0], rel("/merchant/sp_mchid"), mchID)
+		p.spAppID = r.override(f[1], rel("/merchant/sp_appid"), spAppID)
+	default:
+		p.channelID = r.override(f[2], rel("/merchant/channel_id"), channelID)
+	}
 	p.hasSubAppID = f[4] >= 0
-	p.subAppID = r.text(f[4], rel("/merchant/sub_appid"), maxID, r.m.mode == ModeChannel)
+	p.subAppID = r.text(f[4], rel("/merchant/sub_appid"), maxID, r.mode == ModeChannel)
 	p.shopNo = r.text(f[5], rel("/merchant/shop_no"), maxID, true)
+}
+
+// sameAsAccount records a violation when the event names its own sp_mchid
+// or channel_id (node i) and it is not its account's: the account decides
+// who reports the sub-merchant. An id of the other mode is ignored, as
+// without a registry.
+func (r *run) sameAsAccount(i int32, p path, name string, used bool, want string) {
+	if i < 0 || !used || r.acct.Overridable || r.n[i].kind != kindString {
+		return
+	}
+	if got := r.raw(i); string(got) != want {
+		r.bad(p, fmt.Sprintf("%s %s differs from %s of merchant account %s, which the merchant registry assigns this sub-merchant to",
+			quote(string(got)), name, quote(want), r.acct.Name))
+	}
 }
 
 // override returns the event's value at node i, or the configured default.
@@ -551,7 +582,7 @@ func (r *run) modeRules(p *payload) {
 	if !p.hasCustomer {
 		return
 	}
-	switch r.m.mode {
+	switch r.mode {
 	case ModeServiceProvider:
 		switch {
 		case p.hasOpenID && p.hasSubOpenID:

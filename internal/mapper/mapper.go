@@ -86,6 +86,33 @@ type Config struct {
 	SkipTypes []string // event types acknowledged and skipped (caller supplies the default list)
 	// MaxValueBytes bounds the size of a message value; 0 means DefaultMaxValueBytes.
 	MaxValueBytes int
+	// Accounts, when set, chooses each event's mode and ids by its
+	// merchant.sub_mchid (the merchant registry) instead of Mode, MchID,
+	// SpAppID and ChannelID.
+	Accounts Accounts
+}
+
+// Accounts finds the merchant account of a sub-merchant. It must be safe
+// for concurrent use and answer the same for the life of the Mapper.
+type Accounts interface {
+	// Account returns the account of subMchID, or false when none covers it
+	// (the event is then invalid at /merchant/sub_mchid).
+	Account(subMchID string) (Account, bool)
+}
+
+// Account is what the mapper needs of a merchant account. An event's own
+// sp_mchid (service-provider mode) or channel_id (channel mode) must equal
+// the account's unless Overridable; sp_appid in the event overrides the
+// account's.
+type Account struct {
+	Name                      string
+	Mode                      Mode
+	MchID, SpAppID, ChannelID string
+	// Overridable lets the event's own sp_mchid and channel_id replace the
+	// account's, as the single-account settings do (contract §1).
+	Overridable bool
+	// Tag is the caller's; the mapper returns it in Result.Account.
+	Tag any
 }
 
 // Header is one Kafka record header (CloudEvents binary mode reads ce_* headers).
@@ -102,6 +129,7 @@ type Mapper struct {
 	channelID []byte
 	skip      []string
 	maxBytes  int
+	accounts  Accounts
 }
 
 // New returns a Mapper for cfg. It fails on an unknown mode, on a default id
@@ -127,6 +155,7 @@ func New(cfg Config) (*Mapper, error) {
 		channelID: []byte(cfg.ChannelID),
 		skip:      append([]string(nil), cfg.SkipTypes...),
 		maxBytes:  cfg.MaxValueBytes,
+		accounts:  cfg.Accounts,
 	}
 	if m.maxBytes == 0 {
 		m.maxBytes = DefaultMaxValueBytes
@@ -147,6 +176,10 @@ type Result struct {
 	Status     string // CREATE_DEAL or PAY_SUCCESS
 	OccurredAt time.Time
 	Body       []byte // exact bytes to POST (compact JSON, no trailing newline, no HTML escaping)
+	// SubMchID is merchant.sub_mchid when it could be read, also for an
+	// invalid event; Account is its account under Config.Accounts, else nil.
+	SubMchID string
+	Account  *Account
 }
 
 // idReason reports why s cannot be sent as an id of at most max characters,

@@ -29,6 +29,11 @@ func exercised(t *testing.T) map[string]bool {
 	m.UploadAttempt("delivered", 204, 10*time.Millisecond)
 	m.Paused(true, "outage")
 	m.SignCPU(1500 * time.Microsecond)
+	a := m.Accounts()
+	a.AccountPaused("sp-east", true, "401")
+	a.AccountRate("sp-east", 120)
+	a.MerchantsHeld(1)
+	a.RegistryReloaded(false)
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,12 @@ type Report struct {
 	// "*") and original topic. Records without a code or field are not
 	// counted in ByCode or ByField.
 	ByClass, ByCode, ByField, ByTopic map[string]int
+	// ByAccount and BySubMchID count pending records by merchant account
+	// and sub-merchant ("-" when the record names none); Held maps each
+	// sub-merchant with pending records dead-lettered while it was held
+	// (dlq.HeaderMerchantHeld) to its account.
+	ByAccount, BySubMchID map[string]int
+	Held                  map[string]string
 	// Oldest and Newest are the extreme failed_at times of pending records;
 	// zero when none has one.
 	Oldest, Newest time.Time
@@ -73,6 +79,10 @@ func Inspect(ctx context.Context, opts Options) (Report, error) {
 		ByCode:   map[string]int{},
 		ByField:  map[string]int{},
 		ByTopic:  map[string]int{},
+
+		ByAccount:  map[string]int{},
+		BySubMchID: map[string]int{},
+		Held:       map[string]string{},
 	}
 	for _, s := range spans {
 		err := scanSpan(ctx, client, o.DLQTopic, s, func(m message) (bool, error) {
@@ -106,6 +116,11 @@ func (r *Report) add(o Options, led ledger, m message) {
 	}
 	r.ByClass[orDash(d.Class)]++
 	r.ByTopic[orDash(d.OriginalTopic)]++
+	r.ByAccount[orDash(d.Account)]++
+	r.BySubMchID[orDash(d.SubMchID)]++
+	if d.MerchantHeld && d.SubMchID != "" {
+		r.Held[d.SubMchID] = d.Account
+	}
 	if d.Code != "" {
 		r.ByCode[d.Code]++
 	}
@@ -161,6 +176,8 @@ func (r Report) WriteText(w io.Writer) error {
 		{"by error code", r.ByCode},
 		{"by field", r.ByField},
 		{"by original topic", r.ByTopic},
+		{"by account", r.ByAccount},
+		{"by sub-merchant", r.BySubMchID},
 	} {
 		if len(t.counts) == 0 {
 			continue
@@ -171,6 +188,12 @@ func (r Report) WriteText(w io.Writer) error {
 		})
 		for _, k := range keys {
 			fmt.Fprintf(&b, "  %8d  %s\n", t.counts[k], k)
+		}
+	}
+	if len(r.Held) > 0 {
+		fmt.Fprintf(&b, "held sub-merchants (dead-lettered without a call; fix the merchant registry, reload, replay --merchant):\n")
+		for _, sub := range slices.Sorted(maps.Keys(r.Held)) {
+			fmt.Fprintf(&b, "  %s  account %s\n", sub, orDash(r.Held[sub]))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -42,6 +42,9 @@ type deadLetter struct {
 	// value and headers (dlq.HeaderOriginalOmitted): there is nothing to
 	// republish.
 	Omitted bool
+	// Account, SubMchID and MerchantHeld are the merchant registry headers.
+	Account, SubMchID string
+	MerchantHeld      bool
 }
 
 // decode reads the ordersync.* headers of m. When a header appears more
@@ -69,6 +72,12 @@ func decode(m message) deadLetter {
 			origOffset = v
 		case dlq.HeaderOriginalOmitted:
 			d.Omitted = true
+		case dlq.HeaderAccount:
+			d.Account = v
+		case dlq.HeaderSubMchID:
+			d.SubMchID = v
+		case dlq.HeaderMerchantHeld:
+			d.MerchantHeld = v == "true"
 		case dlq.HeaderFailedAt:
 			t, err := time.Parse(time.RFC3339Nano, v)
 			d.FailedAt, d.HasFailedAt = t, err == nil

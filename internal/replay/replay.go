@@ -78,6 +78,10 @@ type Options struct {
 	// Order keeps the records of one order: by key or by the order number
 	// in the value.
 	Order string
+	// Merchants keeps the records of these sub-merchants and Accounts those
+	// of these merchant accounts (dlq.HeaderSubMchID, dlq.HeaderAccount);
+	// empty keeps all.
+	Merchants, Accounts []string
 	// Limit stops a run after the first Limit records that pass the filters
 	// (in partition, then offset order), counting those already replayed,
 	// so that the same command selects the same records again. 0: no limit.
@@ -136,7 +140,7 @@ func (o Options) normalized() (Options, error) {
 	return o, nil
 }
 
-// match reports whether d passes the class, time and order filters.
+// match reports whether d passes the class, time, merchant and order filters.
 func (o Options) match(d deadLetter) bool {
 	if len(o.Classes) > 0 && !slices.Contains(o.Classes, d.Class) {
 		return false
@@ -148,6 +152,12 @@ func (o Options) match(d deadLetter) bool {
 		return false
 	}
 	if !o.Until.IsZero() && !d.FailedAt.Before(o.Until) {
+		return false
+	}
+	if len(o.Merchants) > 0 && !slices.Contains(o.Merchants, d.SubMchID) {
+		return false
+	}
+	if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, d.Account) {
 		return false
 	}
 	return o.Order == "" || d.matchesOrder(o.Order)

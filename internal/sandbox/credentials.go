@@ -68,6 +68,12 @@ type idsFile struct {
 // if missing) and returns them. RSA key generation is slow: call it once per
 // test package, not per test.
 func GenerateCredentials(dir string) (*Credentials, error) {
+	return GenerateAccount(dir, DefaultMchID)
+}
+
+// GenerateAccount is GenerateCredentials for the merchant account mchID:
+// each account of a multi-account sandbox has its own keys (Config.Accounts).
+func GenerateAccount(dir, mchID string) (*Credentials, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create credentials dir: %w", err)
 	}
@@ -92,7 +98,7 @@ func GenerateCredentials(dir string) (*Credentials, error) {
 		return nil, err
 	}
 	ids := idsFile{
-		MchID:                DefaultMchID,
+		MchID:                mchID,
 		MchCertSerial:        fmt.Sprintf("%X", mchSerial.Bytes()),
 		WechatPayPublicKeyID: "PUB_KEY_ID_0112" + digits,
 		PlatformCertSerial:   fmt.Sprintf("%X", platSerial.Bytes()),

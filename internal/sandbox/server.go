@@ -44,6 +44,13 @@ type Config struct {
 	CheckEvery int
 	// Now is the clock for timestamp checks and records; nil means time.Now.
 	Now func() time.Time
+	// Quota is the request quota of the Credentials' account, requests per
+	// second shared by every caller; 0 = none (see accounts.go).
+	Quota float64
+	// Accounts are more merchant accounts, each with its own keys and quota.
+	Accounts []Account
+	// Bindings file sub-merchants under an account and a mode.
+	Bindings []Binding
 }
 
 // Record is one accepted upload.
@@ -64,6 +71,7 @@ type Stats struct {
 	ParamErrors int64         `json:"param_errors"`
 	Hung        int64         `json:"hung"`
 	Dropped     int64         `json:"dropped"`
+	Throttled   int64         `json:"throttled"` // 429 FREQUENCY_LIMITED past an account's quota
 	ByStatus    map[int]int64 `json:"by_status"`
 }
 
@@ -71,8 +79,10 @@ type Stats struct {
 type Server struct {
 	cfg      Config
 	creds    *Credentials
-	pubKey   *responseSigner // answers requests carrying Wechatpay-Serial: PUB_KEY_ID_…
-	platform *responseSigner // answers everything else
+	pubKey   *responseSigner     // answers requests carrying Wechatpay-Serial: PUB_KEY_ID_…
+	platform *responseSigner     // answers everything else
+	accounts map[string]*account // by mchid, Credentials' account included
+	bindings map[string]Binding  // by sub_mchid
 	closed   chan struct{}
 	closeMu  sync.Once
 	seq      atomic.Uint64
@@ -97,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, ErrNoCredentials
 	}
 	c := cfg.Credentials
-	return &Server{
+	s := &Server{
 		cfg:      cfg,
 		creds:    c,
 		pubKey:   &responseSigner{serial: c.WechatPayPublicKeyID, key: c.WechatPayPrivateKey},
@@ -105,7 +115,11 @@ func New(cfg Config) (*Server, error) {
 		closed:   make(chan struct{}),
 		byOrder:  map[string][]int{},
 		stats:    Stats{ByStatus: map[int]int64{}},
-	}, nil
+	}
+	if err := s.setAccounts(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close releases requests held by latency or timeout faults so that an
@@ -223,17 +237,18 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	check := s.checkThis()
-	if err := s.verifyIf(check, r, body); err != nil {
+	acct := s.accountOf(r)
+	if err := s.verifyIf(check, acct.creds, r, body); err != nil {
 		s.count(func(st *Stats) { st.SignErrors++ })
 		s.writeError(w, http.StatusUnauthorized, "SIGN_ERROR", "签名错误: "+err.Error(),
 			map[string]any{"field": "signature", "location": "authorization", "issue": err.Error()})
 		return
 	}
-	signer := s.platform
+	signer := acct.platform
 	switch serial := r.Header.Get("Wechatpay-Serial"); serial {
-	case "", s.platform.serial:
-	case s.pubKey.serial:
-		signer = s.pubKey
+	case "", acct.platform.serial:
+	case acct.pubKey.serial:
+		signer = acct.pubKey
 	default:
 		s.writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "Wechatpay-Serial错误",
 			map[string]any{"field": "Wechatpay-Serial", "location": "header", "issue": "unknown serial"})
@@ -245,6 +260,11 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 				map[string]any{"field": h, "location": "header", "issue": "required"})
 			return
 		}
+	}
+	if !acct.allow() {
+		s.count(func(st *Stats) { st.Throttled++ })
+		s.writeError(w, http.StatusTooManyRequests, "FREQUENCY_LIMITED", "请求频率超过限制", nil)
+		return
 	}
 	switch {
 	case roll(f.ServerErrorRate):
@@ -261,11 +281,15 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.writeSigned(w, http.StatusAccepted, signer, f)
 		return
 	}
-	head, v := s.validate(body, check, len(f.Rejections) > 0)
+	head, v := s.validate(body, check, len(f.Rejections) > 0 || len(s.bindings) > 0)
 	if v != nil {
 		s.count(func(st *Stats) { st.ParamErrors++ })
 		s.writeError(w, http.StatusBadRequest, "PARAM_ERROR", "参数错误: "+v.Issue,
 			map[string]any{"field": v.Field, "location": "body", "issue": v.Issue})
+		return
+	}
+	if rej, ok := s.bindingRejection(acct, head.SubMchID, body); ok {
+		s.writeError(w, rej.status, rej.code, rej.message, rej.detail)
 		return
 	}
 	if rej, ok := f.rejectionFor(head.SubMchID, head.OrderNo); ok {
@@ -302,11 +326,11 @@ type validBody struct {
 }
 
 // verifyIf verifies r's signature if check is set (see CheckEvery).
-func (s *Server) verifyIf(check bool, r *http.Request, body []byte) error {
+func (s *Server) verifyIf(check bool, c *Credentials, r *http.Request, body []byte) error {
 	if !check {
 		return nil
 	}
-	return s.verifyRequest(r.Header.Get("Authorization"), r.Method, r.URL.RequestURI(), body, s.now())
+	return s.verifyRequest(c, r.Header.Get("Authorization"), r.Method, r.URL.RequestURI(), body, s.now())
 }
 
 // checkThis reports whether this request is one CheckEvery selects, and

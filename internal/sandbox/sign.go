@@ -67,7 +67,7 @@ func parseAuthorization(h string) (authHeader, error) {
 // verifyRequest checks a request's Authorization against the merchant's
 // public key: parse, ±300 s window (before the signature), known
 // mchid+serial, SHA256withRSA over "METHOD\nURI\nTS\nNONCE\nBODY\n".
-func (s *Server) verifyRequest(authz, method, uri string, body []byte, now time.Time) error {
+func (s *Server) verifyRequest(c *Credentials, authz, method, uri string, body []byte, now time.Time) error {
 	a, err := parseAuthorization(authz)
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (s *Server) verifyRequest(authz, method, uri string, body []byte, now time.
 	if d := now.Unix() - a.timestamp; d > maxSkew || d < -maxSkew {
 		return errAuthExpired
 	}
-	if a.mchID != s.creds.MchID || a.serial != s.creds.MchCertSerial {
+	if a.mchID != c.MchID || a.serial != c.MchCertSerial {
 		return errAuthUnknown
 	}
 	sig, err := base64.StdEncoding.DecodeString(a.signature)
@@ -87,7 +87,7 @@ func (s *Server) verifyRequest(authz, method, uri string, body []byte, now time.
 		h.Write(part)
 		h.Write([]byte{'\n'})
 	}
-	if rsa.VerifyPKCS1v15(&s.creds.MchPrivateKey.PublicKey, crypto.SHA256, h.Sum(nil), sig) != nil {
+	if rsa.VerifyPKCS1v15(&c.MchPrivateKey.PublicKey, crypto.SHA256, h.Sum(nil), sig) != nil {
 		return errAuthSignature
 	}
 	return nil

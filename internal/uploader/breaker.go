@@ -64,6 +64,33 @@ func (b *breaker) signal() {
 // false) or the caller holds the probe slot (probe true, it must call
 // done). It returns ctx's error if ctx ends first.
 func (b *breaker) wait(ctx context.Context) (probe bool, err error) {
+	return b.waitFor(ctx, true)
+}
+
+// waitChance returns when a caller may send, without taking the probe slot:
+// the breaker is closed or the probe slot is free and due.
+func (b *breaker) waitChance(ctx context.Context) error {
+	_, err := b.waitFor(ctx, false)
+	return err
+}
+
+// tryProbe is wait without waiting: closed (false, false), the probe slot
+// taken (true, true; the caller must call done) or open without a chance
+// now (false, true).
+func (b *breaker) tryProbe() (probe, open bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		return false, false
+	}
+	if !b.probing && !b.now().Before(b.nextProbe) {
+		b.probing = true
+		return true, true
+	}
+	return false, true
+}
+
+func (b *breaker) waitFor(ctx context.Context, take bool) (probe bool, err error) {
 	for {
 		b.mu.Lock()
 		if !b.open {
@@ -72,9 +99,9 @@ func (b *breaker) wait(ctx context.Context) (probe bool, err error) {
 		}
 		now := b.now()
 		if !b.probing && !now.Before(b.nextProbe) {
-			b.probing = true
+			b.probing = take
 			b.mu.Unlock()
-			return true, nil
+			return take, nil
 		}
 		ch := b.changed
 		var t *time.Timer
@@ -129,6 +156,11 @@ func (b *breaker) done(r attemptResult, probe bool) {
 			b.trip(fmt.Sprintf("deployment fault (key, serial or clock): %v", cause), 0)
 		} else if probe {
 			b.nextProbe = b.now().Add(b.probeBo.NextBackOff())
+		}
+	case kindThrottled:
+		// A 429 neither pauses nor resumes: a throttled probe only waits.
+		if probe {
+			b.nextProbe = b.now().Add(max(b.probeBo.NextBackOff(), r.retryAfter))
 		}
 	case kindCancelled:
 		// A cancelled probe frees the slot for another waiter right away.

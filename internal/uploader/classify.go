@@ -19,7 +19,10 @@ import (
 //	|-----------------------------------------------------|-------------|--------------------------------------|
 //	| 204 or 200, signature and timestamp verified        | delivered   | returns Delivered                    |
 //	| 401 (SIGN_ERROR or any code)                        | sign error  | opens the breaker; waits, retries    |
-//	| 429, 5xx, 202, any other 2xx/1xx/3xx                | transient   | backs off (Retry-After), retries     |
+//	| 429                                                 | throttled   | lowers the rate (adaptive.go), backs |
+//	|                                                     |             | off (Retry-After), retries; the wait |
+//	|                                                     |             | is not charged to MaxElapsed         |
+//	| 5xx, 202, any other 2xx/1xx/3xx                     | transient   | backs off (Retry-After), retries     |
 //	| 2xx whose signature or timestamp does not verify    | transient   | same (outcome unknown: resent)       |
 //	| network error, per-attempt timeout                  | transient   | same                                 |
 //	| other 4xx with a WeChat Pay error code              | rejected    | returns Rejected at once             |
@@ -30,7 +33,7 @@ import (
 //	| ctx done (shutdown)                                 | cancelled   | returns Cancelled, no more attempts  |
 //
 // Transient answers count towards the breaker; delivered and rejected
-// answers close it.
+// answers close it; throttled answers neither (a 429 never pauses).
 type kind int
 
 const (
@@ -39,6 +42,7 @@ const (
 	kindTransient
 	kindSignError
 	kindCancelled
+	kindThrottled
 )
 
 // String returns the Observer result label of the kind.
@@ -52,6 +56,8 @@ func (k kind) String() string {
 		return "transient"
 	case kindSignError:
 		return "sign_error"
+	case kindThrottled:
+		return "throttled"
 	default:
 		return "cancelled"
 	}
@@ -135,7 +141,9 @@ func classify(ctx context.Context, res *core.APIResult, err error, now time.Time
 		switch s := ae.StatusCode; {
 		case s == http.StatusUnauthorized:
 			r.kind = kindSignError
-		case s == http.StatusTooManyRequests, s >= 500, s < 400:
+		case s == http.StatusTooManyRequests:
+			r.kind = kindThrottled
+		case s >= 500, s < 400:
 			r.kind = kindTransient
 		case ae.Code == "" && s == http.StatusRequestEntityTooLarge:
 			// Whoever answered, the body is too large: sending it again

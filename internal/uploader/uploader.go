@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"golang.org/x/time/rate"
 )
 
 // SyncStatusPath is the API path every upload is posted to.
@@ -57,7 +56,8 @@ type Config struct {
 	WechatPayCert *x509.Certificate
 	// MaxInFlight sizes the connection pool (idle connections per host).
 	MaxInFlight int
-	// RateLimit bounds attempts (probes included) per second; 0 = unlimited.
+	// RateLimit is the ceiling of the adaptive request rate (see
+	// adaptive.go), attempts per second, probes included; 0 = no ceiling.
 	RateLimit float64
 	Retry     RetryPolicy
 	// RequestTimeout bounds one attempt.
@@ -68,6 +68,12 @@ type Config struct {
 	BreakerThreshold int
 	// ProbeMaxInterval caps the spacing of probe attempts while paused.
 	ProbeMaxInterval time.Duration
+	// YieldWhilePaused makes Upload return a Paused outcome, nothing sent,
+	// instead of waiting while the breaker is open, unless it takes the
+	// probe slot: the caller then waits in WaitProbe without holding
+	// whatever slot it uploads in, so that one paused account of several
+	// does not fill a shared in-flight bound.
+	YieldWhilePaused bool
 	// Observer receives per-attempt metrics and pause changes; may be nil.
 	Observer Observer
 	// Now is the clock for retry budgets; nil means time.Now.
@@ -78,7 +84,8 @@ type Config struct {
 // Observer must not call back into the Uploader.
 type Observer interface {
 	// UploadAttempt reports one attempt. result is delivered, rejected,
-	// transient, sign_error or cancelled; httpStatus is 0 without an answer.
+	// transient, throttled (429), sign_error or cancelled; httpStatus is 0
+	// without an answer.
 	UploadAttempt(result string, httpStatus int, d time.Duration)
 	// Paused reports that delivery paused (true, with the reason) or resumed.
 	Paused(paused bool, reason string)
@@ -97,6 +104,7 @@ const (
 	Rejected                      // the API answered a permanent error: fix the data
 	RetriesExhausted              // transient failures outlasted MaxElapsed
 	Cancelled                     // ctx ended: not a failure, the event is not done
+	Paused                        // Config.YieldWhilePaused: paused, nothing sent now; WaitProbe, then Upload again
 )
 
 // String returns delivered, rejected, retries_exhausted or cancelled.
@@ -110,6 +118,8 @@ func (c Class) String() string {
 		return "retries_exhausted"
 	case Cancelled:
 		return "cancelled"
+	case Paused:
+		return "paused"
 	default:
 		return fmt.Sprintf("class(%d)", int(c))
 	}
@@ -136,6 +146,8 @@ var (
 	ErrEmptyBody = errors.New("empty body")
 	// ErrRetriesExhausted wraps the last error of a RetriesExhausted outcome.
 	ErrRetriesExhausted = errors.New("retries exhausted")
+	// ErrPaused is the error of a Paused outcome.
+	ErrPaused = errors.New("uploads paused")
 )
 
 // Uploader posts sync-status bodies. It is safe for concurrent use; build
@@ -144,8 +156,9 @@ type Uploader struct {
 	poster   *poster
 	retry    RetryPolicy
 	timeout  time.Duration
-	limiter  *rate.Limiter
+	rate     *adaptiveRate
 	breaker  *breaker
+	yield    bool
 	observer Observer
 	now      func() time.Time
 }
@@ -182,12 +195,11 @@ func New(cfg Config) (*Uploader, error) {
 		poster:   poster,
 		retry:    cfg.Retry,
 		timeout:  cfg.RequestTimeout,
+		yield:    cfg.YieldWhilePaused,
 		observer: cfg.Observer,
 		now:      cfg.Now,
 	}
-	if cfg.RateLimit > 0 {
-		u.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(1, int(cfg.RateLimit/10)))
-	}
+	u.rate = newAdaptiveRate(cfg.RateLimit, cfg.Now, cfg.Observer)
 	u.breaker = newBreaker(cfg.BreakerThreshold, min(cfg.Retry.InitialInterval, cfg.ProbeMaxInterval),
 		cfg.ProbeMaxInterval, cfg.Now, cfg.Observer)
 	return u, nil
@@ -253,9 +265,14 @@ func (u *Uploader) Paused() (bool, string) {
 	return u.breaker.state()
 }
 
+// WaitProbe returns when an Upload could send: the breaker is closed or
+// its probe is due (Config.YieldWhilePaused), or with ctx's error.
+func (u *Uploader) WaitProbe(ctx context.Context) error { return u.breaker.waitChance(ctx) }
+
 // Upload posts body (the exact bytes, signed as-is) until a final outcome:
 // delivered, rejected, retries exhausted, or cancelled when ctx ends (at
-// once, also mid-backoff or while paused).
+// once, also mid-backoff or while paused); with Config.YieldWhilePaused,
+// paused instead of waiting for the breaker.
 func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 	var out Outcome
 	if len(body) == 0 {
@@ -263,6 +280,16 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		return out
 	}
 	var bo *backoff.ExponentialBackOff // made at the first failure
+	next := func() time.Duration {
+		if bo == nil {
+			bo = backoff.NewExponentialBackOff(
+				backoff.WithInitialInterval(u.retry.InitialInterval),
+				backoff.WithMaxInterval(u.retry.MaxInterval),
+				backoff.WithMaxElapsedTime(0), // the budget below excludes paused time
+			)
+		}
+		return bo.NextBackOff()
+	}
 	start := u.now()
 	var paused time.Duration // not charged to MaxElapsed
 	// successMark is the breaker's success count at this upload's first
@@ -271,18 +298,27 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 	var successMark uint64
 	for {
 		waitStart := u.now()
-		probe, err := u.breaker.wait(ctx)
+		var probe bool
+		var err error
+		if u.yield {
+			var open bool
+			if probe, open = u.breaker.tryProbe(); open && !probe {
+				_, why := u.breaker.state()
+				out.Class, out.Err = Paused, fmt.Errorf("%w: %s", ErrPaused, why)
+				return out
+			}
+		} else {
+			probe, err = u.breaker.wait(ctx)
+		}
 		paused += u.now().Sub(waitStart)
 		if err != nil {
 			return cancelled(out, err)
 		}
-		if u.limiter != nil {
-			if err := u.limiter.Wait(ctx); err != nil {
-				if probe {
-					u.breaker.done(attemptResult{kind: kindCancelled}, true)
-				}
-				return cancelled(out, err)
+		if err := u.rate.lim.Wait(ctx); err != nil {
+			if probe {
+				u.breaker.done(attemptResult{kind: kindCancelled}, true)
 			}
+			return cancelled(out, err)
 		}
 		attemptStart := u.now()
 		r := u.attempt(ctx, body)
@@ -306,14 +342,26 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		out.Err = r.err
 		switch r.kind {
 		case kindDelivered:
+			u.rate.answered()
 			out.Class = Delivered
 			return out
 		case kindRejected:
+			u.rate.answered()
 			out.Class = Rejected
 			return out
 		case kindCancelled:
 			out.Class = Cancelled
 			return out
+		case kindThrottled:
+			// The API asks to slow down: not a failure of the event, so the
+			// wait is not charged to MaxElapsed.
+			u.rate.throttled()
+			delay := max(next(), r.retryAfter)
+			paused += delay
+			if !sleep(ctx, delay) {
+				return cancelled(out, ctx.Err())
+			}
+			continue
 		}
 		if out.Attempts == 1 {
 			successMark = u.breaker.successCount()
@@ -321,14 +369,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		if open, _ := u.breaker.state(); open {
 			continue // wait for the breaker, uncharged
 		}
-		if bo == nil {
-			bo = backoff.NewExponentialBackOff(
-				backoff.WithInitialInterval(u.retry.InitialInterval),
-				backoff.WithMaxInterval(u.retry.MaxInterval),
-				backoff.WithMaxElapsedTime(0), // the budget below excludes paused time
-			)
-		}
-		delay := max(bo.NextBackOff(), r.retryAfter) // Retry-After capped by MaxInterval above
+		delay := max(next(), r.retryAfter) // Retry-After capped by MaxInterval above
 		if u.now().Sub(start)-paused+delay > u.retry.MaxElapsed {
 			if u.breaker.threshold > 0 && u.breaker.successCount() == successMark {
 				u.breaker.pause(fmt.Sprintf("upstream unavailable: no attempt succeeded for %v, last: %v", u.retry.MaxElapsed, r.err))
@@ -338,13 +379,21 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 			out.Err = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, out.Attempts, r.err)
 			return out
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, delay) {
 			return cancelled(out, ctx.Err())
-		case <-t.C:
 		}
+	}
+}
+
+// sleep waits d; false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

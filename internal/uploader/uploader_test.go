@@ -147,8 +147,6 @@ func TestClassification(t *testing.T) {
 			wantClass: uploader.RetriesExhausted, wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantResult: "transient"},
 		{name: "connection dropped", giveFaults: sandbox.Faults{Outage: &sandbox.Outage{Mode: sandbox.OutageDrop}},
 			wantClass: uploader.RetriesExhausted, wantResult: "transient"},
-		{name: "429 rate limited", giveFaults: sandbox.Faults{RateLimitRate: 1},
-			wantClass: uploader.RetriesExhausted, wantStatus: 429, wantCode: "RATE_LIMITED", wantResult: "transient"},
 		{name: "202 not processed", giveFaults: sandbox.Faults{AcceptedRate: 1},
 			wantClass: uploader.RetriesExhausted, wantStatus: 202, wantErr: uploader.ErrNotProcessed, wantResult: "transient"},
 		{name: "404 without an error code: base URL with a path", givePath: "/v3",
@@ -248,29 +246,25 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
-// TestRetryAfterSpacesProbes: once 429s pause delivery, the probe waits
-// for the answer's Retry-After too.
-func TestRetryAfterSpacesProbes(t *testing.T) {
+// TestThrottledNeverPausesNorExhausts: 429s are the API asking to slow
+// down — they neither open the breaker nor spend the retry budget.
+func TestThrottledNeverPausesNorExhausts(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
-	if err := e.sb.SetFaults(sandbox.Faults{RateLimitRate: 1, RetryAfter: sandbox.Duration(time.Second), Times: 2}); err != nil {
+	if err := e.sb.SetFaults(sandbox.Faults{RateLimitRate: 1, Times: 6}); err != nil {
 		t.Fatal(err)
 	}
 	obs := newObserver()
 	cfg := e.config()
 	cfg.Observer = obs
 	cfg.BreakerThreshold = 2
-	cfg.Retry = uploader.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 3 * time.Second, MaxElapsed: 10 * time.Second}
+	cfg.Retry = uploader.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 20 * time.Millisecond, MaxElapsed: 30 * time.Millisecond}
 	u := newUploader(t, cfg)
-	start := time.Now()
-	out := u.Upload(context.Background(), orderBody("probe-retry-after"))
-	if out.Class != uploader.Delivered || out.Attempts != 3 {
-		t.Fatalf("outcome = %+v, want delivered on the 3rd attempt", out)
+	out := u.Upload(context.Background(), orderBody("throttled"))
+	if out.Class != uploader.Delivered || out.Attempts != 7 {
+		t.Fatalf("outcome = %+v, want delivered on the 7th attempt after six 429s", out)
 	}
-	if d := time.Since(start); d < 2*time.Second {
-		t.Errorf("delivered after %v, want ≥ 2 × Retry-After", d)
-	}
-	if _, changes, _ := obs.snapshot(); len(changes) != 2 {
-		t.Errorf("pause changes %v, want pause then resume", changes)
+	if _, changes, _ := obs.snapshot(); len(changes) != 0 {
+		t.Errorf("pause changes %v, want none: a 429 never pauses", changes)
 	}
 }
 
@@ -641,5 +635,44 @@ func TestRedirectNotFollowed(t *testing.T) {
 	}
 	if n := leaked.Load(); n != 0 {
 		t.Errorf("the redirect target received %d requests", n)
+	}
+}
+
+// TestYieldWhilePausedReturnsInsteadOfWaiting: with YieldWhilePaused an
+// open breaker answers Paused at once, nothing sent; WaitProbe returns when
+// the probe is due and the next Upload is the probe.
+func TestYieldWhilePausedReturnsInsteadOfWaiting(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	if err := e.sb.SetFaults(sandbox.Faults{ServerErrorRate: 1, Times: 2}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.BreakerThreshold = 1
+	cfg.YieldWhilePaused = true
+	u := newUploader(t, cfg)
+	out := u.Upload(context.Background(), orderBody("yield"))
+	if out.Class != uploader.Paused || out.Attempts != 1 || out.HTTPStatus != 500 || !errors.Is(out.Err, uploader.ErrPaused) {
+		t.Fatalf("first upload = %+v, want paused after its one attempt", out)
+	}
+	before := e.sb.Stats().Requests
+	if out := u.Upload(context.Background(), orderBody("yield-2")); out.Class != uploader.Paused || out.Attempts != 0 {
+		t.Fatalf("upload while paused = %+v, want paused with nothing sent", out)
+	}
+	if got := e.sb.Stats().Requests; got != before {
+		t.Fatalf("a paused upload sent %d requests", got-before)
+	}
+	for range 3 {
+		if err := u.WaitProbe(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if out = u.Upload(context.Background(), orderBody("yield")); out.Class != uploader.Paused {
+			break
+		}
+	}
+	if out.Class != uploader.Delivered {
+		t.Fatalf("after the faults: %+v, want delivered", out)
+	}
+	if paused, _ := u.Paused(); paused {
+		t.Error("still paused after a delivery")
 	}
 }
