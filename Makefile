@@ -55,3 +55,15 @@ down:
 
 clean:
 	rm -rf bin .demo
+
+## release: dist/ binaries of the worker for linux/amd64 and linux/arm64 with SHA256SUMS; version from git describe
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+.PHONY: release
+release:
+	rm -rf dist && mkdir -p dist
+	set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/ordersync-worker-$(VERSION)-$$os-$$arch ./cmd/worker; \
+	done
+	cd dist && sha256sum ordersync-worker-* > SHA256SUMS
+	@cat dist/SHA256SUMS
