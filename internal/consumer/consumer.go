@@ -29,6 +29,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/lograte"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -130,6 +131,8 @@ const (
 	// leaving the group; kafka-go's Close can hang (#1248), so Run stops
 	// waiting after it.
 	leaveGrace = 5 * time.Second
+	// warnEvery spaces the repeats of a retry loop's warning (fetch, join).
+	warnEvery = 30 * time.Second
 )
 
 // Consumer consumes order events from a consumer group. Create it with New
@@ -142,6 +145,7 @@ type Consumer struct {
 	client    *kafka.Client // commits, offset metadata and partition counts, over Config.Transport
 	obs       Observer
 	log       zerolog.Logger
+	warnings  *lograte.Limiter // repeated retry-loop warnings: one per warnEvery, with a count
 	heartbeat time.Duration
 	window    int
 
@@ -217,6 +221,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport},
 		obs:       obs,
 		log:       cfg.Logger.With().Str("component", "consumer").Logger(),
+		warnings:  lograte.New(warnEvery, time.Now),
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
 		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
 		uploads:   make(chan uploadCall),
@@ -256,7 +261,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 				break
 			}
 			c.setReady(false, "joining group: "+err.Error())
-			c.log.Warn().Err(err).Str("group", c.cfg.GroupID).Msg("joining consumer group failed, retrying")
+			c.warnings.Warn(&c.log, "join").Err(err).Str("group", c.cfg.GroupID).Msg("joining consumer group failed, retrying")
 			continue
 		}
 		c.startGeneration(ctx, gen)

@@ -115,7 +115,6 @@ func (c *Consumer) revokeTimeout() time.Duration {
 // fetch reads messages until fetchCtx is done, keeping at most the window of
 // fetched, not yet committable events, and hands each to its key's queue.
 func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kafka.Reader) {
-	var lastErr time.Time
 	for {
 		if err := p.tracker.waitSpace(fetchCtx); err != nil {
 			return
@@ -125,10 +124,7 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			if fetchCtx.Err() != nil {
 				return
 			}
-			if time.Since(lastErr) > 30*time.Second {
-				p.log.Warn().Err(err).Msg("fetch failed, retrying")
-			}
-			lastErr = time.Now()
+			c.warnings.Warn(&p.log, "fetch "+p.topic+"/"+strconv.Itoa(p.id)).Err(err).Msg("fetch failed, retrying")
 			select {
 			case <-fetchCtx.Done():
 				return
