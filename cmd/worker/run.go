@@ -202,9 +202,20 @@ func stallAfter(cfg *config.Config) time.Duration {
 
 func newLogger(cfg *config.Config, w io.Writer) zerolog.Logger {
 	if cfg.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: logTimeFormat}
 	}
-	return zerolog.New(w).Level(cfg.LogLevel).With().Timestamp().Str("service", "ordersync").Logger()
+	return zerolog.New(w).Level(cfg.LogLevel).Hook(msTimestamp{}).With().Str("service", "ordersync").Logger()
+}
+
+// logTimeFormat is RFC 3339 with milliseconds, the resolution a log index sorts by.
+const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// msTimestamp adds the "time" field in logTimeFormat to every line. A hook rather than
+// zerolog's global TimeFieldFormat, which every logger in the process reads.
+type msTimestamp struct{}
+
+func (msTimestamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str(zerolog.TimestampFieldName, time.Now().Format(logTimeFormat))
 }
 
 // unwrapAll returns the innermost error, e.g. "address already in use"
