@@ -102,6 +102,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		return fmt.Errorf("build consumer: %w", err)
 	}
 	m.OldestInFlight(cons.OldestInFlight)
+	m.GroupJoined(func() bool { joined, _ := cons.Ready(); return joined })
 
 	srv := &http.Server{
 		Handler: health.Handler(health.Checks{
