@@ -69,9 +69,10 @@ release:
 	@cat dist/SHA256SUMS
 
 ## check-deploy: the alert rules (promtool check + unit tests) and the Kubernetes manifests (rendered and
-## validated strictly in process, a separate Go module); .ci/install-deploy-tools installs promtool
+## validated strictly in process, a separate Go module); OVERLAYS=overlays/mine,… checks your own overlays
+## too (paths under deploy/kubernetes); .ci/install-deploy-tools installs promtool
 .PHONY: check-deploy
 check-deploy:
 	promtool check rules deploy/prometheus/alerts.yaml
 	cd deploy/prometheus && promtool test rules alerts_test.yaml
-	cd deploy/kubernetes/check && $(GO) test -count=1 ./...
+	cd deploy/kubernetes/check && OVERLAYS="$(OVERLAYS)" $(GO) test -count=1 ./...

@@ -1,14 +1,26 @@
 package check
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // TestManifests renders every kustomization a user applies and validates each object.
+// OVERLAYS (comma-separated, relative to deploy/kubernetes) adds the user's own overlays.
 func TestManifests(t *testing.T) {
-	for _, dir := range []string{"../base", "../overlays/example", "../overlays/example-keda"} {
-		t.Run(strings.TrimPrefix(dir, "../"), func(t *testing.T) {
+	dirs := []string{"../base", "../overlays/example", "../overlays/example-keda"}
+	for _, o := range strings.Split(os.Getenv("OVERLAYS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if !filepath.IsAbs(o) {
+				o = filepath.Join("..", o)
+			}
+			dirs = append(dirs, o)
+		}
+	}
+	for _, dir := range dirs {
+		t.Run(dir, func(t *testing.T) {
 			objs, err := Render(dir)
 			if err != nil {
 				t.Fatal(err)
