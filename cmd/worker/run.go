@@ -37,6 +37,10 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return exitUsage
 	}
+	if err := checkTracing(); err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: invalid setting %v\n", programName, err)
+		return exitUsage
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_HTTP_ADDR (--http-addr): cannot listen on %s: %v\n", programName, cfg.HTTPAddr, unwrapAll(err))
@@ -83,6 +87,12 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		_ = ln.Close()
 		return fmt.Errorf("build uploader: %w", err)
 	}
+	tracer, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("start tracing: %w", err)
+	}
+	defer stopTracing()
 	cons, err := consumer.New(consumer.Config{
 		Brokers:          cfg.Brokers,
 		Topics:           cfg.Topics,
@@ -96,6 +106,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Transport:        cfg.Kafka.Transport(),
 		Logger:           log,
 		Observer:         m,
+		Tracer:           tracer,
 	}, mp, up)
 	if err != nil {
 		_ = ln.Close()

@@ -115,6 +115,8 @@ type Config struct {
 	Logger                 zerolog.Logger
 	// Observer receives metrics; nil discards them.
 	Observer Observer
+	// Tracer traces each event; nil traces nothing.
+	Tracer Tracer
 }
 
 const (
@@ -146,6 +148,7 @@ type Consumer struct {
 	obs       Observer
 	log       zerolog.Logger
 	warnings  *lograte.Limiter // repeated retry-loop warnings: one per warnEvery, with a count
+	tracer    Tracer
 	heartbeat time.Duration
 	window    int
 
@@ -213,6 +216,10 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 	if obs == nil {
 		obs = nopObserver{}
 	}
+	var tracer Tracer = nopTracer{}
+	if cfg.Tracer != nil {
+		tracer = cfg.Tracer
+	}
 	return &Consumer{
 		cfg:       cfg,
 		mapper:    m,
@@ -220,6 +227,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		dlq:       w,
 		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport},
 		obs:       obs,
+		tracer:    tracer,
 		log:       cfg.Logger.With().Str("component", "consumer").Logger(),
 		warnings:  lograte.New(warnEvery, time.Now),
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),

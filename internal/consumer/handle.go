@@ -27,10 +27,12 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 	}
 	for {
 		c.eventLog(p, ev, zerolog.DebugLevel).Msg("uploading")
+		start := time.Now()
 		out, ok := c.upload(ctx, ev.result.Body)
 		if !ok {
 			return false
 		}
+		ev.trace.Uploaded(start, out)
 		switch out.Class {
 		case uploader.Delivered:
 			c.obs.EventDone(OutcomeDelivered, "")
@@ -113,6 +115,7 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 	for attempt := 1; ; attempt++ {
 		rec.FailedAt = time.Now()
 		err := c.dlq.Write(ctx, rec)
+		ev.trace.DeadLetterWritten(rec.FailedAt, f.Class, err)
 		if err == nil {
 			c.obs.EventDone(OutcomeDeadLettered, f.Class)
 			c.eventLog(p, ev, zerolog.WarnLevel).Str("class", f.Class).Str("code", f.Code).Str("field", f.Field).

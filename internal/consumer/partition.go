@@ -33,6 +33,7 @@ type event struct {
 	fetched time.Time
 	result  mapper.Result
 	mapErr  error
+	trace   EventTrace
 }
 
 func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
@@ -141,8 +142,9 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			continue
 		}
 		c.obs.EventConsumed(p.topic)
-		ev := &event{msg: m, fetched: now}
+		ev := &event{msg: m, fetched: now, trace: c.tracer.StartEvent(m)}
 		ev.result, ev.mapErr = c.mapper.Map(m.Value, mapperHeaders(m.Headers))
+		ev.trace.Mapped(now, ev.result, ev.mapErr)
 		c.dispatch(workCtx, p, ev)
 	}
 }
@@ -194,7 +196,9 @@ func (c *Consumer) work(ctx context.Context, p *partition, key string) {
 		ev := q[0]
 		p.mu.Unlock()
 
-		if !c.handle(ctx, p, ev) {
+		finished := c.handle(ctx, p, ev)
+		ev.trace.End(finished)
+		if !finished {
 			return
 		}
 		p.tracker.finish(ev.msg.Offset)
