@@ -95,3 +95,24 @@ down:
 
 clean:
 	rm -rf bin .demo
+
+## release: dist/ binaries of the worker for linux/amd64 and linux/arm64 with SHA256SUMS; version from git describe
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+.PHONY: release
+release:
+	rm -rf dist && mkdir -p dist
+	set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/ordersync-worker-$(VERSION)-$$os-$$arch ./cmd/worker; \
+	done
+	cd dist && sha256sum ordersync-worker-* > SHA256SUMS
+	@cat dist/SHA256SUMS
+
+## check-deploy: the alert rules (promtool check + unit tests) and the Kubernetes manifests (rendered and
+## validated strictly in process, a separate Go module); OVERLAYS=overlays/mine,… checks your own overlays
+## too (paths under deploy/kubernetes); .ci/install-deploy-tools installs promtool
+.PHONY: check-deploy
+check-deploy:
+	promtool check rules deploy/prometheus/alerts.yaml
+	cd deploy/prometheus && promtool test rules alerts_test.yaml
+	cd deploy/kubernetes/check && OVERLAYS="$(OVERLAYS)" $(GO) test -count=1 ./...

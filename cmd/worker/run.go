@@ -47,6 +47,10 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return exitUsage
 	}
+	if err := checkTracing(); err != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: invalid setting %v\n", programName, err)
+		return exitUsage
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_HTTP_ADDR (--http-addr): cannot listen on %s: %v\n", programName, cfg.HTTPAddr, unwrapAll(err))
@@ -93,6 +97,12 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		return fmt.Errorf("build uploaders: %w", err)
 	}
 	defer router.Close()
+	tracer, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("start tracing: %w", err)
+	}
+	defer stopTracing()
 	cons, err := consumer.New(consumer.Config{
 		Brokers:          cfg.Brokers,
 		Topics:           cfg.Topics,
@@ -107,6 +117,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		Logger:           log,
 		Observer:         m,
 		Mapping:          consumerMapping(prog),
+		Tracer:           tracer,
 		Route:            func(res mapper.Result) consumer.Uploader { return eventUploader(router, res) },
 	}, router, nil)
 	if err != nil {
@@ -114,6 +125,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		return fmt.Errorf("build consumer: %w", err)
 	}
 	m.OldestInFlight(cons.OldestInFlight)
+	m.GroupJoined(func() bool { joined, _ := cons.Ready(); return joined })
 
 	srv := &http.Server{
 		Handler: health.Handler(health.Checks{
@@ -200,9 +212,20 @@ func stallAfter(cfg *config.Config) time.Duration {
 
 func newLogger(cfg *config.Config, w io.Writer) zerolog.Logger {
 	if cfg.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: logTimeFormat}
 	}
-	return zerolog.New(w).Level(cfg.LogLevel).With().Timestamp().Str("service", "ordersync").Logger()
+	return zerolog.New(w).Level(cfg.LogLevel).Hook(msTimestamp{}).With().Str("service", "ordersync").Logger()
+}
+
+// logTimeFormat is RFC 3339 with milliseconds, the resolution a log index sorts by.
+const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// msTimestamp adds the "time" field in logTimeFormat to every line. A hook rather than
+// zerolog's global TimeFieldFormat, which every logger in the process reads.
+type msTimestamp struct{}
+
+func (msTimestamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str(zerolog.TimestampFieldName, time.Now().Format(logTimeFormat))
 }
 
 // unwrapAll returns the innermost error, e.g. "address already in use"

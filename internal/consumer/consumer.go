@@ -29,6 +29,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/lograte"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -120,6 +121,8 @@ type Config struct {
 	// Route, when set, chooses the uploader of each mapped event (its
 	// merchant account, see accounts.go) instead of the Uploader given to New.
 	Route func(res mapper.Result) Uploader
+	// Tracer traces each event; nil traces nothing.
+	Tracer Tracer
 }
 
 const (
@@ -136,6 +139,8 @@ const (
 	// leaving the group; kafka-go's Close can hang (#1248), so Run stops
 	// waiting after it.
 	leaveGrace = 5 * time.Second
+	// warnEvery spaces the repeats of a retry loop's warning (fetch, join).
+	warnEvery = 30 * time.Second
 )
 
 // Consumer consumes order events from a consumer group. Create it with New
@@ -148,6 +153,8 @@ type Consumer struct {
 	client    *kafka.Client // commits, offset metadata and partition counts, over Config.Transport
 	obs       Observer
 	log       zerolog.Logger
+	warnings  *lograte.Limiter // repeated retry-loop warnings: one per warnEvery, with a count
+	tracer    Tracer
 	heartbeat time.Duration
 	window    int
 
@@ -215,6 +222,10 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 	if obs == nil {
 		obs = nopObserver{}
 	}
+	var tracer Tracer = nopTracer{}
+	if cfg.Tracer != nil {
+		tracer = cfg.Tracer
+	}
 	return &Consumer{
 		cfg:       cfg,
 		mapper:    m,
@@ -222,7 +233,9 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		dlq:       w,
 		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport},
 		obs:       obs,
+		tracer:    tracer,
 		log:       cfg.Logger.With().Str("component", "consumer").Logger(),
+		warnings:  lograte.New(warnEvery, time.Now),
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
 		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
 		uploads:   make(chan uploadCall),
@@ -262,7 +275,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 				break
 			}
 			c.setReady(false, "joining group: "+err.Error())
-			c.log.Warn().Err(err).Str("group", c.cfg.GroupID).Msg("joining consumer group failed, retrying")
+			c.warnings.Warn(&c.log, "join").Err(err).Str("group", c.cfg.GroupID).Msg("joining consumer group failed, retrying")
 			continue
 		}
 		c.startGeneration(ctx, gen)

@@ -43,13 +43,16 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 		why = fmt.Sprintf("generation %d, no partitions assigned (more members than partitions, or no source topic exists yet)", gen.ID)
 	}
 	c.setReady(true, why)
-	ev := c.log.Info().Int32("generation", gen.ID).Str("member", gen.MemberID)
-	for _, p := range parts {
-		ev = ev.Str(fmt.Sprintf("%s/%d", p.topic, p.id), offsetString(p.start))
+	// assigned: one list field ("orders/3@1200": topic, partition, start offset),
+	// so a log index maps one field whatever the partition count.
+	assigned := make([]string, len(parts))
+	for i, p := range parts {
+		assigned[i] = fmt.Sprintf("%s/%d@%s", p.topic, p.id, offsetString(p.start))
 	}
 	// finished_ahead: offsets above the starts already finished (by the last
 	// committer or this process), passed over when fetched.
-	ev.Int("partitions", len(parts)).Int64("finished_ahead", passOver).Msg("partitions assigned")
+	c.log.Info().Int32("generation", gen.ID).Str("member", gen.MemberID).Strs("assigned", assigned).
+		Int("partitions", len(parts)).Int64("finished_ahead", passOver).Msg("partitions assigned")
 
 	var fetchers sync.WaitGroup
 	fetchers.Add(len(parts))

@@ -32,10 +32,12 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		if up == nil {
 			return c.deadLetter(ctx, p, ev, noAccountFailure())
 		}
+		start := time.Now()
 		out, ok := c.upload(ctx, up, ev.result.Body)
 		if !ok {
 			return false
 		}
+		ev.trace.Uploaded(start, out)
 		out.Attempts += earlier
 		if out.Class == uploader.Paused {
 			// The event's account is paused: wait without an in-flight slot.
@@ -132,6 +134,7 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 	for attempt := 1; ; attempt++ {
 		rec.FailedAt = time.Now()
 		err := c.dlq.Write(ctx, rec)
+		ev.trace.DeadLetterWritten(rec.FailedAt, f.Class, err)
 		if err == nil {
 			c.obs.EventDone(OutcomeDeadLettered, f.Class)
 			c.eventLog(p, ev, zerolog.WarnLevel).Str("class", f.Class).Str("code", f.Code).Str("field", f.Field).

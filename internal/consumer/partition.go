@@ -34,6 +34,7 @@ type event struct {
 	result  mapper.Result
 	mapErr  error
 	mapped  bool // rewritten by Config.Mapping before it was mapped
+	trace   EventTrace
 }
 
 func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
@@ -116,7 +117,6 @@ func (c *Consumer) revokeTimeout() time.Duration {
 // fetch reads messages until fetchCtx is done, keeping at most the window of
 // fetched, not yet committable events, and hands each to its key's queue.
 func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kafka.Reader) {
-	var lastErr time.Time
 	for {
 		if err := p.tracker.waitSpace(fetchCtx); err != nil {
 			return
@@ -126,10 +126,7 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			if fetchCtx.Err() != nil {
 				return
 			}
-			if time.Since(lastErr) > 30*time.Second {
-				p.log.Warn().Err(err).Msg("fetch failed, retrying")
-			}
-			lastErr = time.Now()
+			c.warnings.Warn(&p.log, "fetch "+p.topic+"/"+strconv.Itoa(p.id)).Err(err).Msg("fetch failed, retrying")
 			select {
 			case <-fetchCtx.Done():
 				return
@@ -146,10 +143,11 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			continue
 		}
 		c.obs.EventConsumed(p.topic)
-		ev := &event{msg: m, fetched: now}
+		ev := &event{msg: m, fetched: now, trace: c.tracer.StartEvent(m)}
 		if !c.mapEvent(fetchCtx, p, ev) {
 			return // stopped while the mapping program ran: left for redelivery
 		}
+		ev.trace.Mapped(now, ev.result, ev.mapErr)
 		c.dispatch(workCtx, p, ev)
 	}
 }
@@ -201,7 +199,9 @@ func (c *Consumer) work(ctx context.Context, p *partition, key string) {
 		ev := q[0]
 		p.mu.Unlock()
 
-		if !c.handle(ctx, p, ev) {
+		finished := c.handle(ctx, p, ev)
+		ev.trace.End(finished)
+		if !finished {
 			return
 		}
 		p.tracker.finish(ev.msg.Offset)

@@ -108,6 +108,19 @@ func (m *Metrics) OldestInFlight(age func() time.Duration) {
 	}, func() float64 { return age().Seconds() }))
 }
 
+// GroupJoined registers ordersync_consumer_group_joined, 1 while joined()
+// says this instance is a settled member of its consumer group, read at each scrape.
+func (m *Metrics) GroupJoined(joined func() bool) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ordersync_consumer_group_joined", Help: "1 while this instance is a settled member of its consumer group.",
+	}, func() float64 {
+		if joined() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // EventConsumed counts one event read from topic.
 func (m *Metrics) EventConsumed(topic string) { m.consumed.WithLabelValues(topic).Inc() }
 

@@ -16,6 +16,7 @@ func exercised(t *testing.T) map[string]bool {
 	t.Helper()
 	m := New("test")
 	m.OldestInFlight(func() time.Duration { return time.Second })
+	m.GroupJoined(func() bool { return true })
 	m.EventConsumed("orders")
 	for _, o := range []string{"delivered", "skipped", "dead_lettered"} {
 		m.EventDone(o, "rejected")
@@ -53,7 +54,7 @@ func TestFamiliesAreNamedAndExported(t *testing.T) {
 		"ordersync_end_to_end_latency_seconds", "ordersync_uploads_in_flight", "ordersync_oldest_in_flight_age_seconds",
 		"ordersync_consumer_lag_messages", "ordersync_committed_offset", "ordersync_upload_paused",
 		"ordersync_rebalances_total", "ordersync_dead_letter_write_failures_total", "ordersync_build_info",
-		"ordersync_signature_cpu_seconds",
+		"ordersync_signature_cpu_seconds", "ordersync_consumer_group_joined",
 	}
 	for _, n := range want {
 		if !names[n] {

@@ -1,0 +1,174 @@
+package tracing
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/ordersync/ordersync/internal/mapper"
+	"github.com/ordersync/ordersync/internal/uploader"
+)
+
+const (
+	parentTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	parentSpan  = "00f067aa0ba902b7"
+	loginToken  = "071oYFSN19sCH31AyNSN15QDSN1oYFSA"
+)
+
+func newRecorded() (*Tracer, *tracetest.SpanRecorder) {
+	rec := tracetest.NewSpanRecorder()
+	return New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))), rec
+}
+
+func message(headers ...kafka.Header) kafka.Message {
+	return kafka.Message{Topic: "orders", Partition: 3, Offset: 1200, Key: []byte("20150806125346"),
+		Value:   []byte(`{"event_id":"evt-1","customer":{"login_token":"` + loginToken + `"}}`),
+		Headers: headers}
+}
+
+// TestEventSpanTree: one event rejected by the API and dead-lettered on the second write is one
+// span, child of the record's traceparent, with map, upload and two dead-letter writes beneath it.
+func TestEventSpanTree(t *testing.T) {
+	tr, rec := newRecorded()
+	ev := tr.StartEvent(message(
+		kafka.Header{Key: "traceparent", Value: []byte("00-" + parentTrace + "-" + parentSpan + "-01")},
+		kafka.Header{Key: "x-secret", Value: []byte(loginToken)}))
+	start := time.Now()
+	ev.Mapped(start, mapper.Result{EventID: "evt-1", OrderNo: "20150806125346", Status: "PAY_SUCCESS",
+		Body: []byte(`{"login_token":"` + loginToken + `"}`)}, nil)
+	ev.Uploaded(start, uploader.Outcome{Class: uploader.Rejected, Attempts: 3, HTTPStatus: 400, Code: "INVALID_REQUEST",
+		Message: "login_token " + loginToken + " invalid", RequestID: "req-1", Err: errors.New("400 " + loginToken)})
+	ev.DeadLetterWritten(start, "rejected", errors.New("not enough replicas"))
+	ev.DeadLetterWritten(start, "rejected", nil)
+	ev.End(true)
+
+	spans := rec.Ended()
+	if len(spans) != 5 {
+		t.Fatalf("%d spans ended, want 5 (map, upload, 2 dead-letter writes, the event)", len(spans))
+	}
+	root := spans[4]
+	if root.Name() != "process orders" || root.SpanKind().String() != "consumer" {
+		t.Fatalf("root span %q kind %s", root.Name(), root.SpanKind())
+	}
+	if got := root.Parent(); got.TraceID().String() != parentTrace || got.SpanID().String() != parentSpan || !got.IsRemote() {
+		t.Errorf("root parent = %s/%s remote=%v, want the record's traceparent", got.TraceID(), got.SpanID(), got.IsRemote())
+	}
+	wantAttrs(t, root, map[string]string{"messaging.system": "kafka", "messaging.destination.name": "orders",
+		"messaging.destination.partition.id": "3", "messaging.kafka.offset": "1200",
+		"ordersync.event_id": "evt-1", "ordersync.order_no": "20150806125346"})
+
+	wantChildren := []struct {
+		name   string
+		attrs  map[string]string
+		status codes.Code
+	}{
+		{"map", map[string]string{"ordersync.status": "PAY_SUCCESS"}, codes.Unset},
+		{"upload", map[string]string{"ordersync.upload.result": "rejected", "ordersync.upload.attempts": "3",
+			"http.response.status_code": "400", "ordersync.wechatpay.code": "INVALID_REQUEST", "ordersync.request_id": "req-1"}, codes.Error},
+		{"dead-letter write", map[string]string{"ordersync.error.class": "rejected"}, codes.Error},
+		{"dead-letter write", map[string]string{"ordersync.error.class": "rejected"}, codes.Unset},
+	}
+	for i, want := range wantChildren {
+		s := spans[i]
+		if s.Name() != want.name {
+			t.Errorf("child %d is %q, want %q", i, s.Name(), want.name)
+			continue
+		}
+		if s.Parent().SpanID() != root.SpanContext().SpanID() || s.SpanContext().TraceID() != root.SpanContext().TraceID() {
+			t.Errorf("%s: parent %s, want the event span %s", s.Name(), s.Parent().SpanID(), root.SpanContext().SpanID())
+		}
+		if s.Status().Code != want.status {
+			t.Errorf("%s: status %v, want %v", s.Name(), s.Status().Code, want.status)
+		}
+		wantAttrs(t, s, want.attrs)
+	}
+	noSecret(t, spans, loginToken)
+}
+
+func TestEventWithoutTraceparentStartsATrace(t *testing.T) {
+	tr, rec := newRecorded()
+	ev := tr.StartEvent(message(kafka.Header{Key: "traceparent", Value: []byte("garbage")}))
+	ev.Mapped(time.Now(), mapper.Result{}, &mapper.InvalidEventError{EventID: "evt-2",
+		Violations: []mapper.Violation{{Field: "/order/dishes/0/unit", Reason: "must be BY_SHARE or BY_WEIGHT"}}})
+	ev.End(false)
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	if spans[1].Parent().IsValid() || !spans[1].SpanContext().TraceID().IsValid() {
+		t.Errorf("root parent %v: want a new trace", spans[1].Parent())
+	}
+	wantAttrs(t, spans[0], map[string]string{"ordersync.error.field": "/order/dishes/0/unit", "ordersync.violations": "1"})
+	wantAttrs(t, spans[1], map[string]string{"ordersync.event_id": "evt-2", "ordersync.unfinished": "true"})
+	if spans[0].Status().Code != codes.Error {
+		t.Errorf("map status %v, want Error", spans[0].Status().Code)
+	}
+}
+
+func TestEnabled(t *testing.T) {
+	for _, tt := range []struct {
+		give    map[string]string
+		want    bool
+		wantErr string
+	}{
+		{give: map[string]string{}, want: false},
+		{give: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, want: true},
+		{give: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, want: true},
+		{give: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}, want: false},
+		{give: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}, want: false},
+		{give: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: "OTEL_TRACES_EXPORTER=zipkin"},
+		{give: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantErr: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"},
+	} {
+		got, err := Enabled(func(k string) string { return tt.give[k] })
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrUnsupported) {
+				t.Errorf("%v: error %v, want %q", tt.give, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%v: Enabled = %v, %v; want %v", tt.give, got, err, tt.want)
+		}
+	}
+}
+
+func wantAttrs(t *testing.T, s sdktrace.ReadOnlySpan, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, kv := range s.Attributes() {
+		got[string(kv.Key)] = kv.Value.Emit()
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: attribute %s = %q, want %q", s.Name(), k, got[k], v)
+		}
+	}
+}
+
+// noSecret fails when any span's name, attribute, status or event holds secret.
+func noSecret(t *testing.T, spans []sdktrace.ReadOnlySpan, secret string) {
+	t.Helper()
+	for _, s := range spans {
+		texts := []string{s.Name(), s.Status().Description}
+		for _, kv := range s.Attributes() {
+			texts = append(texts, kv.Value.Emit())
+		}
+		for _, e := range s.Events() {
+			texts = append(texts, e.Name)
+			for _, kv := range e.Attributes {
+				texts = append(texts, kv.Value.Emit())
+			}
+		}
+		for _, txt := range texts {
+			if strings.Contains(txt, secret) {
+				t.Errorf("span %s carries the secret: %q", s.Name(), txt)
+			}
+		}
+	}
+}
