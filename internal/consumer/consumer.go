@@ -68,6 +68,12 @@ type Observer interface {
 	Rebalanced()
 	// DeadLetterWriteFailed counts a failed dead-letter write (it is retried).
 	DeadLetterWriteFailed()
+	// PartitionReset counts a partition restarted from its first offset
+	// because the position was past its end (topic recreated or truncated).
+	PartitionReset(topic string)
+	// LostToRetention counts n events removed by retention before they
+	// were processed.
+	LostToRetention(topic string, n int64)
 }
 
 // Outcome labels passed to Observer.EventDone.
@@ -434,3 +440,6 @@ func (nopObserver) Committed(string, int, int64) {}
 func (nopObserver) Lag(string, int, int64)       {}
 func (nopObserver) Rebalanced()                  {}
 func (nopObserver) DeadLetterWriteFailed()       {}
+
+func (nopObserver) PartitionReset(string)         {}
+func (nopObserver) LostToRetention(string, int64) {}

@@ -63,7 +63,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 		c.commitLoop(runCtx, genCtx, gen, parts, &fetchers)
 	})
 	gen.Start(func(genCtx context.Context) {
-		c.watchPartitions(genCtx, gen.ID)
+		c.watchPartitions(genCtx, gen.ID, parts)
 	})
 }
 

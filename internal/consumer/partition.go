@@ -2,8 +2,10 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,6 +23,9 @@ type partition struct {
 	log   zerolog.Logger
 
 	tracker *tracker
+	// pos is the next offset to fetch (below 0 until known), read by the
+	// partition watcher.
+	pos atomic.Int64
 
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
@@ -36,7 +41,7 @@ type event struct {
 }
 
 func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
-	return &partition{
+	p := &partition{
 		topic:   topic,
 		id:      id,
 		start:   start,
@@ -44,6 +49,8 @@ func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
 		tracker: newTracker(c.window),
 		queues:  map[string][]*event{},
 	}
+	p.pos.Store(start)
+	return p
 }
 
 // runPartition fetches p until genCtx is done, then drains: events already
@@ -59,6 +66,7 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 	workCtx, cancelWork := context.WithCancel(base)
 	defer cancelWork()
 
+	c.checkStart(fetchCtx, p)
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:          c.cfg.Brokers,
 		Topic:            p.topic,
@@ -70,7 +78,10 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 		ReadBatchTimeout: 5 * time.Second,
 		QueueCapacity:    min(c.window, 100),
 		ReadLagInterval:  -1,
-		ErrorLogger:      kafkaLogger(p.log),
+		// A position past the end (the topic was recreated or truncated)
+		// fails FetchMessage instead of being retried for ever.
+		OffsetOutOfRangeError: true,
+		ErrorLogger:           kafkaLogger(p.log),
 	})
 	if err := r.SetOffset(p.start); err != nil {
 		p.log.Error().Err(err).Msg("set fetch offset") // only fails on a closed reader
@@ -114,8 +125,11 @@ func (c *Consumer) revokeTimeout() time.Duration {
 
 // fetch reads messages until fetchCtx is done, keeping at most the window of
 // fetched, not yet committable events, and hands each to its key's queue.
+// It returns early, which ends the generation, when the fetch position is
+// past the partition's end: the next generation restarts the partition (see
+// checkStart).
 func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kafka.Reader) {
-	var lastErr time.Time
+	var lastErr, lastGapCheck time.Time
 	for {
 		if err := p.tracker.waitSpace(fetchCtx); err != nil {
 			return
@@ -123,6 +137,11 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 		m, err := r.FetchMessage(fetchCtx)
 		if err != nil {
 			if fetchCtx.Err() != nil {
+				return
+			}
+			if errors.Is(err, kafka.OffsetOutOfRange) {
+				p.log.Warn().Int64("position", p.pos.Load()).
+					Msg("fetch position is out of the partition's range (topic recreated or truncated); rebalancing to restart it")
 				return
 			}
 			if time.Since(lastErr) > 30*time.Second {
@@ -136,6 +155,10 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			}
 			continue
 		}
+		if expected := p.pos.Load(); expected >= 0 && m.Offset > expected {
+			c.checkGap(fetchCtx, p, expected, m.Offset, &lastGapCheck)
+		}
+		p.pos.Store(m.Offset + 1)
 		now := time.Now()
 		if p.tracker.add(m.Offset, now, m.HighWaterMark) {
 			continue // finished before, by this process or the last committer

@@ -48,6 +48,14 @@ func (t *tracker) resume(offset, landed int64) {
 	t.next, t.done = offset, landed
 }
 
+// restart forgets every position known of the partition, which was
+// recreated or truncated: first, its first offset, is committable at once.
+func (t *tracker) restart(first int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next, t.done, t.doneMeta, t.skip = first, -1, "", nil
+}
+
 // setSkip sets the offsets, above any added so far, that were finished
 // before they are fetched (runs sorted and disjoint).
 func (t *tracker) setSkip(runs []offsetRange) {

@@ -30,6 +30,8 @@ type Metrics struct {
 	rebalances     prometheus.Counter
 	dlqFailures    prometheus.Counter
 	signCPU        prometheus.Histogram
+	resets         *prometheus.CounterVec
+	lostRetention  *prometheus.CounterVec
 }
 
 // New registers the collectors, the Go runtime and process collectors, and
@@ -84,6 +86,13 @@ func New(version string) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00025, 1.5, 12),
 		}),
 	}
+	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordersync_partition_resets_total", Help: "Partitions restarted from their first offset: the position was past the end (topic recreated or truncated).",
+	}, []string{"topic"})
+	m.lostRetention = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordersync_events_lost_to_retention_total", Help: "Events removed by retention before they were processed.",
+	}, []string{"topic"})
+	reg.MustRegister(m.resets, m.lostRetention)
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ordersync_build_info", Help: "Always 1; the version label names the build.",
 		ConstLabels: prometheus.Labels{"version": version},
@@ -160,4 +169,12 @@ func (m *Metrics) Paused(paused bool, _ string) {
 	} else {
 		m.paused.Set(0)
 	}
+}
+
+// PartitionReset counts a partition restarted from its first offset.
+func (m *Metrics) PartitionReset(topic string) { m.resets.WithLabelValues(topic).Inc() }
+
+// LostToRetention counts n events removed by retention before they were processed.
+func (m *Metrics) LostToRetention(topic string, n int64) {
+	m.lostRetention.WithLabelValues(topic).Add(float64(n))
 }
