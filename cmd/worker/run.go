@@ -60,6 +60,9 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 // runWorker wires the mapper, uploader and consumer, serves the operational
 // endpoints on ln, and runs until ctx is done and the consumer has drained.
 func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.Mapper, ln net.Listener, log zerolog.Logger) error {
+	// After the first signal a second one ends the process at once, whatever
+	// the worker is waiting on.
+	defer context.AfterFunc(ctx, stop)()
 	m := metrics.New(buildVersion())
 	up, err := uploader.New(uploader.Config{
 		BaseURL:              cfg.BaseURL,
@@ -130,8 +133,6 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		return err
 	}
 
-	// After the first signal a second one ends the process at once.
-	go func() { <-ctx.Done(); stop() }()
 	runErr := cons.Run(ctx)
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
