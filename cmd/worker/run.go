@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -127,13 +128,24 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Str("http_addr", ln.Addr().String()).
 		Msg("started")
 
-	if err := ensureDLQ(ctx, cfg, log); err != nil {
+	checked, err := ensureDLQ(ctx, cfg, log)
+	if err != nil {
 		_ = srv.Close()
 		<-served
 		return err
 	}
-
-	runErr := cons.Run(ctx)
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	var recheck sync.WaitGroup
+	if !checked {
+		recheck.Go(func() { recheckDLQ(runCtx, stopRun, cfg, log) })
+	}
+	runErr := cons.Run(runCtx)
+	stopRun(nil)
+	recheck.Wait()
+	if cause := context.Cause(runCtx); errors.Is(cause, dlq.ErrCompacted) && runErr == nil {
+		runErr = cause
+	}
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
 	defer cancel()
@@ -142,6 +154,9 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn().Err(err).Msg("metrics server stopped")
+	}
+	if errors.Is(runErr, dlq.ErrCompacted) {
+		return runErr
 	}
 	if runErr != nil {
 		return fmt.Errorf("consume: %w", runErr)
@@ -152,11 +167,12 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 
 // ensureDLQ creates the dead-letter topic like the first source topic when
 // it does not exist, and returns an error wrapping dlq.ErrCompacted when it
-// compacts by key, which would lose dead letters. A failure to check (no
-// broker yet, no permission) is only logged: dead-letter writes retry until
-// the topic can be written, and nothing is committed past an event waiting
-// for one.
-func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+// compacts by key, which would lose dead letters. checked is false when the
+// check could not be made (no broker yet, no permission): it is only
+// logged, and retried in the background (recheckDLQ); dead-letter writes
+// retry until the topic can be written, and nothing is committed past an
+// event waiting for one.
+func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) (checked bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	tr := cfg.Kafka.Transport()
@@ -167,14 +183,15 @@ func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 	switch {
 	case errors.Is(err, dlq.ErrCompacted):
-		return err
+		return true, err
 	case err != nil:
 		log.Warn().Err(err).Str("dlq_topic", cfg.DLQTopic).
-			Msg("cannot check the dead-letter topic; create it, dead-letter writes retry until it exists")
+			Msg("cannot check the dead-letter topic; checking again in the background, dead-letter writes retry until it exists")
+		return false, nil
 	case created:
 		log.Info().Str("dlq_topic", cfg.DLQTopic).Str("like", cfg.Topics[0]).Msg("created the dead-letter topic")
 	}
-	return nil
+	return true, nil
 }
 
 // pauseLog records pauses of the uploader as metrics and as one log line per

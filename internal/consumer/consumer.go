@@ -158,6 +158,7 @@ type Consumer struct {
 	pool     uploadPool
 	// noCommitMeta is set once the broker refused the offset metadata.
 	noCommitMeta atomic.Bool
+	dlqHealth    dlqHealth
 
 	mu         sync.Mutex
 	ready      bool
@@ -300,8 +301,12 @@ func (c *Consumer) stop(group *kafka.ConsumerGroup) {
 // Ready reports whether the consumer is a settled member of its group, with
 // a short reason: joining, rebalancing, or the generation and partitions held
 // (a member with no partitions, when the group has more members than
-// partitions, is ready and says so).
+// partitions, is ready and says so). Dead-letter writes failing again and
+// again make it not ready whatever the group state.
 func (c *Consumer) Ready() (bool, string) {
+	if why := c.dlqProblem(); why != "" {
+		return false, why
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ready, c.readyWhy
