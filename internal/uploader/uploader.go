@@ -174,7 +174,7 @@ func New(cfg Config) (*Uploader, error) {
 	// Redirects are not followed: the API never answers one, and following a
 	// 307 would send the body — login_token included — to whatever host a
 	// proxy names. A 3xx is then a transient answer like any other.
-	httpClient := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+	httpClient := &http.Client{Transport: cappedTransport{rt: transport, max: maxResponseBytes}, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 	opts := []core.ClientOption{option.WithHTTPClient(httpClient)}
@@ -379,7 +379,7 @@ func (u *Uploader) attempt(ctx context.Context, body []byte) attemptResult {
 	defer cancel()
 	res, err := u.client.Post(actx, u.url, body)
 	if res != nil && res.Response != nil && res.Response.Body != nil {
-		_, _ = io.Copy(io.Discard, res.Response.Body)
+		_, _ = io.Copy(io.Discard, res.Response.Body) // ends at the cap
 		_ = res.Response.Body.Close()
 	}
 	return classify(ctx, res, err, u.now())
