@@ -93,6 +93,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		GroupID:          cfg.GroupID,
 		DLQTopic:         cfg.DLQTopic,
 		MaxInFlight:      cfg.MaxInFlight,
+		MaxPendingBytes:  cfg.MaxPendingBytes,
 		SessionTimeout:   cfg.SessionTimeout,
 		RebalanceTimeout: cfg.RebalanceTimeout,
 		ShutdownTimeout:  cfg.ShutdownTimeout,

@@ -61,6 +61,7 @@ type Config struct {
 	BaseURL       string
 
 	MaxInFlight          int
+	MaxPendingBytes      int64
 	RetryInitialInterval time.Duration
 	RetryMaxInterval     time.Duration
 	RetryMaxElapsed      time.Duration
@@ -339,6 +340,7 @@ func parse(raw map[string]string, need Need) (*Config, error) {
 		}
 	}
 	c.MaxInFlight = p.positiveInt("MAX_IN_FLIGHT")
+	c.MaxPendingBytes = p.byteSize("MAX_PENDING_BYTES")
 	c.RetryInitialInterval = p.duration("RETRY_INITIAL_INTERVAL", false)
 	c.RetryMaxInterval = p.duration("RETRY_MAX_INTERVAL", false)
 	c.RetryMaxElapsed = p.duration("RETRY_MAX_ELAPSED", false)

@@ -38,6 +38,7 @@ var settings = []setting{
 	{name: "WECHATPAY_CERT_FILE", usage: "WeChat Pay platform certificate PEM (certificate verification mode)"},
 	{name: "WECHATPAY_BASE_URL", def: "https://api.mch.weixin.qq.com", usage: "WeChat Pay API base URL"},
 	{name: "MAX_IN_FLIGHT", def: "64", usage: "events being uploaded or waiting between retries, per instance"},
+	{name: "MAX_PENDING_BYTES", def: "64MiB", usage: "bytes of fetched, unfinished events per instance (KiB, MiB, GiB suffixes)"},
 	{name: "SKIP_TYPES", def: "order.cancelled,order.closed,order.refunded,order.served", usage: "event types acknowledged without upload"},
 	{name: "RETRY_INITIAL_INTERVAL", def: "500ms", usage: "first retry delay"},
 	{name: "RETRY_MAX_INTERVAL", def: "1m", usage: "longest retry delay"},

@@ -92,6 +92,8 @@ var (
 	ErrDLQIsSource   = errors.New("consumer: dead-letter topic is also a source topic")
 	ErrMaxInFlight   = errors.New("consumer: max in flight must be at least 1")
 	ErrNegativeDelay = errors.New("consumer: timeouts must not be negative")
+	// ErrMaxPendingBytes means Config.MaxPendingBytes is negative.
+	ErrMaxPendingBytes = errors.New("consumer: max pending bytes must not be negative")
 )
 
 // Config configures a Consumer.
@@ -101,6 +103,10 @@ type Config struct {
 	// MaxInFlight bounds the events of this instance being uploaded or
 	// waiting between retries, across all partitions.
 	MaxInFlight int
+	// MaxPendingBytes bounds the bytes (record and mapped body) of the
+	// fetched, unfinished events of this instance, across all partitions;
+	// fetching waits while they are spent. Default 64 MiB.
+	MaxPendingBytes int64
 	// SessionTimeout and RebalanceTimeout are the group timeouts; default
 	// 10s each (kafka-go's 30s would make every crash cost 30s).
 	SessionTimeout, RebalanceTimeout time.Duration
@@ -125,6 +131,7 @@ type Config struct {
 const (
 	defaultGroupTimeout   = 10 * time.Second
 	defaultPartitionWatch = 10 * time.Second
+	defaultPendingBytes   = 64 << 20
 	commitInterval        = 200 * time.Millisecond
 	// commitTimeout bounds one offset commit or offset fetch.
 	commitTimeout = 5 * time.Second
@@ -155,6 +162,7 @@ type Consumer struct {
 	// goroutines (see upload); waiting for a free one is the in-flight bound.
 	uploads  chan uploadCall
 	inFlight atomic.Int64
+	budget   *byteBudget
 	pool     uploadPool
 	// noCommitMeta is set once the broker refused the offset metadata.
 	noCommitMeta atomic.Bool
@@ -187,6 +195,8 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		return nil, ErrMaxInFlight
 	case cfg.SessionTimeout < 0 || cfg.RebalanceTimeout < 0 || cfg.ShutdownTimeout < 0:
 		return nil, ErrNegativeDelay
+	case cfg.MaxPendingBytes < 0:
+		return nil, ErrMaxPendingBytes
 	}
 	for _, t := range cfg.Topics {
 		if t == cfg.DLQTopic {
@@ -201,6 +211,9 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = defaultGroupTimeout
+	}
+	if cfg.MaxPendingBytes == 0 {
+		cfg.MaxPendingBytes = defaultPendingBytes
 	}
 	if cfg.PartitionWatchInterval <= 0 {
 		cfg.PartitionWatchInterval = defaultPartitionWatch
@@ -227,6 +240,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
 		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
 		uploads:   make(chan uploadCall),
+		budget:    newByteBudget(cfg.MaxPendingBytes),
 		pool:      uploadPool{quit: make(chan struct{})},
 		readyWhy:  "not started",
 		finished:  map[topicPartition]progress{},

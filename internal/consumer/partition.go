@@ -26,6 +26,9 @@ type partition struct {
 	// pos is the next offset to fetch (below 0 until known), read by the
 	// partition watcher.
 	pos atomic.Int64
+	// held is the bytes of this partition's events taken from the
+	// instance's budget and not yet given back.
+	held atomic.Int64
 
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
@@ -36,6 +39,7 @@ type partition struct {
 type event struct {
 	msg     kafka.Message
 	fetched time.Time
+	bytes   int64 // taken from the byte budget
 	result  mapper.Result
 	mapErr  error
 }
@@ -76,8 +80,10 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 		MaxBytes:         1 << 20,
 		MaxWait:          500 * time.Millisecond,
 		ReadBatchTimeout: 5 * time.Second,
-		QueueCapacity:    min(c.window, 100),
-		ReadLagInterval:  -1,
+		// kafka-go's queue of fetched messages sits outside the byte
+		// budget: kept short, it holds at most readerQueue messages.
+		QueueCapacity:   readerQueue,
+		ReadLagInterval: -1,
 		// A position past the end (the topic was recreated or truncated)
 		// fails FetchMessage instead of being retried for ever.
 		OffsetOutOfRangeError: true,
@@ -113,8 +119,13 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 		cancelWork()
 		<-drained
 	}
+	c.budget.release(p.held.Swap(0)) // events abandoned in their queues
 	<-readerClosed
 }
+
+// readerQueue is the capacity of each partition reader's queue of messages
+// fetched ahead of the byte budget (see docs/reliability.md).
+const readerQueue = 4
 
 // revokeTimeout bounds draining a revoked partition so that this member
 // rejoins before the coordinator's RebalanceTimeout evicts it (an evicted
@@ -124,7 +135,8 @@ func (c *Consumer) revokeTimeout() time.Duration {
 }
 
 // fetch reads messages until fetchCtx is done, keeping at most the window of
-// fetched, not yet committable events, and hands each to its key's queue.
+// fetched, not yet committable events, and hands each to its key's queue
+// once its bytes fit the instance's budget (Config.MaxPendingBytes).
 // It returns early, which ends the generation, when the fetch position is
 // past the partition's end: the next generation restarts the partition (see
 // checkStart).
@@ -170,6 +182,11 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 		c.obs.EventConsumed(p.topic)
 		ev := &event{msg: m, fetched: now}
 		ev.result, ev.mapErr = c.mapper.Map(m.Value, mapperHeaders(m.Headers))
+		ev.bytes = eventBytes(ev)
+		if err := c.budget.acquire(fetchCtx, ev.bytes); err != nil {
+			return // left unfinished: nothing is committed past it
+		}
+		p.held.Add(ev.bytes)
 		c.dispatch(workCtx, p, ev)
 	}
 }
@@ -225,6 +242,8 @@ func (c *Consumer) work(ctx context.Context, p *partition, key string) {
 			return
 		}
 		p.tracker.finish(ev.msg.Offset)
+		p.held.Add(-ev.bytes)
+		c.budget.release(ev.bytes)
 
 		p.mu.Lock()
 		q = p.queues[key]
