@@ -107,6 +107,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		return fmt.Errorf("build consumer: %w", err)
 	}
 	m.OldestInFlight(cons.OldestInFlight)
+	m.Partitions(cons.PartitionStates)
 
 	srv := &http.Server{
 		Handler: health.Handler(health.Checks{

@@ -60,10 +60,6 @@ type Observer interface {
 	EndToEnd(d time.Duration)
 	// InFlight reports the current number of uploads in flight.
 	InFlight(n int)
-	// Committed reports a committed offset (the next offset to consume).
-	Committed(topic string, partition int, offset int64)
-	// Lag reports the high watermark minus the committed offset.
-	Lag(topic string, partition int, lag int64)
 	// Rebalanced counts a new group generation.
 	Rebalanced()
 	// DeadLetterWriteFailed counts a failed dead-letter write (it is retried).
@@ -451,14 +447,12 @@ func kafkaLogger(l zerolog.Logger) kafka.Logger {
 
 type nopObserver struct{}
 
-func (nopObserver) EventConsumed(string)         {}
-func (nopObserver) EventDone(string, string)     {}
-func (nopObserver) EndToEnd(time.Duration)       {}
-func (nopObserver) InFlight(int)                 {}
-func (nopObserver) Committed(string, int, int64) {}
-func (nopObserver) Lag(string, int, int64)       {}
-func (nopObserver) Rebalanced()                  {}
-func (nopObserver) DeadLetterWriteFailed()       {}
+func (nopObserver) EventConsumed(string)     {}
+func (nopObserver) EventDone(string, string) {}
+func (nopObserver) EndToEnd(time.Duration)   {}
+func (nopObserver) InFlight(int)             {}
+func (nopObserver) Rebalanced()              {}
+func (nopObserver) DeadLetterWriteFailed()   {}
 
 func (nopObserver) PartitionReset(string)         {}
 func (nopObserver) LostToRetention(string, int64) {}

@@ -147,10 +147,8 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		if !ok {
 			continue
 		}
-		lag, advanced := pc.p.tracker.committed(pc.offset, pc.meta)
+		_, advanced := pc.p.tracker.committed(pc.offset, pc.meta)
 		moved = moved || advanced
-		c.obs.Committed(tp.topic, tp.partition, pc.offset)
-		c.obs.Lag(tp.topic, tp.partition, lag)
 	}
 	if moved { // a commit of new metadata alone is no progress of the partition
 		now := time.Now()

@@ -216,6 +216,21 @@ func (t *tracker) committed(offset int64, meta string) (lag int64, advanced bool
 	return max(t.hwm-t.done, 0), advanced
 }
 
+// seenEnd records the partition's high watermark read from the broker.
+func (t *tracker) seenEnd(hwm int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hwm = hwm
+}
+
+// positions returns the last high watermark seen (-1 none) and the offset
+// last reported committed (-1 none).
+func (t *tracker) positions() (hwm, committed int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hwm, t.done
+}
+
 // stats returns how many fetched offsets are unfinished or blocked behind an
 // unfinished one, and when the oldest of them was fetched.
 func (t *tracker) stats() (pending int, oldest time.Time) {

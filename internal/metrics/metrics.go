@@ -24,8 +24,6 @@ type Metrics struct {
 	uploadDuration prometheus.Histogram
 	endToEnd       prometheus.Histogram
 	inFlight       prometheus.Gauge
-	lag            *prometheus.GaugeVec
-	committed      *prometheus.GaugeVec
 	paused         prometheus.Gauge
 	rebalances     prometheus.Counter
 	dlqFailures    prometheus.Counter
@@ -66,12 +64,6 @@ func New(version string) *Metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordersync_uploads_in_flight", Help: "Events being uploaded or waiting between retries.",
 		}),
-		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ordersync_consumer_lag_messages", Help: "High watermark minus the next offset to read, per assigned partition.",
-		}, []string{"topic", "partition"}),
-		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ordersync_committed_offset", Help: "Last offset committed for the group, per partition.",
-		}, []string{"topic", "partition"}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordersync_upload_paused", Help: "1 while uploads are paused by an API outage or a signing fault.",
 		}),
@@ -99,7 +91,7 @@ func New(version string) *Metrics {
 	})
 	build.Set(1)
 	reg.MustRegister(m.consumed, m.delivered, m.skipped, m.deadLettered, m.attempts, m.uploadDuration,
-		m.endToEnd, m.inFlight, m.lag, m.committed, m.paused, m.rebalances, m.dlqFailures, m.signCPU, build,
+		m.endToEnd, m.inFlight, m.paused, m.rebalances, m.dlqFailures, m.signCPU, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -140,16 +132,6 @@ func (m *Metrics) EndToEnd(d time.Duration) { m.endToEnd.Observe(d.Seconds()) }
 // InFlight sets the number of events in flight.
 func (m *Metrics) InFlight(n int) { m.inFlight.Set(float64(n)) }
 
-// Committed records the offset committed for a partition.
-func (m *Metrics) Committed(topic string, partition int, offset int64) {
-	m.committed.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(offset))
-}
-
-// Lag records a partition's lag.
-func (m *Metrics) Lag(topic string, partition int, lag int64) {
-	m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(lag))
-}
-
 // Rebalanced counts a new consumer-group generation.
 func (m *Metrics) Rebalanced() { m.rebalances.Inc() }
 
@@ -177,4 +159,33 @@ func (m *Metrics) PartitionReset(topic string) { m.resets.WithLabelValues(topic)
 // LostToRetention counts n events removed by retention before they were processed.
 func (m *Metrics) LostToRetention(topic string, n int64) {
 	m.lostRetention.WithLabelValues(topic).Add(float64(n))
+}
+
+var (
+	lagDesc = prometheus.NewDesc("ordersync_consumer_lag_messages",
+		"High watermark minus the committed offset, per partition this instance holds.", []string{"topic", "partition"}, nil)
+	committedDesc = prometheus.NewDesc("ordersync_committed_offset",
+		"Offset committed for the group (the next to consume), per partition this instance holds.", []string{"topic", "partition"}, nil)
+)
+
+// Partitions registers ordersync_consumer_lag_messages and
+// ordersync_committed_offset, read from states at each scrape: one series
+// per partition states yields, none for partitions no longer held.
+func (m *Metrics) Partitions(states func(yield func(topic string, partition int, committed, lag int64))) {
+	m.registry.MustRegister(partitionCollector(states))
+}
+
+type partitionCollector func(yield func(topic string, partition int, committed, lag int64))
+
+func (partitionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- lagDesc
+	ch <- committedDesc
+}
+
+func (states partitionCollector) Collect(ch chan<- prometheus.Metric) {
+	states(func(topic string, partition int, committed, lag int64) {
+		p := strconv.Itoa(partition)
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), topic, p)
+		ch <- prometheus.MustNewConstMetric(committedDesc, prometheus.GaugeValue, float64(committed), topic, p)
+	})
 }

@@ -20,8 +20,7 @@ func exercised(t *testing.T) map[string]bool {
 	}
 	m.EndToEnd(time.Second)
 	m.InFlight(3)
-	m.Committed("orders", 0, 42)
-	m.Lag("orders", 0, 7)
+	m.Partitions(func(yield func(string, int, int64, int64)) { yield("orders", 0, 42, 7) })
 	m.Rebalanced()
 	m.DeadLetterWriteFailed()
 	m.UploadAttempt("delivered", 204, 10*time.Millisecond)
