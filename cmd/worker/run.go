@@ -52,6 +52,14 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
 			return exitUsage
 		}
+		if errors.Is(err, consumer.ErrAuthentication) {
+			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_KAFKA_USERNAME (--kafka-username) or ORDERSYNC_KAFKA_PASSWORD: %v\n", programName, err)
+			return exitUsage
+		}
+		if errors.Is(err, consumer.ErrSessionTimeout) {
+			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_SESSION_TIMEOUT (--session-timeout): %v\n", programName, err)
+			return exitUsage
+		}
 		log.Error().Err(err).Msg("worker failed")
 		return exitFailed
 	}
@@ -108,12 +116,15 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 	}
 	m.OldestInFlight(cons.OldestInFlight)
 	m.Partitions(cons.PartitionStates)
+	m.GroupJoined(cons.Joined)
 
 	srv := &http.Server{
 		Handler: health.Handler(health.Checks{
-			Consumer:   cons,
-			Uploader:   up,
-			StallAfter: stallAfter(cfg),
+			Consumer:       cons,
+			Uploader:       up,
+			StallAfter:     stallAfter(cfg),
+			Group:          cons,
+			NotJoinedAfter: notJoinedAfter(cfg),
 		}, m.Registry()),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
@@ -157,7 +168,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn().Err(err).Msg("metrics server stopped")
 	}
-	if errors.Is(runErr, dlq.ErrCompacted) {
+	if errors.Is(runErr, dlq.ErrCompacted) || errors.Is(runErr, consumer.ErrAuthentication) || errors.Is(runErr, consumer.ErrSessionTimeout) {
 		return runErr
 	}
 	if runErr != nil {
@@ -218,6 +229,12 @@ func (p pauseLog) Paused(paused bool, reason string) {
 // commits while it spends its retry budget.
 func stallAfter(cfg *config.Config) time.Duration {
 	return max(5*time.Minute, cfg.RetryMaxElapsed+2*cfg.RetryMaxInterval+cfg.RequestTimeout)
+}
+
+// notJoinedAfter is how long the consumer may be out of its group before
+// /healthz fails: longer than a join through a rebalance takes.
+func notJoinedAfter(cfg *config.Config) time.Duration {
+	return max(2*time.Minute, 4*(cfg.SessionTimeout+cfg.RebalanceTimeout))
 }
 
 func newLogger(cfg *config.Config, w io.Writer) zerolog.Logger {

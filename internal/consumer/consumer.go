@@ -165,6 +165,8 @@ type Consumer struct {
 	dlqHealth    dlqHealth
 
 	mu         sync.Mutex
+	joined     bool
+	joinedAt   time.Time // when joined last changed
 	ready      bool
 	readyWhy   string
 	lastCommit time.Time
@@ -246,7 +248,9 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 // Run consumes until ctx is done, then stops fetching, gives in-flight work
 // up to ShutdownTimeout to finish (cancelling the rest, which is redelivered
 // later), commits what is done, leaves the group and returns nil. It returns
-// an error only if the group cannot be set up at all.
+// an error only if the group cannot be set up at all, or the brokers refuse
+// the join in a way retrying cannot cure (wrapping ErrAuthentication or
+// ErrSessionTimeout); other join failures are retried.
 func (c *Consumer) Run(ctx context.Context) error {
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                c.cfg.GroupID,
@@ -266,21 +270,32 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.log.Info().Str("group", c.cfg.GroupID).Strs("topics", c.cfg.Topics).Int("max_in_flight", c.cfg.MaxInFlight).
 		Msg("consumer started")
 	c.setReady(false, "joining group "+c.cfg.GroupID)
+	c.setJoined(false)
+	var joinErrs joinReport
+	var fatal error
 	for {
 		gen, err := group.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed) {
 				break
 			}
-			c.setReady(false, "joining group: "+err.Error())
-			c.log.Warn().Err(err).Str("group", c.cfg.GroupID).Msg("joining consumer group failed, retrying")
+			if fatal = joinFatal(err); fatal != nil {
+				c.log.Error().Err(err).Str("group", c.cfg.GroupID).Msg("joining the consumer group refused; stopping")
+				break
+			}
+			c.setReady(false, "joining group: "+shortReason(err))
+			joinErrs.failed(c.log, c.cfg.GroupID, err)
 			continue
 		}
+		joinErrs = joinReport{}
 		c.startGeneration(ctx, gen)
 	}
 	c.setReady(false, "stopping")
 	c.stop(group)
 	c.log.Info().Msg("consumer stopped")
+	if fatal != nil {
+		return fmt.Errorf("consumer group %s: %w", c.cfg.GroupID, fatal)
+	}
 	return nil
 }
 

@@ -43,6 +43,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 		why = fmt.Sprintf("generation %d, no partitions assigned (more members than partitions, or no source topic exists yet)", gen.ID)
 	}
 	c.setReady(true, why)
+	c.setJoined(true)
 	ev := c.log.Info().Int32("generation", gen.ID).Str("member", gen.MemberID)
 	for _, p := range parts {
 		ev = ev.Str(fmt.Sprintf("%s/%d", p.topic, p.id), offsetString(p.start))
@@ -78,6 +79,7 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 		case <-t.C:
 			c.commit(gen, parts)
 		case <-genCtx.Done():
+			c.setJoined(false)
 			if runCtx.Err() == nil {
 				c.setReady(false, "rebalancing")
 				c.log.Info().Int32("generation", gen.ID).Msg("rebalance: draining partitions")

@@ -26,6 +26,13 @@ type Uploader interface {
 	Paused() (bool, string)
 }
 
+// Group is the consumer's group membership. Safe for concurrent use.
+type Group interface {
+	// Joined reports whether the consumer is a member of a generation now,
+	// and since when that has been so.
+	Joined() (joined bool, since time.Time)
+}
+
 // Checks holds what the endpoints look at.
 type Checks struct {
 	Consumer Consumer
@@ -33,6 +40,11 @@ type Checks struct {
 	// StallAfter is how long pending work may go without a commit, while
 	// uploads are not paused, before /healthz fails.
 	StallAfter time.Duration
+	// Group, when set, fails /healthz once the consumer has been out of its
+	// group for longer than NotJoinedAfter (credentials revoked, a broker
+	// that never answers): a restart may cure it, and it must not look alive.
+	Group          Group
+	NotJoinedAfter time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -49,9 +61,15 @@ func Handler(c Checks, reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
-// live fails only when work is pending, uploads are not paused, and nothing
-// was committed for StallAfter: a stuck process a restart would cure.
+// live fails when the consumer has been out of its group for NotJoinedAfter,
+// or when work is pending, uploads are not paused, and nothing was committed
+// for StallAfter: a stuck process a restart would cure.
 func (c Checks) live() string {
+	if c.Group != nil {
+		if joined, since := c.Group.Joined(); !joined && !since.IsZero() && c.Now().Sub(since) > c.NotJoinedAfter {
+			return fmt.Sprintf("not in consumer group for %s", c.Now().Sub(since).Round(time.Second))
+		}
+	}
 	last, pending := c.Consumer.Progress()
 	if pending == 0 {
 		return ""

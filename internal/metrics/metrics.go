@@ -189,3 +189,16 @@ func (states partitionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(committedDesc, prometheus.GaugeValue, float64(committed), topic, p)
 	})
 }
+
+// GroupJoined registers ordersync_consumer_group_joined, 1 while joined
+// reports a membership of the consumer group, read at each scrape.
+func (m *Metrics) GroupJoined(joined func() (bool, time.Time)) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ordersync_consumer_group_joined", Help: "1 while the instance is a member of its consumer group, else 0.",
+	}, func() float64 {
+		if ok, _ := joined(); ok {
+			return 1
+		}
+		return 0
+	}))
+}

@@ -14,6 +14,7 @@ func exercised(t *testing.T) map[string]bool {
 	t.Helper()
 	m := New("test")
 	m.OldestInFlight(func() time.Duration { return time.Second })
+	m.GroupJoined(func() (bool, time.Time) { return true, time.Time{} })
 	m.EventConsumed("orders")
 	for _, o := range []string{"delivered", "skipped", "dead_lettered"} {
 		m.EventDone(o, "rejected")
