@@ -19,6 +19,7 @@ type setting struct {
 	def    string
 	usage  string
 	secret bool // the value is never echoed in an error
+	noFlag bool // no command-line flag: its value would show in ps
 }
 
 // settings lists every setting the worker knows, in the order of the README.
@@ -37,6 +38,7 @@ var settings = []setting{
 	{name: "WECHATPAY_PUBLIC_KEY_ID", usage: "WeChat Pay public key id, PUB_KEY_ID_… (public-key verification mode)"},
 	{name: "WECHATPAY_CERT_FILE", usage: "WeChat Pay platform certificate PEM (certificate verification mode)"},
 	{name: "WECHATPAY_BASE_URL", def: "https://api.mch.weixin.qq.com", usage: "WeChat Pay API base URL"},
+	{name: "ALLOW_INSECURE_BASE_URL", def: "false", usage: "allow a plain-http WeChat Pay base URL to a host other than this one (sandbox only)"},
 	{name: "MAX_IN_FLIGHT", def: "64", usage: "events being uploaded or waiting between retries, per instance"},
 	{name: "MAX_PENDING_BYTES", def: "64MiB", usage: "bytes of fetched, unfinished events per instance (KiB, MiB, GiB suffixes)"},
 	{name: "SKIP_TYPES", def: "order.cancelled,order.closed,order.refunded,order.served", usage: "event types acknowledged without upload"},
@@ -53,7 +55,8 @@ var settings = []setting{
 	{name: "KAFKA_TLS_CA_FILE", usage: "PEM file of CAs that sign the brokers' certificates (default: system roots)"},
 	{name: "KAFKA_SASL_MECHANISM", usage: "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty = no SASL)"},
 	{name: "KAFKA_USERNAME", usage: "SASL user name"},
-	{name: "KAFKA_PASSWORD", usage: "SASL password", secret: true},
+	{name: "KAFKA_PASSWORD", usage: "SASL password (environment or config file only, never a flag)", secret: true, noFlag: true},
+	{name: "KAFKA_PASSWORD_FILE", usage: "file holding the SASL password, instead of ORDERSYNC_KAFKA_PASSWORD"},
 	{name: "LOG_LEVEL", def: "info", usage: "trace, debug, info, warn or error"},
 	{name: "LOG_FORMAT", def: "json", usage: "json or console"},
 }
@@ -63,7 +66,12 @@ func (s setting) flag() string { return strings.ReplaceAll(strings.ToLower(s.nam
 func (s setting) key() string  { return strings.ToLower(s.name) }
 
 // label names a setting in an error: its environment variable and its flag.
-func (s setting) label() string { return s.env() + " (--" + s.flag() + ")" }
+func (s setting) label() string {
+	if s.noFlag {
+		return s.env()
+	}
+	return s.env() + " (--" + s.flag() + ")"
+}
 
 func lookupSetting(name string) (setting, bool) {
 	for _, s := range settings {

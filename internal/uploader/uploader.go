@@ -372,8 +372,9 @@ func cancelled(out Outcome, err error) Outcome {
 	return out
 }
 
-// attempt makes one signed POST and classifies it. The response body is
-// drained and closed so the connection returns to the pool.
+// attempt makes one signed POST and classifies it, with the body's own
+// secrets redacted from the answer. The response body is drained and closed
+// so the connection returns to the pool.
 func (u *Uploader) attempt(ctx context.Context, body []byte) attemptResult {
 	actx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
@@ -382,5 +383,5 @@ func (u *Uploader) attempt(ctx context.Context, body []byte) attemptResult {
 		_, _ = io.Copy(io.Discard, res.Response.Body) // ends at the cap
 		_ = res.Response.Body.Close()
 	}
-	return classify(ctx, res, err, u.now())
+	return redactResult(classify(ctx, res, err, u.now()), bodySecrets(body))
 }
