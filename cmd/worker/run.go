@@ -126,8 +126,8 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 			Group:          cons,
 			NotJoinedAfter: notJoinedAfter(cfg),
 		}, m.Registry()),
-		ReadHeaderTimeout: 5 * time.Second,
 	}
+	limitHTTP(srv)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

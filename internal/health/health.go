@@ -6,6 +6,7 @@ package health
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,15 +84,31 @@ func (c Checks) live() string {
 	return ""
 }
 
+// ready answers with short reasons: what is wrong, not the addresses and
+// errors behind it, which the worker logs when the state changes.
 func (c Checks) ready() string {
 	if ok, why := c.Consumer.Ready(); !ok {
-		return "not ready: " + why
+		return "not ready: " + firstParts(why, 2)
 	}
 	if paused, why := c.Uploader.Paused(); paused {
-		return "paused: " + why
+		return "paused: " + firstParts(why, 1)
 	}
 	return ""
 }
+
+// firstParts returns the first n parts of a reason whose parts are joined
+// by ": ", at most maxReason characters of them.
+func firstParts(why string, n int) string {
+	parts := strings.SplitN(why, ": ", n+1)
+	out := strings.Join(parts[:min(n, len(parts))], ": ")
+	if r := []rune(out); len(r) > maxReason {
+		out = string(r[:maxReason]) + "…"
+	}
+	return out
+}
+
+// maxReason bounds a reason on /readyz.
+const maxReason = 120
 
 // answer writes 200 "ok" for an empty problem, else 503 with the problem.
 func answer(w http.ResponseWriter, problem string) {

@@ -101,3 +101,34 @@ func TestLiveFailsOutOfTheGroupTooLong(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyReasonsShort keeps the detail of a reason — addresses, URLs,
+// the last error — out of /readyz: it goes to the log.
+func TestReadyReasonsShort(t *testing.T) {
+	tests := []struct {
+		name string
+		give Checks
+		want string
+	}{
+		{"paused", Checks{Consumer: fakeConsumer{ready: true}, Uploader: fakeUploader{paused: true,
+			why: `upstream unavailable: no attempt succeeded for 15m0s, last: post: Post "https://proxy.internal:8443/v3/catering/orders/sync-status": dial tcp 10.0.0.7:8443: connection refused`}},
+			"paused: upstream unavailable\n"},
+		{"not ready", Checks{Consumer: fakeConsumer{why: "dead-letter topic unwritable: Unknown Topic Or Partition: the request is for a topic"}, Uploader: fakeUploader{}},
+			"not ready: dead-letter topic unwritable: Unknown Topic Or Partition\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(Handler(tt.give, prometheus.NewRegistry()))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 503 || string(body) != tt.want {
+				t.Errorf("got %d %q, want 503 %q", resp.StatusCode, body, tt.want)
+			}
+		})
+	}
+}
