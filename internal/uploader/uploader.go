@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -152,6 +153,7 @@ type Uploader struct {
 	breaker    *breaker
 	observer   Observer
 	now        func() time.Time
+	uploads    atomic.Uint64 // numbers each Upload call for the breaker
 }
 
 // New validates cfg and builds the wechatpay-go client. It does no I/O.
@@ -289,6 +291,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		backoff.WithMaxElapsedTime(0), // the budget below excludes paused time
 	)
 	start := u.now()
+	id := u.uploads.Add(1)
 	var paused time.Duration // not charged to MaxElapsed
 	// successMark is the breaker's success count at this upload's first
 	// failure: an upload exhausts only if the upstream answered someone
@@ -311,6 +314,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		}
 		attemptStart := u.now()
 		r := u.attempt(ctx, body)
+		r.upload = id
 		r.retryAfter = min(r.retryAfter, u.retry.MaxInterval)
 		d := u.now().Sub(attemptStart)
 		if probe {
@@ -348,7 +352,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		}
 		delay := max(bo.NextBackOff(), r.retryAfter) // Retry-After capped by MaxInterval above
 		if u.now().Sub(start)-paused+delay > u.retry.MaxElapsed {
-			if u.breaker.threshold > 0 && u.breaker.successCount() == successMark {
+			if u.breaker.threshold > 0 && u.breaker.successCount() == successMark && u.breaker.spansEvents() {
 				u.breaker.pause(fmt.Sprintf("upstream unavailable: no attempt succeeded for %v, last: %v", u.retry.MaxElapsed, r.err))
 				continue
 			}
