@@ -7,8 +7,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/internal/buildcrypto"
 	"github.com/ordersync/ordersync/internal/sandbox"
@@ -126,5 +129,77 @@ func TestRunRefusesCompactedDeadLetterTopic(t *testing.T) {
 	last := lines[len(lines)-1]
 	if code != exitUsage || !strings.HasPrefix(last, "worker: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): orders.dlq: the topic is compacted") {
 		t.Errorf("exit %d, last stderr line %q; want exit 2 naming ORDERSYNC_DLQ_TOPIC", code, last)
+	}
+}
+
+// TestRunRechecksDeadLetterTopicInBackground fails the start-up check of the
+// dead-letter topic once: the check is retried in the background, finds the
+// topic compacted and stops the worker, exit 2 naming the setting.
+func TestRunRechecksDeadLetterTopicInBackground(t *testing.T) {
+	runEnv(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.CreateTopic("orders.dlq", 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.DescribeConfigs}, Err: kerr.BrokerNotAvailable, TopLevel: false})
+	t.Setenv("ORDERSYNC_BROKERS", c.ListenAddrs()[0])
+	t.Setenv("ORDERSYNC_HTTP_ADDR", "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := dispatch(ctx, func() {}, []string{"run"}, strings.NewReader(""), &stdout, &stderr)
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if ctx.Err() != nil || code != exitUsage || !strings.HasPrefix(last, "worker: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): orders.dlq: the topic is compacted") {
+		t.Errorf("exit %d (timed out: %v), last stderr line %q; want exit 2 naming ORDERSYNC_DLQ_TOPIC", code, ctx.Err() != nil, last)
+	}
+}
+
+// TestRunStopsOnJoinRefusals starts run against brokers that refuse the join
+// for a setting retrying cannot fix: exit 2 with a last line naming it.
+func TestRunStopsOnJoinRefusals(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    []kfake.Opt
+		giveEnv map[string]string
+		want    string
+	}{
+		{"wrong password", []kfake.Opt{kfake.EnableSASL(), kfake.Superuser("PLAIN", "ordersync", "right")},
+			map[string]string{"ORDERSYNC_KAFKA_SASL_MECHANISM": "PLAIN", "ORDERSYNC_KAFKA_USERNAME": "ordersync", "ORDERSYNC_KAFKA_PASSWORD": "wrong"},
+			"worker: invalid setting ORDERSYNC_KAFKA_USERNAME (--kafka-username) or ORDERSYNC_KAFKA_PASSWORD: "},
+		{"session timeout over the broker's maximum", []kfake.Opt{kfake.GroupMaxSessionTimeout(2 * time.Second)},
+			map[string]string{"ORDERSYNC_SESSION_TIMEOUT": "3s"},
+			"worker: invalid setting ORDERSYNC_SESSION_TIMEOUT (--session-timeout): "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runEnv(t)
+			c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(1, "orders", "orders.dlq")}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			t.Setenv("ORDERSYNC_BROKERS", c.ListenAddrs()[0])
+			t.Setenv("ORDERSYNC_HTTP_ADDR", "127.0.0.1:0")
+			for k, v := range tt.giveEnv {
+				t.Setenv(k, v)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			code := dispatch(ctx, func() {}, []string{"run"}, strings.NewReader(""), &stdout, &stderr)
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if ctx.Err() != nil || code != exitUsage || !strings.HasPrefix(last, tt.want) {
+				t.Errorf("exit %d (timed out: %v), last stderr line %q; want exit 2 and %q", code, ctx.Err() != nil, last, tt.want)
+			}
+			if strings.Contains(stderr.String(), "wrong") && strings.Contains(tt.name, "password") {
+				t.Errorf("stderr shows the password: %q", stderr.String())
+			}
+		})
 	}
 }

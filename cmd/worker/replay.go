@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +50,7 @@ type filterFlags struct {
 	dlq         string
 	ledgerTopic string
 	maxReplays  int
+	timeout     time.Duration
 }
 
 // replayFlags are the flags of `worker replay`.
@@ -75,6 +77,7 @@ func bindFilterFlags(fs *flag.FlagSet, f *filterFlags) {
 	fs.StringVar(&f.dlq, "dlq", "", "dead-letter topic to read (default ORDERSYNC_DLQ_TOPIC)")
 	fs.StringVar(&f.ledgerTopic, "ledger-topic", "", "topic recording what was replayed (default <dead-letter topic>"+replay.LedgerSuffix+")")
 	fs.IntVar(&f.maxReplays, "max-replays", replay.DefaultMaxReplays, "leave alone records already replayed this many times")
+	fs.DurationVar(&f.timeout, "timeout", replay.DefaultRequestTimeout, "longest wait for Kafka to answer one request")
 }
 
 // bindReplayFlags registers the flags of `worker replay` on fs.
@@ -140,6 +143,10 @@ func (f *filterFlags) options(cfg replayConfig, now time.Time) (replay.Options, 
 		return o, badFlag("max-replays", "must be at least 1, got %d", f.maxReplays)
 	}
 	o.MaxReplays = f.maxReplays
+	if f.timeout <= 0 {
+		return o, badFlag("timeout", "must be positive, got %v", f.timeout)
+	}
+	o.RequestTimeout = f.timeout
 	o.LedgerTopic = f.ledgerTopic
 	if o.LedgerTopic == o.DLQTopic {
 		return o, badFlag("ledger-topic", "must differ from the dead-letter topic")
@@ -181,7 +188,7 @@ func runReplay(ctx context.Context, cfg replayConfig, f *replayFlags, stdout, st
 	sum, err := replay.Run(ctx, opts, stdout)
 	_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, sum)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, runError(err, f.timeout))
 		return exitFailed
 	}
 	return exitOK
@@ -215,8 +222,17 @@ func runDLQ(ctx context.Context, cfg replayConfig, f *dlqFlags, stdout, stderr i
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, runError(err, f.timeout))
 		return exitFailed
 	}
 	return exitOK
+}
+
+// runError is the line for a failed replay or dlq command; a request that
+// ran out of time names --timeout.
+func runError(err error, timeout time.Duration) string {
+	if errors.Is(err, replay.ErrNoAnswer) {
+		return fmt.Sprintf("%v (--timeout %v)", err, timeout)
+	}
+	return err.Error()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -65,6 +66,14 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
 			return exitUsage
 		}
+		if errors.Is(err, consumer.ErrAuthentication) {
+			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_KAFKA_USERNAME (--kafka-username) or ORDERSYNC_KAFKA_PASSWORD: %v\n", programName, err)
+			return exitUsage
+		}
+		if errors.Is(err, consumer.ErrSessionTimeout) {
+			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_SESSION_TIMEOUT (--session-timeout): %v\n", programName, err)
+			return exitUsage
+		}
 		log.Error().Err(err).Msg("worker failed")
 		return exitFailed
 	}
@@ -75,6 +84,9 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 // account) and the consumer, serves the operational endpoints on ln, and
 // runs until ctx is done and the consumer has drained.
 func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mapping.Program, ln net.Listener, log zerolog.Logger) error {
+	// After the first signal a second one ends the process at once, whatever
+	// the worker is waiting on.
+	defer context.AfterFunc(ctx, stop)()
 	m := metrics.New(buildVersion())
 	router, err := merchants.NewRouter(cfg.Registry, merchants.RouterConfig{
 		Uploader: uploader.Config{
@@ -109,6 +121,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		GroupID:          cfg.GroupID,
 		DLQTopic:         cfg.DLQTopic,
 		MaxInFlight:      cfg.MaxInFlight,
+		MaxPendingBytes:  cfg.MaxPendingBytes,
 		SessionTimeout:   cfg.SessionTimeout,
 		RebalanceTimeout: cfg.RebalanceTimeout,
 		ShutdownTimeout:  cfg.ShutdownTimeout,
@@ -125,16 +138,19 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		return fmt.Errorf("build consumer: %w", err)
 	}
 	m.OldestInFlight(cons.OldestInFlight)
-	m.GroupJoined(func() bool { joined, _ := cons.Ready(); return joined })
+	m.Partitions(cons.PartitionStates)
+	m.GroupJoined(cons.Joined)
 
 	srv := &http.Server{
 		Handler: health.Handler(health.Checks{
-			Consumer:   cons,
-			Uploader:   router,
-			StallAfter: stallAfter(cfg),
+			Consumer:       cons,
+			Uploader:       router,
+			StallAfter:     stallAfter(cfg),
+			Group:          cons,
+			NotJoinedAfter: notJoinedAfter(cfg),
 		}, m.Registry()),
-		ReadHeaderTimeout: 5 * time.Second,
 	}
+	limitHTTP(srv)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -149,17 +165,26 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		Str("http_addr", ln.Addr().String()).
 		Msg("started")
 
-	if err := ensureDLQ(ctx, cfg, log); err != nil {
+	checked, err := ensureDLQ(ctx, cfg, log)
+	if err != nil {
 		_ = srv.Close()
 		<-served
 		return err
 	}
-
-	// After the first signal a second one ends the process at once.
-	go func() { <-ctx.Done(); stop() }()
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	var recheck sync.WaitGroup
+	if !checked {
+		recheck.Go(func() { recheckDLQ(runCtx, stopRun, cfg, log) })
+	}
 	stopWatch := watchRegistry(ctx, cfg, router)
-	runErr := cons.Run(ctx)
+	runErr := cons.Run(runCtx)
 	stopWatch()
+	stopRun(nil)
+	recheck.Wait()
+	if cause := context.Cause(runCtx); errors.Is(cause, dlq.ErrCompacted) && runErr == nil {
+		runErr = cause
+	}
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
 	defer cancel()
@@ -168,6 +193,9 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn().Err(err).Msg("metrics server stopped")
+	}
+	if errors.Is(runErr, dlq.ErrCompacted) || errors.Is(runErr, consumer.ErrAuthentication) || errors.Is(runErr, consumer.ErrSessionTimeout) {
+		return runErr
 	}
 	if runErr != nil {
 		return fmt.Errorf("consume: %w", runErr)
@@ -178,11 +206,12 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 
 // ensureDLQ creates the dead-letter topic like the first source topic when
 // it does not exist, and returns an error wrapping dlq.ErrCompacted when it
-// compacts by key, which would lose dead letters. A failure to check (no
-// broker yet, no permission) is only logged: dead-letter writes retry until
-// the topic can be written, and nothing is committed past an event waiting
-// for one.
-func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+// compacts by key, which would lose dead letters. checked is false when the
+// check could not be made (no broker yet, no permission): it is only
+// logged, and retried in the background (recheckDLQ); dead-letter writes
+// retry until the topic can be written, and nothing is committed past an
+// event waiting for one.
+func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) (checked bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	tr := cfg.Kafka.Transport()
@@ -193,14 +222,15 @@ func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 	switch {
 	case errors.Is(err, dlq.ErrCompacted):
-		return err
+		return true, err
 	case err != nil:
 		log.Warn().Err(err).Str("dlq_topic", cfg.DLQTopic).
-			Msg("cannot check the dead-letter topic; create it, dead-letter writes retry until it exists")
+			Msg("cannot check the dead-letter topic; checking again in the background, dead-letter writes retry until it exists")
+		return false, nil
 	case created:
 		log.Info().Str("dlq_topic", cfg.DLQTopic).Str("like", cfg.Topics[0]).Msg("created the dead-letter topic")
 	}
-	return nil
+	return true, nil
 }
 
 // stallAfter is how long pending work may go without a commit before /healthz
@@ -208,6 +238,12 @@ func ensureDLQ(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 // commits while it spends its retry budget.
 func stallAfter(cfg *config.Config) time.Duration {
 	return max(5*time.Minute, cfg.RetryMaxElapsed+2*cfg.RetryMaxInterval+cfg.RequestTimeout)
+}
+
+// notJoinedAfter is how long the consumer may be out of its group before
+// /healthz fails: longer than a join through a rebalance takes.
+func notJoinedAfter(cfg *config.Config) time.Duration {
+	return max(2*time.Minute, 4*(cfg.SessionTimeout+cfg.RebalanceTimeout))
 }
 
 func newLogger(cfg *config.Config, w io.Writer) zerolog.Logger {

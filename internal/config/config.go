@@ -64,6 +64,7 @@ type Config struct {
 	BaseURL       string
 
 	MaxInFlight          int
+	MaxPendingBytes      int64
 	RetryInitialInterval time.Duration
 	RetryMaxInterval     time.Duration
 	RetryMaxElapsed      time.Duration
@@ -87,6 +88,8 @@ type Config struct {
 
 	LogLevel  zerolog.Level
 	LogFormat string
+
+	warnings []string // found while parsing, returned by Load
 }
 
 // Error is a setting that is missing or malformed. Its message is one line
@@ -109,6 +112,9 @@ type Loader struct {
 func Bind(fs *flag.FlagSet) *Loader {
 	l := &Loader{fs: fs, flags: make(map[string]*string, len(settings))}
 	for _, s := range settings {
+		if s.noFlag {
+			continue
+		}
 		usage := s.usage + " [" + s.env() + "]"
 		if s.def != "" {
 			usage += " (default " + strconv.Quote(s.def) + ")"
@@ -122,7 +128,8 @@ func Bind(fs *flag.FlagSet) *Loader {
 // Load merges flags (set on the parsed flag set), the environment read with
 // getenv, the YAML file named by --config, and the defaults, then checks what
 // need asks for. Unknown ORDERSYNC_* variables, and a plain-http API base
-// URL when need includes NeedWechat, are returned as warnings.
+// URL (to loopback, or allowed by ORDERSYNC_ALLOW_INSECURE_BASE_URL) and
+// secret files readable by group or others, are returned as warnings.
 func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need Need) (*Config, []string, error) {
 	file, err := l.readFile()
 	if err != nil {
@@ -135,7 +142,7 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 	for _, s := range settings {
 		given[s.name] = true
 		switch {
-		case set[s.flag()]:
+		case !s.noFlag && set[s.flag()]:
 			raw[s.name] = *l.flags[s.name]
 		default:
 			if v, ok := getenv(s.env()); ok {
@@ -156,11 +163,7 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 		return nil, nil, err
 	}
 	warnings = append(warnings, unknownEnv(environ)...)
-	if need&NeedWechat != 0 && strings.HasPrefix(cfg.BaseURL, "http://") {
-		warnings = append(warnings, "ORDERSYNC_WECHATPAY_BASE_URL is plain http: bodies, login_token included, "+
-			"cross the network unencrypted; use it only with the sandbox")
-	}
-	return cfg, warnings, nil
+	return cfg, append(warnings, cfg.warnings...), nil
 }
 
 func (l *Loader) readFile() (map[string]string, error) {
@@ -242,8 +245,9 @@ func firstLine(s string) string {
 
 // parser converts raw strings to typed values, stopping at the first error.
 type parser struct {
-	raw map[string]string
-	err error
+	raw      map[string]string
+	err      error
+	warnings []string
 }
 
 func (p *parser) fail(name, format string, args ...any) {
@@ -357,6 +361,7 @@ func parse(raw map[string]string, need Need) (*Config, error) {
 		}
 	}
 	c.MaxInFlight = p.positiveInt("MAX_IN_FLIGHT")
+	c.MaxPendingBytes = p.byteSize("MAX_PENDING_BYTES")
 	c.RetryInitialInterval = p.duration("RETRY_INITIAL_INTERVAL", false)
 	c.RetryMaxInterval = p.duration("RETRY_MAX_INTERVAL", false)
 	c.RetryMaxElapsed = p.duration("RETRY_MAX_ELAPSED", false)
@@ -373,12 +378,16 @@ func parse(raw map[string]string, need Need) (*Config, error) {
 	}
 	c.Kafka = parseKafka(p)
 	c.BaseURL = parseBaseURL(p)
+	if need&NeedWechat != 0 {
+		checkBaseURL(p, c.BaseURL)
+	}
 	if need&NeedWechat != 0 && p.str("MERCHANTS_FILE") == "" {
 		parseWechat(p, c)
 	}
 	if p.err != nil {
 		return nil, p.err
 	}
+	c.warnings = p.warnings
 	return c, nil
 }
 
@@ -413,6 +422,7 @@ func parseWechat(p *parser, c *Config) {
 	c.MchID = p.required("MCHID")
 	c.MchCertSerial = p.required("MCH_CERT_SERIAL")
 	if path := p.required("MCH_PRIVATE_KEY_FILE"); path != "" {
+		p.checkPrivate("MCH_PRIVATE_KEY_FILE", path)
 		key, err := uploader.LoadPrivateKey(path)
 		if err != nil {
 			p.fail("MCH_PRIVATE_KEY_FILE", "%v", err)

@@ -182,7 +182,7 @@ func TestWechatKeysLoad(t *testing.T) {
 	if len(warnings) != 0 {
 		t.Errorf("warnings with the https default: %v", warnings)
 	}
-	env["ORDERSYNC_WECHATPAY_BASE_URL"] = "http://sandbox:8080"
+	env["ORDERSYNC_WECHATPAY_BASE_URL"] = "http://127.0.0.1:8080"
 	if _, warnings, err := load(t, nil, env, NeedWechat); err != nil || len(warnings) != 1 ||
 		!strings.HasPrefix(warnings[0], "ORDERSYNC_WECHATPAY_BASE_URL is plain http") {
 		t.Errorf("plain http base URL: err %v, warnings %v", err, warnings)

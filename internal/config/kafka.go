@@ -54,7 +54,7 @@ func parseKafka(p *parser) Kafka {
 		p.fail("KAFKA_TLS_CA_FILE", "set but ORDERSYNC_KAFKA_TLS is false")
 	}
 	mech := p.str("KAFKA_SASL_MECHANISM")
-	user, pass := p.str("KAFKA_USERNAME"), p.raw["KAFKA_PASSWORD"]
+	user, pass := p.str("KAFKA_USERNAME"), kafkaPassword(p)
 	if mech == "" {
 		if user != "" || pass != "" {
 			p.fail("KAFKA_SASL_MECHANISM", "required when ORDERSYNC_KAFKA_USERNAME or _PASSWORD is set")
@@ -65,7 +65,7 @@ func parseKafka(p *parser) Kafka {
 		p.fail("KAFKA_USERNAME", "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s", mech)
 	}
 	if pass == "" {
-		p.fail("KAFKA_PASSWORD", "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s", mech)
+		p.fail("KAFKA_PASSWORD", "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s (or ORDERSYNC_KAFKA_PASSWORD_FILE)", mech)
 	}
 	switch mech {
 	case SASLPlain:

@@ -19,6 +19,7 @@ type setting struct {
 	def    string
 	usage  string
 	secret bool // the value is never echoed in an error
+	noFlag bool // no command-line flag: its value would show in ps
 }
 
 // settings lists every setting the worker knows, in the order of the README.
@@ -39,7 +40,9 @@ var settings = []setting{
 	{name: "WECHATPAY_BASE_URL", def: "https://api.mch.weixin.qq.com", usage: "WeChat Pay API base URL"},
 	{name: "MERCHANTS_FILE", usage: "merchant registry YAML: accounts and sub_mchid → account (replaces the single-account settings)"},
 	{name: "MERCHANT_HOLD", def: "10m", usage: "how long a sub-merchant is held after 3 merchant-level rejections in a row"},
+	{name: "ALLOW_INSECURE_BASE_URL", def: "false", usage: "allow a plain-http WeChat Pay base URL to a host other than this one (sandbox only)"},
 	{name: "MAX_IN_FLIGHT", def: "64", usage: "events being uploaded or waiting between retries, per instance"},
+	{name: "MAX_PENDING_BYTES", def: "64MiB", usage: "bytes of fetched, unfinished events per instance (KiB, MiB, GiB suffixes)"},
 	{name: "MAPPING_FILE", usage: "jq program that rewrites each message value into an order event (default: none)"},
 	{name: "SKIP_TYPES", def: "order.cancelled,order.closed,order.refunded,order.served", usage: "event types acknowledged without upload"},
 	{name: "RETRY_INITIAL_INTERVAL", def: "500ms", usage: "first retry delay"},
@@ -55,7 +58,8 @@ var settings = []setting{
 	{name: "KAFKA_TLS_CA_FILE", usage: "PEM file of CAs that sign the brokers' certificates (default: system roots)"},
 	{name: "KAFKA_SASL_MECHANISM", usage: "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty = no SASL)"},
 	{name: "KAFKA_USERNAME", usage: "SASL user name"},
-	{name: "KAFKA_PASSWORD", usage: "SASL password", secret: true},
+	{name: "KAFKA_PASSWORD", usage: "SASL password (environment or config file only, never a flag)", secret: true, noFlag: true},
+	{name: "KAFKA_PASSWORD_FILE", usage: "file holding the SASL password, instead of ORDERSYNC_KAFKA_PASSWORD"},
 	{name: "LOG_LEVEL", def: "info", usage: "trace, debug, info, warn or error"},
 	{name: "LOG_FORMAT", def: "json", usage: "json or console"},
 }
@@ -65,7 +69,12 @@ func (s setting) flag() string { return strings.ReplaceAll(strings.ToLower(s.nam
 func (s setting) key() string  { return strings.ToLower(s.name) }
 
 // label names a setting in an error: its environment variable and its flag.
-func (s setting) label() string { return s.env() + " (--" + s.flag() + ")" }
+func (s setting) label() string {
+	if s.noFlag {
+		return s.env()
+	}
+	return s.env() + " (--" + s.flag() + ")"
+}
 
 func lookupSetting(name string) (setting, bool) {
 	for _, s := range settings {

@@ -61,14 +61,16 @@ type Observer interface {
 	EndToEnd(d time.Duration)
 	// InFlight reports the current number of uploads in flight.
 	InFlight(n int)
-	// Committed reports a committed offset (the next offset to consume).
-	Committed(topic string, partition int, offset int64)
-	// Lag reports the high watermark minus the committed offset.
-	Lag(topic string, partition int, lag int64)
 	// Rebalanced counts a new group generation.
 	Rebalanced()
 	// DeadLetterWriteFailed counts a failed dead-letter write (it is retried).
 	DeadLetterWriteFailed()
+	// PartitionReset counts a partition restarted from its first offset
+	// because the position was past its end (topic recreated or truncated).
+	PartitionReset(topic string)
+	// LostToRetention counts n events removed by retention before they
+	// were processed.
+	LostToRetention(topic string, n int64)
 }
 
 // Outcome labels passed to Observer.EventDone.
@@ -87,6 +89,8 @@ var (
 	ErrDLQIsSource   = errors.New("consumer: dead-letter topic is also a source topic")
 	ErrMaxInFlight   = errors.New("consumer: max in flight must be at least 1")
 	ErrNegativeDelay = errors.New("consumer: timeouts must not be negative")
+	// ErrMaxPendingBytes means Config.MaxPendingBytes is negative.
+	ErrMaxPendingBytes = errors.New("consumer: max pending bytes must not be negative")
 )
 
 // Config configures a Consumer.
@@ -96,6 +100,10 @@ type Config struct {
 	// MaxInFlight bounds the events of this instance being uploaded or
 	// waiting between retries, across all partitions.
 	MaxInFlight int
+	// MaxPendingBytes bounds the bytes (record and mapped body) of the
+	// fetched, unfinished events of this instance, across all partitions;
+	// fetching waits while they are spent. Default 64 MiB.
+	MaxPendingBytes int64
 	// SessionTimeout and RebalanceTimeout are the group timeouts; default
 	// 10s each (kafka-go's 30s would make every crash cost 30s).
 	SessionTimeout, RebalanceTimeout time.Duration
@@ -128,6 +136,7 @@ type Config struct {
 const (
 	defaultGroupTimeout   = 10 * time.Second
 	defaultPartitionWatch = 10 * time.Second
+	defaultPendingBytes   = 64 << 20
 	commitInterval        = 200 * time.Millisecond
 	// commitTimeout bounds one offset commit or offset fetch.
 	commitTimeout = 5 * time.Second
@@ -162,11 +171,15 @@ type Consumer struct {
 	// goroutines (see upload); waiting for a free one is the in-flight bound.
 	uploads  chan uploadCall
 	inFlight atomic.Int64
+	budget   *byteBudget
 	pool     uploadPool
 	// noCommitMeta is set once the broker refused the offset metadata.
 	noCommitMeta atomic.Bool
+	dlqHealth    dlqHealth
 
 	mu         sync.Mutex
+	joined     bool
+	joinedAt   time.Time // when joined last changed
 	ready      bool
 	readyWhy   string
 	lastCommit time.Time
@@ -193,6 +206,8 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		return nil, ErrMaxInFlight
 	case cfg.SessionTimeout < 0 || cfg.RebalanceTimeout < 0 || cfg.ShutdownTimeout < 0:
 		return nil, ErrNegativeDelay
+	case cfg.MaxPendingBytes < 0:
+		return nil, ErrMaxPendingBytes
 	}
 	for _, t := range cfg.Topics {
 		if t == cfg.DLQTopic {
@@ -207,6 +222,9 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = defaultGroupTimeout
+	}
+	if cfg.MaxPendingBytes == 0 {
+		cfg.MaxPendingBytes = defaultPendingBytes
 	}
 	if cfg.PartitionWatchInterval <= 0 {
 		cfg.PartitionWatchInterval = defaultPartitionWatch
@@ -239,6 +257,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
 		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
 		uploads:   make(chan uploadCall),
+		budget:    newByteBudget(cfg.MaxPendingBytes),
 		pool:      uploadPool{quit: make(chan struct{})},
 		readyWhy:  "not started",
 		finished:  map[topicPartition]progress{},
@@ -248,7 +267,9 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 // Run consumes until ctx is done, then stops fetching, gives in-flight work
 // up to ShutdownTimeout to finish (cancelling the rest, which is redelivered
 // later), commits what is done, leaves the group and returns nil. It returns
-// an error only if the group cannot be set up at all.
+// an error only if the group cannot be set up at all, or the brokers refuse
+// the join in a way retrying cannot cure (wrapping ErrAuthentication or
+// ErrSessionTimeout); other join failures are retried.
 func (c *Consumer) Run(ctx context.Context) error {
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                c.cfg.GroupID,
@@ -268,21 +289,32 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.log.Info().Str("group", c.cfg.GroupID).Strs("topics", c.cfg.Topics).Int("max_in_flight", c.cfg.MaxInFlight).
 		Msg("consumer started")
 	c.setReady(false, "joining group "+c.cfg.GroupID)
+	c.setJoined(false)
+	var joinErrs joinReport
+	var fatal error
 	for {
 		gen, err := group.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed) {
 				break
 			}
-			c.setReady(false, "joining group: "+err.Error())
-			c.warnings.Warn(&c.log, "join").Err(err).Str("group", c.cfg.GroupID).Msg("joining consumer group failed, retrying")
+			if fatal = joinFatal(err); fatal != nil {
+				c.log.Error().Err(err).Str("group", c.cfg.GroupID).Msg("joining the consumer group refused; stopping")
+				break
+			}
+			c.setReady(false, "joining group: "+shortReason(err))
+			joinErrs.failed(c.log, c.cfg.GroupID, err)
 			continue
 		}
+		joinErrs = joinReport{}
 		c.startGeneration(ctx, gen)
 	}
 	c.setReady(false, "stopping")
 	c.stop(group)
 	c.log.Info().Msg("consumer stopped")
+	if fatal != nil {
+		return fmt.Errorf("consumer group %s: %w", c.cfg.GroupID, fatal)
+	}
 	return nil
 }
 
@@ -313,8 +345,12 @@ func (c *Consumer) stop(group *kafka.ConsumerGroup) {
 // Ready reports whether the consumer is a settled member of its group, with
 // a short reason: joining, rebalancing, or the generation and partitions held
 // (a member with no partitions, when the group has more members than
-// partitions, is ready and says so).
+// partitions, is ready and says so). Dead-letter writes failing again and
+// again make it not ready whatever the group state.
 func (c *Consumer) Ready() (bool, string) {
+	if why := c.dlqProblem(); why != "" {
+		return false, why
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ready, c.readyWhy
@@ -446,11 +482,12 @@ func kafkaLogger(l zerolog.Logger) kafka.Logger {
 
 type nopObserver struct{}
 
-func (nopObserver) EventConsumed(string)         {}
-func (nopObserver) EventDone(string, string)     {}
-func (nopObserver) EndToEnd(time.Duration)       {}
-func (nopObserver) InFlight(int)                 {}
-func (nopObserver) Committed(string, int, int64) {}
-func (nopObserver) Lag(string, int, int64)       {}
-func (nopObserver) Rebalanced()                  {}
-func (nopObserver) DeadLetterWriteFailed()       {}
+func (nopObserver) EventConsumed(string)     {}
+func (nopObserver) EventDone(string, string) {}
+func (nopObserver) EndToEnd(time.Duration)   {}
+func (nopObserver) InFlight(int)             {}
+func (nopObserver) Rebalanced()              {}
+func (nopObserver) DeadLetterWriteFailed()   {}
+
+func (nopObserver) PartitionReset(string)         {}
+func (nopObserver) LostToRetention(string, int64) {}

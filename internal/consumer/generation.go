@@ -43,6 +43,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 		why = fmt.Sprintf("generation %d, no partitions assigned (more members than partitions, or no source topic exists yet)", gen.ID)
 	}
 	c.setReady(true, why)
+	c.setJoined(true)
 	// assigned: one list field ("orders/3@1200": topic, partition, start offset),
 	// so a log index maps one field whatever the partition count.
 	assigned := make([]string, len(parts))
@@ -66,7 +67,7 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 		c.commitLoop(runCtx, genCtx, gen, parts, &fetchers)
 	})
 	gen.Start(func(genCtx context.Context) {
-		c.watchPartitions(genCtx, gen.ID)
+		c.watchPartitions(genCtx, gen.ID, parts)
 	})
 }
 
@@ -81,6 +82,7 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 		case <-t.C:
 			c.commit(gen, parts)
 		case <-genCtx.Done():
+			c.setJoined(false)
 			if runCtx.Err() == nil {
 				c.setReady(false, "rebalancing")
 				c.log.Info().Int32("generation", gen.ID).Msg("rebalance: draining partitions")
@@ -150,10 +152,8 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 		if !ok {
 			continue
 		}
-		lag, advanced := pc.p.tracker.committed(pc.offset, pc.meta)
+		_, advanced := pc.p.tracker.committed(pc.offset, pc.meta)
 		moved = moved || advanced
-		c.obs.Committed(tp.topic, tp.partition, pc.offset)
-		c.obs.Lag(tp.topic, tp.partition, lag)
 	}
 	if moved { // a commit of new metadata alone is no progress of the partition
 		now := time.Now()

@@ -136,6 +136,7 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 		err := c.dlq.Write(ctx, rec)
 		ev.trace.DeadLetterWritten(rec.FailedAt, f.Class, err)
 		if err == nil {
+			c.dlqWritten()
 			c.obs.EventDone(OutcomeDeadLettered, f.Class)
 			c.eventLog(p, ev, zerolog.WarnLevel).Str("class", f.Class).Str("code", f.Code).Str("field", f.Field).
 				Int("http_status", f.HTTPStatus).Int("attempts", f.Attempts).Str("reason", dlq.OneLine(f.Message)).
@@ -151,8 +152,8 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 				Msg("dead-letter topic refused the record whole; writing it without the original value and headers, which stay at the source offset until retention")
 			continue
 		}
-		c.obs.DeadLetterWriteFailed()
-		c.eventLog(p, ev, zerolog.WarnLevel).Err(err).Int("attempt", attempt).
+		c.dlqFailed(ctx, err)
+		c.eventLog(p, ev, zerolog.DebugLevel).Err(err).Int("attempt", attempt).
 			Msg("dead-letter write failed; retrying, nothing committed past this event")
 		select {
 		case <-ctx.Done():

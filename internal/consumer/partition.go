@@ -2,8 +2,10 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,6 +23,12 @@ type partition struct {
 	log   zerolog.Logger
 
 	tracker *tracker
+	// pos is the next offset to fetch (below 0 until known), read by the
+	// partition watcher.
+	pos atomic.Int64
+	// held is the bytes of this partition's events taken from the
+	// instance's budget and not yet given back.
+	held atomic.Int64
 
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
@@ -31,6 +39,7 @@ type partition struct {
 type event struct {
 	msg     kafka.Message
 	fetched time.Time
+	bytes   int64 // taken from the byte budget
 	result  mapper.Result
 	mapErr  error
 	mapped  bool // rewritten by Config.Mapping before it was mapped
@@ -38,7 +47,7 @@ type event struct {
 }
 
 func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
-	return &partition{
+	p := &partition{
 		topic:   topic,
 		id:      id,
 		start:   start,
@@ -46,6 +55,8 @@ func (c *Consumer) newPartition(topic string, id int, start int64) *partition {
 		tracker: newTracker(c.window),
 		queues:  map[string][]*event{},
 	}
+	p.pos.Store(start)
+	return p
 }
 
 // runPartition fetches p until genCtx is done, then drains: events already
@@ -61,6 +72,7 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 	workCtx, cancelWork := context.WithCancel(base)
 	defer cancelWork()
 
+	c.checkStart(fetchCtx, p)
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:          c.cfg.Brokers,
 		Topic:            p.topic,
@@ -70,9 +82,14 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 		MaxBytes:         1 << 20,
 		MaxWait:          500 * time.Millisecond,
 		ReadBatchTimeout: 5 * time.Second,
-		QueueCapacity:    min(c.window, 100),
-		ReadLagInterval:  -1,
-		ErrorLogger:      kafkaLogger(p.log),
+		// kafka-go's queue of fetched messages sits outside the byte
+		// budget: kept short, it holds at most readerQueue messages.
+		QueueCapacity:   readerQueue,
+		ReadLagInterval: -1,
+		// A position past the end (the topic was recreated or truncated)
+		// fails FetchMessage instead of being retried for ever.
+		OffsetOutOfRangeError: true,
+		ErrorLogger:           kafkaLogger(p.log),
 	})
 	if err := r.SetOffset(p.start); err != nil {
 		p.log.Error().Err(err).Msg("set fetch offset") // only fails on a closed reader
@@ -104,8 +121,13 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 		cancelWork()
 		<-drained
 	}
+	c.budget.release(p.held.Swap(0)) // events abandoned in their queues
 	<-readerClosed
 }
+
+// readerQueue is the capacity of each partition reader's queue of messages
+// fetched ahead of the byte budget (see docs/reliability.md).
+const readerQueue = 4
 
 // revokeTimeout bounds draining a revoked partition so that this member
 // rejoins before the coordinator's RebalanceTimeout evicts it (an evicted
@@ -115,8 +137,13 @@ func (c *Consumer) revokeTimeout() time.Duration {
 }
 
 // fetch reads messages until fetchCtx is done, keeping at most the window of
-// fetched, not yet committable events, and hands each to its key's queue.
+// fetched, not yet committable events, and hands each to its key's queue
+// once its bytes fit the instance's budget (Config.MaxPendingBytes).
+// It returns early, which ends the generation, when the fetch position is
+// past the partition's end: the next generation restarts the partition (see
+// checkStart).
 func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kafka.Reader) {
+	var lastGapCheck time.Time
 	for {
 		if err := p.tracker.waitSpace(fetchCtx); err != nil {
 			return
@@ -124,6 +151,11 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 		m, err := r.FetchMessage(fetchCtx)
 		if err != nil {
 			if fetchCtx.Err() != nil {
+				return
+			}
+			if errors.Is(err, kafka.OffsetOutOfRange) {
+				p.log.Warn().Int64("position", p.pos.Load()).
+					Msg("fetch position is out of the partition's range (topic recreated or truncated); rebalancing to restart it")
 				return
 			}
 			c.warnings.Warn(&p.log, "fetch "+p.topic+"/"+strconv.Itoa(p.id)).Err(err).Msg("fetch failed, retrying")
@@ -134,6 +166,10 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			}
 			continue
 		}
+		if expected := p.pos.Load(); expected >= 0 && m.Offset > expected {
+			c.checkGap(fetchCtx, p, expected, m.Offset, &lastGapCheck)
+		}
+		p.pos.Store(m.Offset + 1)
 		now := time.Now()
 		if p.tracker.add(m.Offset, now, m.HighWaterMark) {
 			continue // finished before, by this process or the last committer
@@ -148,6 +184,11 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			return // stopped while the mapping program ran: left for redelivery
 		}
 		ev.trace.Mapped(now, ev.result, ev.mapErr)
+		ev.bytes = eventBytes(ev)
+		if err := c.budget.acquire(fetchCtx, ev.bytes); err != nil {
+			return // left unfinished: nothing is committed past it
+		}
+		p.held.Add(ev.bytes)
 		c.dispatch(workCtx, p, ev)
 	}
 }
@@ -205,6 +246,8 @@ func (c *Consumer) work(ctx context.Context, p *partition, key string) {
 			return
 		}
 		p.tracker.finish(ev.msg.Offset)
+		p.held.Add(-ev.bytes)
+		c.budget.release(ev.bytes)
 
 		p.mu.Lock()
 		q = p.queues[key]

@@ -48,6 +48,14 @@ func (t *tracker) resume(offset, landed int64) {
 	t.next, t.done = offset, landed
 }
 
+// restart forgets every position known of the partition, which was
+// recreated or truncated: first, its first offset, is committable at once.
+func (t *tracker) restart(first int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next, t.done, t.doneMeta, t.skip = first, -1, "", nil
+}
+
 // setSkip sets the offsets, above any added so far, that were finished
 // before they are fetched (runs sorted and disjoint).
 func (t *tracker) setSkip(runs []offsetRange) {
@@ -206,6 +214,21 @@ func (t *tracker) committed(offset int64, meta string) (lag int64, advanced bool
 		return 0, advanced
 	}
 	return max(t.hwm-t.done, 0), advanced
+}
+
+// seenEnd records the partition's high watermark read from the broker.
+func (t *tracker) seenEnd(hwm int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hwm = hwm
+}
+
+// positions returns the last high watermark seen (-1 none) and the offset
+// last reported committed (-1 none).
+func (t *tracker) positions() (hwm, committed int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hwm, t.done
 }
 
 // stats returns how many fetched offsets are unfinished or blocked behind an

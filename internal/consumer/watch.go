@@ -16,8 +16,11 @@ import (
 // kafka-go notices new partitions only at the next rebalance, and its own
 // watcher (WatchPartitionChanges) ends every generation at once while a
 // topic is missing, a rejoin storm. A missing topic counts 0 partitions; a
-// failed read is tried again at the next tick.
-func (c *Consumer) watchPartitions(ctx context.Context, gen int32) {
+// failed read is tried again at the next tick. It also ends the generation
+// when a partition's fetch position is past the partition's end (the topic
+// was recreated or truncated under a reader that keeps waiting there); the
+// next generation restarts it (see checkStart).
+func (c *Consumer) watchPartitions(ctx context.Context, gen int32, parts []*partition) {
 	warned := map[string]bool{} // missing topics already logged in this generation
 	count := func() (int, error) {
 		n, missing, err := c.partitionCount(ctx)
@@ -40,6 +43,11 @@ func (c *Consumer) watchPartitions(ctx context.Context, gen int32) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if p := c.pastEndPartition(ctx, parts); p != nil {
+			p.log.Warn().Int32("generation", gen).Int64("position", p.pos.Load()).
+				Msg("fetch position is past the partition's end (topic recreated or truncated); rebalancing to restart it")
+			return
 		}
 		n, err := count()
 		switch {
@@ -73,4 +81,19 @@ func (c *Consumer) partitionCount(ctx context.Context) (n int, missing []string,
 		}
 	}
 	return n, missing, nil
+}
+
+// pastEndPartition returns a partition of parts whose fetch position is past
+// its end offset, or nil (also when the offsets cannot be read).
+func (c *Consumer) pastEndPartition(ctx context.Context, parts []*partition) *partition {
+	for _, p := range parts {
+		if p.pos.Load() < 0 {
+			continue
+		}
+		_, end, err := c.partitionOffsets(ctx, p.topic, p.id)
+		if err == nil && p.pastEnd(end) {
+			return p
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -68,15 +69,19 @@ const headroom = 64 << 10
 // It reports whether it created the topic. The writer never creates topics
 // on its own: a dead letter must not land in a topic made with whatever the
 // broker's auto-creation defaults are. A nil dialer means the default one.
+// Every request is bounded by ctx: its deadline (connTimeout when it has
+// none) and its cancellation.
 func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, transport *kafka.Transport, brokers []string, topic, like string) (bool, error) {
 	if dialer == nil {
 		dialer = kafka.DefaultDialer
 	}
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
 	conn, err := dialAny(ctx, dialer, brokers)
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close()
+	defer bindConn(ctx, conn)()
 	if parts, err := conn.ReadPartitions(topic); err == nil && len(parts) > 0 {
 		return false, nil
 	} else if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
@@ -98,7 +103,7 @@ func EnsureTopic(ctx context.Context, dialer *kafka.Dialer, transport *kafka.Tra
 	if err != nil {
 		return false, fmt.Errorf("dial the controller: %w", err)
 	}
-	defer cc.Close()
+	defer bindConn(ctx, cc)()
 	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: replicas,
 		ConfigEntries: configs})
 	switch {
@@ -121,6 +126,30 @@ func maxMessageBytes(ctx context.Context, transport *kafka.Transport, brokers []
 		return 0, false
 	}
 	return min(n, math.MaxInt32-headroom), true
+}
+
+// connTimeout bounds the requests of EnsureTopic when ctx has no deadline.
+const connTimeout = 15 * time.Second
+
+func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, connTimeout)
+}
+
+// bindConn makes conn's requests end at ctx's deadline or cancellation (a
+// kafka.Conn reads and writes without a deadline unless given one) and
+// returns the function that closes it.
+func bindConn(ctx context.Context, conn *kafka.Conn) (closeConn func()) {
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	return func() {
+		stop()
+		_ = conn.Close()
+	}
 }
 
 func dialAny(ctx context.Context, dialer *kafka.Dialer, brokers []string) (*kafka.Conn, error) {

@@ -6,6 +6,7 @@ package health
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,13 @@ type somePaused interface {
 	SomePaused() bool
 }
 
+// Group is the consumer's group membership. Safe for concurrent use.
+type Group interface {
+	// Joined reports whether the consumer is a member of a generation now,
+	// and since when that has been so.
+	Joined() (joined bool, since time.Time)
+}
+
 // Checks holds what the endpoints look at.
 type Checks struct {
 	Consumer Consumer
@@ -39,6 +47,11 @@ type Checks struct {
 	// StallAfter is how long pending work may go without a commit, while
 	// uploads are not paused, before /healthz fails.
 	StallAfter time.Duration
+	// Group, when set, fails /healthz once the consumer has been out of its
+	// group for longer than NotJoinedAfter (credentials revoked, a broker
+	// that never answers): a restart may cure it, and it must not look alive.
+	Group          Group
+	NotJoinedAfter time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,9 +68,15 @@ func Handler(c Checks, reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
-// live fails only when work is pending, uploads are not paused, and nothing
-// was committed for StallAfter: a stuck process a restart would cure.
+// live fails when the consumer has been out of its group for NotJoinedAfter,
+// or when work is pending, uploads are not paused, and nothing was committed
+// for StallAfter: a stuck process a restart would cure.
 func (c Checks) live() string {
+	if c.Group != nil {
+		if joined, since := c.Group.Joined(); !joined && !since.IsZero() && c.Now().Sub(since) > c.NotJoinedAfter {
+			return fmt.Sprintf("not in consumer group for %s", c.Now().Sub(since).Round(time.Second))
+		}
+	}
 	last, pending := c.Consumer.Progress()
 	if pending == 0 {
 		return ""
@@ -74,15 +93,31 @@ func (c Checks) live() string {
 	return ""
 }
 
+// ready answers with short reasons: what is wrong, not the addresses and
+// errors behind it, which the worker logs when the state changes.
 func (c Checks) ready() string {
 	if ok, why := c.Consumer.Ready(); !ok {
-		return "not ready: " + why
+		return "not ready: " + firstParts(why, 2)
 	}
 	if paused, why := c.Uploader.Paused(); paused {
-		return "paused: " + why
+		return "paused: " + firstParts(why, 1)
 	}
 	return ""
 }
+
+// firstParts returns the first n parts of a reason whose parts are joined
+// by ": ", at most maxReason characters of them.
+func firstParts(why string, n int) string {
+	parts := strings.SplitN(why, ": ", n+1)
+	out := strings.Join(parts[:min(n, len(parts))], ": ")
+	if r := []rune(out); len(r) > maxReason {
+		out = string(r[:maxReason]) + "…"
+	}
+	return out
+}
+
+// maxReason bounds a reason on /readyz.
+const maxReason = 120
 
 // answer writes 200 "ok" for an empty problem, else 503 with the problem.
 func answer(w http.ResponseWriter, problem string) {

@@ -1,12 +1,15 @@
 package metrics
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestGroupJoinedFollowsMembership: ordersync_consumer_group_joined reads the membership at each scrape.
 func TestGroupJoinedFollowsMembership(t *testing.T) {
 	m := New("test")
 	joined := false
-	m.GroupJoined(func() bool { return joined })
+	m.GroupJoined(func() (bool, time.Time) { return joined, time.Time{} })
 	for _, tt := range []struct {
 		giveJoined bool
 		want       float64

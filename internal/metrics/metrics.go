@@ -26,12 +26,12 @@ type Metrics struct {
 	uploadDuration prometheus.Histogram
 	endToEnd       prometheus.Histogram
 	inFlight       prometheus.Gauge
-	lag            *prometheus.GaugeVec
-	committed      *prometheus.GaugeVec
 	paused         prometheus.Gauge
 	rebalances     prometheus.Counter
 	dlqFailures    prometheus.Counter
 	signCPU        prometheus.Histogram
+	resets         *prometheus.CounterVec
+	lostRetention  *prometheus.CounterVec
 }
 
 // New registers the collectors, the Go runtime and process collectors, and
@@ -66,12 +66,6 @@ func New(version string) *Metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordersync_uploads_in_flight", Help: "Events being uploaded or waiting between retries.",
 		}),
-		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ordersync_consumer_lag_messages", Help: "High watermark minus the next offset to read, per assigned partition.",
-		}, []string{"topic", "partition"}),
-		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ordersync_committed_offset", Help: "Last offset committed for the group, per partition.",
-		}, []string{"topic", "partition"}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordersync_upload_paused", Help: "1 while uploads are paused by an API outage or a signing fault.",
 		}),
@@ -86,13 +80,20 @@ func New(version string) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00025, 1.5, 12),
 		}),
 	}
+	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordersync_partition_resets_total", Help: "Partitions restarted from their first offset: the position was past the end (topic recreated or truncated).",
+	}, []string{"topic"})
+	m.lostRetention = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordersync_events_lost_to_retention_total", Help: "Events removed by retention before they were processed.",
+	}, []string{"topic"})
+	reg.MustRegister(m.resets, m.lostRetention)
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ordersync_build_info", Help: "Always 1; the version label names the build, crypto what it signs with (boringcrypto or go).",
 		ConstLabels: prometheus.Labels{"version": version, "crypto": buildcrypto.Name()},
 	})
 	build.Set(1)
 	reg.MustRegister(m.consumed, m.delivered, m.skipped, m.deadLettered, m.attempts, m.uploadDuration,
-		m.endToEnd, m.inFlight, m.lag, m.committed, m.paused, m.rebalances, m.dlqFailures, m.signCPU, build,
+		m.endToEnd, m.inFlight, m.paused, m.rebalances, m.dlqFailures, m.signCPU, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -106,19 +107,6 @@ func (m *Metrics) OldestInFlight(age func() time.Duration) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ordersync_oldest_in_flight_age_seconds", Help: "Age of the oldest event being uploaded or waiting between retries.",
 	}, func() float64 { return age().Seconds() }))
-}
-
-// GroupJoined registers ordersync_consumer_group_joined, 1 while joined()
-// says this instance is a settled member of its consumer group, read at each scrape.
-func (m *Metrics) GroupJoined(joined func() bool) {
-	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "ordersync_consumer_group_joined", Help: "1 while this instance is a settled member of its consumer group.",
-	}, func() float64 {
-		if joined() {
-			return 1
-		}
-		return 0
-	}))
 }
 
 // EventConsumed counts one event read from topic.
@@ -146,16 +134,6 @@ func (m *Metrics) EndToEnd(d time.Duration) { m.endToEnd.Observe(d.Seconds()) }
 // InFlight sets the number of events in flight.
 func (m *Metrics) InFlight(n int) { m.inFlight.Set(float64(n)) }
 
-// Committed records the offset committed for a partition.
-func (m *Metrics) Committed(topic string, partition int, offset int64) {
-	m.committed.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(offset))
-}
-
-// Lag records a partition's lag.
-func (m *Metrics) Lag(topic string, partition int, lag int64) {
-	m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(lag))
-}
-
 // Rebalanced counts a new consumer-group generation.
 func (m *Metrics) Rebalanced() { m.rebalances.Inc() }
 
@@ -175,4 +153,54 @@ func (m *Metrics) Paused(paused bool, _ string) {
 	} else {
 		m.paused.Set(0)
 	}
+}
+
+// PartitionReset counts a partition restarted from its first offset.
+func (m *Metrics) PartitionReset(topic string) { m.resets.WithLabelValues(topic).Inc() }
+
+// LostToRetention counts n events removed by retention before they were processed.
+func (m *Metrics) LostToRetention(topic string, n int64) {
+	m.lostRetention.WithLabelValues(topic).Add(float64(n))
+}
+
+var (
+	lagDesc = prometheus.NewDesc("ordersync_consumer_lag_messages",
+		"High watermark minus the committed offset, per partition this instance holds.", []string{"topic", "partition"}, nil)
+	committedDesc = prometheus.NewDesc("ordersync_committed_offset",
+		"Offset committed for the group (the next to consume), per partition this instance holds.", []string{"topic", "partition"}, nil)
+)
+
+// Partitions registers ordersync_consumer_lag_messages and
+// ordersync_committed_offset, read from states at each scrape: one series
+// per partition states yields, none for partitions no longer held.
+func (m *Metrics) Partitions(states func(yield func(topic string, partition int, committed, lag int64))) {
+	m.registry.MustRegister(partitionCollector(states))
+}
+
+type partitionCollector func(yield func(topic string, partition int, committed, lag int64))
+
+func (partitionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- lagDesc
+	ch <- committedDesc
+}
+
+func (states partitionCollector) Collect(ch chan<- prometheus.Metric) {
+	states(func(topic string, partition int, committed, lag int64) {
+		p := strconv.Itoa(partition)
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), topic, p)
+		ch <- prometheus.MustNewConstMetric(committedDesc, prometheus.GaugeValue, float64(committed), topic, p)
+	})
+}
+
+// GroupJoined registers ordersync_consumer_group_joined, 1 while joined
+// reports a membership of the consumer group, read at each scrape.
+func (m *Metrics) GroupJoined(joined func() (bool, time.Time)) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ordersync_consumer_group_joined", Help: "1 while the instance is a member of its consumer group, else 0.",
+	}, func() float64 {
+		if ok, _ := joined(); ok {
+			return 1
+		}
+		return 0
+	}))
 }

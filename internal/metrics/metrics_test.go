@@ -16,15 +16,14 @@ func exercised(t *testing.T) map[string]bool {
 	t.Helper()
 	m := New("test")
 	m.OldestInFlight(func() time.Duration { return time.Second })
-	m.GroupJoined(func() bool { return true })
+	m.GroupJoined(func() (bool, time.Time) { return true, time.Time{} })
 	m.EventConsumed("orders")
 	for _, o := range []string{"delivered", "skipped", "dead_lettered"} {
 		m.EventDone(o, "rejected")
 	}
 	m.EndToEnd(time.Second)
 	m.InFlight(3)
-	m.Committed("orders", 0, 42)
-	m.Lag("orders", 0, 7)
+	m.Partitions(func(yield func(string, int, int64, int64)) { yield("orders", 0, 42, 7) })
 	m.Rebalanced()
 	m.DeadLetterWriteFailed()
 	m.UploadAttempt("delivered", 204, 10*time.Millisecond)

@@ -58,9 +58,9 @@ func Inspect(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	transport, done := ownTransport(o.Transport)
+	own, done := ownTransport(o.Transport)
 	defer done()
-	client := &kafka.Client{Addr: kafka.TCP(o.Brokers...), Transport: transport}
+	client := &kafka.Client{Addr: kafka.TCP(o.Brokers...), Transport: o.bounded(own)}
 
 	spans, _, ok, err := topicSpans(ctx, client, o.DLQTopic)
 	if err != nil {

@@ -64,6 +64,10 @@ type Options struct {
 	// Transport carries TLS and SASL settings. Nil: a private transport
 	// with defaults, closed when the call returns.
 	Transport *kafka.Transport
+	// RequestTimeout bounds every Kafka request (fetch, offsets, metadata,
+	// topic creation, produce); past it the call fails wrapping
+	// ErrNoAnswer. 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// DLQTopic is the dead-letter topic to read.
 	DLQTopic string
 	// LedgerTopic records what was republished; "" means DLQTopic + LedgerSuffix.
@@ -220,8 +224,9 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{DryRun: opts.DryRun}, err
 	}
-	transport, done := ownTransport(o.Transport)
+	own, done := ownTransport(o.Transport)
 	defer done()
+	transport := o.bounded(own)
 	client := &kafka.Client{Addr: kafka.TCP(o.Brokers...), Transport: transport}
 
 	spans, replicas, ok, err := topicSpans(ctx, client, o.DLQTopic)

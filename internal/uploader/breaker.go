@@ -13,11 +13,13 @@ import (
 // deployment fault, so that a long outage does not turn into a flood of
 // RetriesExhausted outcomes (contract §6).
 //
-// It opens on a sign error (401), after threshold consecutive transient
-// attempts across uploads (delivered and rejected answers reset the count),
-// or when an upload spends its whole retry budget while no attempt of any
-// upload succeeded: failures are then not proven to be that order's, so the
-// upload pauses instead of being reported exhausted.
+// It opens on a sign error (401, or a response timestamp out of range of the
+// local clock), after threshold consecutive transient attempts across at
+// least distinctToTrip uploads (delivered and rejected answers reset the
+// count), or when an upload spends its whole retry budget while no attempt
+// of any upload succeeded and the failures span distinctToTrip uploads:
+// failures are then not proven to be that order's, so the upload pauses
+// instead of being reported exhausted.
 // While open, uploads wait and only one probe attempt is in flight at a
 // time, spaced by a backoff from the retry InitialInterval capped at
 // probeMax. A probe (or any attempt) that is delivered or rejected closes
@@ -32,11 +34,14 @@ type breaker struct {
 	open        bool
 	reason      string
 	consecutive int
-	successes   uint64 // delivered or rejected attempts since creation
-	probing     bool
-	nextProbe   time.Time
-	probeBo     *backoff.ExponentialBackOff
-	changed     chan struct{} // closed and replaced on every state change
+	// failing holds the uploads with a transient failure in the current
+	// run of consecutive ones, up to distinctToTrip of them.
+	failing   map[uint64]struct{}
+	successes uint64 // delivered or rejected attempts since creation
+	probing   bool
+	nextProbe time.Time
+	probeBo   *backoff.ExponentialBackOff
+	changed   chan struct{} // closed and replaced on every state change
 }
 
 func newBreaker(threshold int, initial, probeMax time.Duration, now func() time.Time, obs Observer) *breaker {
@@ -45,7 +50,8 @@ func newBreaker(threshold int, initial, probeMax time.Duration, now func() time.
 		backoff.WithMaxInterval(probeMax),
 		backoff.WithMaxElapsedTime(0),
 	)
-	return &breaker{threshold: threshold, now: now, observer: obs, probeBo: bo, changed: make(chan struct{})}
+	return &breaker{threshold: threshold, now: now, observer: obs, probeBo: bo, changed: make(chan struct{}),
+		failing: map[uint64]struct{}{}}
 }
 
 // state returns whether the breaker is open and why.
@@ -139,6 +145,7 @@ func (b *breaker) done(r attemptResult, probe bool) {
 	switch k {
 	case kindDelivered, kindRejected:
 		b.consecutive = 0
+		clear(b.failing)
 		b.successes++
 		if b.open {
 			b.open, b.reason = false, ""
@@ -146,7 +153,10 @@ func (b *breaker) done(r attemptResult, probe bool) {
 		}
 	case kindTransient:
 		b.consecutive++
-		if !b.open && b.threshold > 0 && b.consecutive >= b.threshold {
+		if len(b.failing) < distinctToTrip {
+			b.failing[r.upload] = struct{}{}
+		}
+		if !b.open && b.threshold > 0 && b.consecutive >= b.threshold && len(b.failing) >= min(distinctToTrip, b.threshold) {
 			b.trip(fmt.Sprintf("upstream unavailable: %d consecutive transient failures, last: %v", b.consecutive, cause), r.retryAfter)
 		} else if probe {
 			b.nextProbe = b.now().Add(max(b.probeBo.NextBackOff(), r.retryAfter))
@@ -170,6 +180,19 @@ func (b *breaker) done(r attemptResult, probe bool) {
 	if wasOpen || b.open {
 		b.signal()
 	}
+}
+
+// distinctToTrip is how many different uploads must share a run of
+// transient failures before it counts as an outage: one event that always
+// fails (a bad order, a proxy rule) is that event's problem.
+const distinctToTrip = 3
+
+// spansEvents reports whether the current run of transient failures spans
+// distinctToTrip different uploads.
+func (b *breaker) spansEvents() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.failing) >= distinctToTrip
 }
 
 // successCount returns how many attempts, of any upload, were delivered or

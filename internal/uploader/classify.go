@@ -74,6 +74,9 @@ var (
 	// timestamp did not verify: the server may have acted, the upload is
 	// retried.
 	ErrUnverified = errors.New("response signature or timestamp did not verify")
+	// ErrClockSkew reports a 2xx answer whose Wechatpay-Timestamp is more
+	// than five minutes from this host's clock: check the clock (NTP).
+	ErrClockSkew = errors.New("response timestamp out of range of this host's clock (check NTP)")
 	// ErrNotProcessed reports a 2xx answer other than 200/204 (202: accepted
 	// but not processed).
 	ErrNotProcessed = errors.New("answer accepted but not processed")
@@ -115,6 +118,7 @@ func (e *APIError) Error() string {
 // attemptResult is what one POST produced.
 type attemptResult struct {
 	kind       kind
+	upload     uint64 // the Upload call that made the attempt
 	status     int
 	apiErr     *APIError // set for non-2xx answers
 	requestID  string
@@ -157,6 +161,11 @@ func classify(ctx context.Context, res *core.APIResult, err error, now time.Time
 			r.kind = kindRejected
 		}
 		return r
+	case err != nil && resp != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 && clockSkew(err):
+		// The answer's timestamp is more than five minutes from this
+		// host's clock: a deployment fault like a 401, not an outage.
+		return attemptResult{kind: kindSignError, status: resp.StatusCode, requestID: resp.Header.Get("Request-ID"),
+			err: fmt.Errorf("%w: %s", ErrClockSkew, oneLine(err.Error()))}
 	case err != nil && resp != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299:
 		// 2xx that failed verification; the SDK's message names serial and
 		// request id only.
@@ -213,4 +222,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// clockSkew reports whether err is wechatpay-go's refusal of a response
+// timestamp too far from the local clock ("timestamp=[…] expires").
+func clockSkew(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "timestamp=[") && strings.Contains(msg, "expires")
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -161,6 +162,7 @@ type Uploader struct {
 	yield    bool
 	observer Observer
 	now      func() time.Time
+	uploads  atomic.Uint64 // numbers each Upload call for the breaker
 }
 
 // New validates cfg and builds the HTTP client, the signer and the
@@ -184,7 +186,7 @@ func New(cfg Config) (*Uploader, error) {
 	// Redirects are not followed: the API never answers one, and following a
 	// 307 would send the body — login_token included — to whatever host a
 	// proxy names. A 3xx is then a transient answer like any other.
-	httpClient := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+	httpClient := &http.Client{Transport: cappedTransport{rt: transport, max: maxResponseBytes}, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 	poster, err := newPoster(&cfg, httpClient, strings.TrimRight(cfg.BaseURL, "/")+SyncStatusPath)
@@ -291,6 +293,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		return bo.NextBackOff()
 	}
 	start := u.now()
+	id := u.uploads.Add(1)
 	var paused time.Duration // not charged to MaxElapsed
 	// successMark is the breaker's success count at this upload's first
 	// failure: an upload exhausts only if the upstream answered someone
@@ -322,6 +325,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		}
 		attemptStart := u.now()
 		r := u.attempt(ctx, body)
+		r.upload = id
 		r.retryAfter = min(r.retryAfter, u.retry.MaxInterval)
 		d := u.now().Sub(attemptStart)
 		if probe {
@@ -371,7 +375,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		}
 		delay := max(next(), r.retryAfter) // Retry-After capped by MaxInterval above
 		if u.now().Sub(start)-paused+delay > u.retry.MaxElapsed {
-			if u.breaker.threshold > 0 && u.breaker.successCount() == successMark {
+			if u.breaker.threshold > 0 && u.breaker.successCount() == successMark && u.breaker.spansEvents() {
 				u.breaker.pause(fmt.Sprintf("upstream unavailable: no attempt succeeded for %v, last: %v", u.retry.MaxElapsed, r.err))
 				continue
 			}
@@ -403,15 +407,16 @@ func cancelled(out Outcome, err error) Outcome {
 	return out
 }
 
-// attempt makes one signed POST and classifies it. The response body is
-// drained and closed so the connection returns to the pool.
+// attempt makes one signed POST and classifies it, with the body's own
+// secrets redacted from the answer. The response body is drained and closed
+// so the connection returns to the pool.
 func (u *Uploader) attempt(ctx context.Context, body []byte) attemptResult {
 	actx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
 	res, err := u.poster.post(actx, body)
 	if res != nil && res.Response != nil && res.Response.Body != nil {
-		_, _ = io.Copy(io.Discard, res.Response.Body)
+		_, _ = io.Copy(io.Discard, res.Response.Body) // ends at the cap
 		_ = res.Response.Body.Close()
 	}
-	return classify(ctx, res, err, u.now())
+	return redactResult(classify(ctx, res, err, u.now()), bodySecrets(body))
 }

@@ -1,0 +1,104 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// offsetsTimeout bounds one read of a partition's first and end offsets.
+const offsetsTimeout = 5 * time.Second
+
+// gapCheckInterval spaces the offset reads made when fetched offsets skip
+// some (compaction leaves gaps on every fetch; retention only at the log start).
+const gapCheckInterval = time.Second
+
+// partitionOffsets returns the first and end (high watermark) offsets of
+// topic/partition.
+func (c *Consumer) partitionOffsets(ctx context.Context, topic string, partition int) (first, end int64, err error) {
+	ctx, cancel := context.WithTimeout(ctx, offsetsTimeout)
+	defer cancel()
+	resp, err := c.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+		topic: {kafka.FirstOffsetOf(partition), kafka.LastOffsetOf(partition)},
+	}})
+	if err != nil {
+		return 0, 0, fmt.Errorf("offsets of %s/%d: %w", topic, partition, err)
+	}
+	for _, po := range resp.Topics[topic] {
+		if po.Partition != partition {
+			continue
+		}
+		if po.Error != nil {
+			return 0, 0, fmt.Errorf("offsets of %s/%d: %w", topic, partition, po.Error)
+		}
+		return po.FirstOffset, po.LastOffset, nil
+	}
+	return 0, 0, fmt.Errorf("offsets of %s/%d: not in the answer", topic, partition)
+}
+
+// checkStart compares p's start with the partition's offsets before it is
+// fetched. A start past the end means the topic was recreated or truncated:
+// the partition restarts from its first offset, with everything behind the
+// old position forgotten. A start before the first offset means retention
+// removed events never processed: they are counted lost (kafka-go would
+// skip them without a word). Both are error lines: events were, or may have
+// been, missed. A failed read leaves p's start as it is.
+func (c *Consumer) checkStart(ctx context.Context, p *partition) {
+	if p.start < 0 {
+		return // nothing committed: kafka-go starts at the first offset
+	}
+	first, end, err := c.partitionOffsets(ctx, p.topic, p.id)
+	if err != nil {
+		p.log.Debug().Err(err).Msg("cannot check the start offset; fetching from it")
+		return
+	}
+	switch {
+	case p.start > end:
+		p.log.Error().Int64("position", p.start).Int64("end_offset", end).Int64("first_offset", first).
+			Msg("position is past the end of the partition (topic recreated or truncated); restarting from the earliest offset")
+		c.obs.PartitionReset(p.topic)
+		p.start = first
+		p.tracker.restart(first)
+	case p.start < first:
+		c.lostToRetention(p, p.start, first)
+		p.start = first
+	}
+	p.pos.Store(p.start)
+}
+
+// lostToRetention logs and counts the offsets from..to-1, removed from the
+// partition before they were fetched.
+func (c *Consumer) lostToRetention(p *partition, from, to int64) {
+	p.log.Error().Int64("from", from).Int64("first_offset", to).Int64("lost", to-from).
+		Msg("events removed by retention before they were processed; they are lost")
+	c.obs.LostToRetention(p.topic, to-from)
+}
+
+// checkGap runs when a fetched offset is above the one expected next: the
+// offsets in between were compacted away, or removed by retention (kafka-go
+// moves a reader that fell behind the log start to it silently). Retention
+// is told apart by the partition's first offset; the check runs at most once
+// per gapCheckInterval, so a compacted topic costs little.
+func (c *Consumer) checkGap(ctx context.Context, p *partition, expected, got int64, last *time.Time) {
+	if time.Since(*last) < gapCheckInterval {
+		return
+	}
+	*last = time.Now()
+	first, _, err := c.partitionOffsets(ctx, p.topic, p.id)
+	if err != nil {
+		p.log.Debug().Err(err).Msg("cannot tell a gap in the fetched offsets from retention")
+		return
+	}
+	if first > expected {
+		c.lostToRetention(p, expected, min(first, got))
+	}
+}
+
+// pastEnd reports, for the partition watcher, whether p's fetch position is
+// above end: the topic was recreated or truncated under a running reader.
+func (p *partition) pastEnd(end int64) bool {
+	pos := p.pos.Load()
+	return pos >= 0 && end >= 0 && pos > end
+}

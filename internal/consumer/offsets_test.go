@@ -1,0 +1,191 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// offsetObserver counts partition resets and events lost to retention.
+type offsetObserver struct {
+	*countingObserver
+	mu     sync.Mutex
+	resets int
+	lost   int64
+}
+
+func (o *offsetObserver) PartitionReset(string) {
+	o.mu.Lock()
+	o.resets++
+	o.mu.Unlock()
+}
+
+func (o *offsetObserver) LostToRetention(_ string, n int64) {
+	o.mu.Lock()
+	o.lost += n
+	o.mu.Unlock()
+}
+
+func (o *offsetObserver) counts() (resets int, lost int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.resets, o.lost
+}
+
+func namedPlan(prefix string, n int) []kafka.Message {
+	p := makePlan(n, 1, func(int, int) string { return "ok" })
+	for i := range p.msgs {
+		p.msgs[i].Key = []byte(prefix + string(p.msgs[i].Key))
+		p.msgs[i].Value = []byte(strings.Replace(string(p.msgs[i].Value), `"order":"`, `"order":"`+prefix, 1))
+	}
+	return p.msgs
+}
+
+func kafkaAdmin(t *testing.T, brokers []string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// recreateTopic deletes topic and creates it again with one partition.
+func recreateTopic(t *testing.T, cl *kgo.Client, topic string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TopicNames = []string{topic}
+	dt := kmsg.NewDeleteTopicsRequestTopic()
+	dt.Topic = kmsg.StringPtr(topic)
+	del.Topics = append(del.Topics, dt)
+	if _, err := del.RequestWith(ctx, cl); err != nil {
+		t.Fatalf("delete %s: %v", topic, err)
+	}
+	cr := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = topic, 1, 1
+	cr.Topics = append(cr.Topics, ct)
+	resp, err := cr.RequestWith(ctx, cl)
+	if err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create %s: %v %+v", topic, err, resp)
+	}
+}
+
+// deleteRecords removes partition 0 of topic below offset, as retention does.
+func deleteRecords(t *testing.T, cl *kgo.Client, topic string, below int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	rp.Partition, rp.Offset = 0, below
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("delete records of %s below %d: %v %+v", topic, below, err, resp)
+	}
+}
+
+// TestRecreatedTopicRestartsFromEarliest deletes and recreates the source
+// topic while the worker reads it: the new topic's events are all delivered
+// (the old position is past its end), and the reset is logged as an error and
+// counted.
+func TestRecreatedTopicRestartsFromEarliest(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	produce(t, brokers, srcTopic, namedPlan("old-", 50))
+	rec := newRecorder(time.Millisecond)
+	obs := &offsetObserver{countingObserver: newCountingObserver()}
+	logs := &syncBuffer{}
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
+	waitFor(t, 20*time.Second, "the old topic's events delivered", func() bool { return rec.delivered.Load() == 50 })
+
+	recreateTopic(t, kafkaAdmin(t, brokers), srcTopic)
+	produce(t, brokers, srcTopic, namedPlan("new-", 20))
+	waitFor(t, 30*time.Second, "the new topic's events delivered", func() bool { return rec.delivered.Load() == 70 })
+	in.stop(t)
+	if resets, _ := obs.counts(); resets < 1 {
+		t.Errorf("%d partition resets counted, want at least 1", resets)
+	}
+	if !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), "restarting from the earliest offset") {
+		t.Errorf("no error line about the reset in the log:\n%s", logs.String())
+	}
+}
+
+// TestRetentionLossLoggedAndCounted removes unread events below the group's
+// committed offset, as retention does while the worker is down: the rest is
+// delivered, and the number lost is logged as an error and counted.
+func TestRetentionLossLoggedAndCounted(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	first := namedPlan("a-", 10)
+	produce(t, brokers, srcTopic, first)
+	rec := newRecorder(time.Millisecond)
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), nil)
+	waitFor(t, 20*time.Second, "the first events committed", func() bool { return committed(c)[0] == 10 })
+	in.stop(t)
+
+	produce(t, brokers, srcTopic, namedPlan("b-", 40)) // offsets 10..49
+	deleteRecords(t, kafkaAdmin(t, brokers), srcTopic, 30)
+
+	obs := &offsetObserver{countingObserver: newCountingObserver()}
+	logs := &syncBuffer{}
+	in = startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
+	waitFor(t, 20*time.Second, "the events left delivered and committed", func() bool {
+		return rec.delivered.Load() == 30 && committed(c)[0] == 50
+	})
+	in.stop(t)
+	if _, lost := obs.counts(); lost != 20 {
+		t.Errorf("%d events counted lost to retention, want 20", lost)
+	}
+	if !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), fmt.Sprintf(`"lost":%d`, 20)) {
+		t.Errorf("no error line with the count lost in the log:\n%s", logs.String())
+	}
+}
+
+// TestRetentionLossWhileRunningCounted removes unread events while the
+// worker's reader is cut off from the partition: when it reconnects it is
+// behind the log start, and the events skipped are logged and counted.
+func TestRetentionLossWhileRunningCounted(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	produce(t, brokers, srcTopic, namedPlan("a-", 10))
+	rec := newRecorder(time.Millisecond)
+	obs := &offsetObserver{countingObserver: newCountingObserver()}
+	logs := &syncBuffer{}
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
+	waitFor(t, 20*time.Second, "the first events delivered", func() bool { return rec.delivered.Load() == 10 })
+
+	cut := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: srcTopic, Err: kerr.NotLeaderForPartition, Count: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := cut.Wait(ctx, 1); err != nil { // a fetch started before the fault has been answered
+		t.Fatal(err)
+	}
+	produce(t, brokers, srcTopic, namedPlan("b-", 40)) // offsets 10..49
+	deleteRecords(t, kafkaAdmin(t, brokers), srcTopic, 30)
+	cut.Remove()
+
+	waitFor(t, 20*time.Second, "the events left delivered and committed", func() bool {
+		return rec.delivered.Load() == 30 && committed(c)[0] == 50
+	})
+	in.stop(t)
+	if _, lost := obs.counts(); lost != 20 {
+		t.Errorf("%d events counted lost to retention, want 20", lost)
+	}
+}

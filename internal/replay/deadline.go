@@ -1,0 +1,48 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// ErrNoAnswer means a Kafka request got no answer within
+// Options.RequestTimeout: a broker address that accepts connections but
+// does not speak Kafka, or a broker too busy to answer.
+var ErrNoAnswer = errors.New("no answer from Kafka")
+
+// DefaultRequestTimeout is Options.RequestTimeout when it is 0.
+const DefaultRequestTimeout = 30 * time.Second
+
+// deadlineTripper bounds every request sent through rt by d.
+type deadlineTripper struct {
+	rt kafka.RoundTripper
+	d  time.Duration
+}
+
+var _ kafka.RoundTripper = deadlineTripper{}
+
+// RoundTrip implements kafka.RoundTripper. An error caused by d running out
+// wraps ErrNoAnswer.
+func (t deadlineTripper) RoundTrip(ctx context.Context, addr net.Addr, req kafka.Request) (kafka.Response, error) {
+	rctx, cancel := context.WithTimeout(ctx, t.d)
+	defer cancel()
+	resp, err := t.rt.RoundTrip(rctx, addr, req)
+	if err != nil && ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%w within %v (%s): %w", ErrNoAnswer, t.d, addr, err)
+	}
+	return resp, err
+}
+
+// bounded returns transport with every request bounded by o.RequestTimeout.
+func (o Options) bounded(transport *kafka.Transport) kafka.RoundTripper {
+	d := o.RequestTimeout
+	if d <= 0 {
+		d = DefaultRequestTimeout
+	}
+	return deadlineTripper{rt: transport, d: d}
+}
