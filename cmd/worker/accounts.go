@@ -67,16 +67,18 @@ func eventUploader(r *merchants.Router, res mapper.Result) consumer.Uploader {
 
 // watchRegistry reloads ORDERSYNC_MERCHANTS_FILE on SIGHUP and on change
 // until ctx ends or the returned stop is called; stop waits for it. Without
-// a registry file it does nothing.
+// a registry file SIGHUP releases every held sub-merchant (README "Serving
+// many restaurants"), the reload of a single-account deployment.
 func watchRegistry(ctx context.Context, cfg *config.Config, r *merchants.Router) (stop func()) {
-	if cfg.MerchantsFile == "" {
-		return func() {}
-	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { r.Watch(ctx, cfg.MerchantsFile, hup, merchants.WatchInterval) })
+	if cfg.MerchantsFile == "" {
+		wg.Go(func() { r.ReleaseOnSignal(ctx, hup) })
+	} else {
+		wg.Go(func() { r.Watch(ctx, cfg.MerchantsFile, hup, merchants.WatchInterval) })
+	}
 	return func() {
 		cancel()
 		wg.Wait()

@@ -57,6 +57,20 @@ func (r *Router) Watch(ctx context.Context, path string, hup <-chan os.Signal, i
 	}
 }
 
+// ReleaseOnSignal releases every held sub-merchant on each value from hup
+// (SIGHUP without a registry file), until ctx ends.
+func (r *Router) ReleaseOnSignal(ctx context.Context, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.holds.releaseAll("SIGHUP")
+			r.log.Info().Str("trigger", "SIGHUP").Msg("held sub-merchants released")
+		}
+	}
+}
+
 // fileSum is the SHA-256 of the file's content, nil when it cannot be read
 // (a file being replaced is read again at the next tick).
 func fileSum(path string) []byte {
