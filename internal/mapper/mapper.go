@@ -147,6 +147,11 @@ type Result struct {
 	Status     string // CREATE_DEAL or PAY_SUCCESS
 	OccurredAt time.Time
 	Body       []byte // exact bytes to POST (compact JSON, no trailing newline, no HTML escaping)
+	// SubMchID, UserAmount and, for PAY_SUCCESS, TransactionID are the
+	// values sent in Body, for the delivery ledger.
+	SubMchID      string
+	TransactionID string
+	UserAmount    int64
 }
 
 // idReason reports why s cannot be sent as an id of at most max characters,
