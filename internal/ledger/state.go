@@ -61,6 +61,8 @@ func NewState(retention time.Duration) *State {
 	return &State{seed: maphash.MakeSeed(), retention: retention, entries: map[uint64]entry{}}
 }
 
+// id is the 64-bit hash of the order's ledger key (maphash hashes a
+// sequence of writes as their concatenation).
 func (s *State) id(subMchID, outOrderNo string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
@@ -69,6 +71,8 @@ func (s *State) id(subMchID, outOrderNo string) uint64 {
 	_, _ = h.WriteString(outOrderNo)
 	return h.Sum64()
 }
+
+func (s *State) keyID(key []byte) uint64 { return maphash.Bytes(s.seed, key) }
 
 func secs(t time.Time) uint32 {
 	d := t.Unix() - epoch
@@ -117,13 +121,24 @@ func (s *State) Check(ev Event) string {
 // ledger's order is delivery order, so the later record wins. A record
 // delivered longer than the retention ago is not held.
 func (s *State) Put(r Record, now time.Time) {
-	if s.retention > 0 && now.Sub(r.DeliveredAt) > s.retention {
+	s.put(s.id(r.SubMchID, r.OutOrderNo), guardFields{status: r.Status, actionTime: r.ActionTime, deliveredAt: r.DeliveredAt, bodySum: r.BodySHA256}, now)
+}
+
+func (s *State) put(id uint64, g guardFields, now time.Time) {
+	if s.retention > 0 && now.Sub(g.deliveredAt) > s.retention {
 		return
 	}
-	e := entry{action: secs(r.ActionTime), delivered: secs(r.DeliveredAt), sum: sum7(r.BodySHA256), paid: r.Status == StatusPaySuccess}
-	id := s.id(r.SubMchID, r.OutOrderNo)
+	e := entry{action: secs(g.actionTime), delivered: secs(g.deliveredAt), sum: sum7(g.bodySum), paid: g.status == StatusPaySuccess}
 	s.mu.Lock()
 	s.entries[id] = e
+	s.mu.Unlock()
+}
+
+// remove drops the state of the order with ledger key key (a tombstone).
+func (s *State) remove(key []byte) {
+	id := s.keyID(key)
+	s.mu.Lock()
+	delete(s.entries, id)
 	s.mu.Unlock()
 }
 
