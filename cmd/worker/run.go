@@ -15,6 +15,7 @@ import (
 	"github.com/ordersync/ordersync/internal/consumer"
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/health"
+	"github.com/ordersync/ordersync/internal/ledger"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/metrics"
 	"github.com/ordersync/ordersync/internal/uploader"
@@ -51,6 +52,10 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
 			return exitUsage
 		}
+		if errors.Is(err, ledger.ErrNotCompacted) {
+			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_LEDGER_TOPIC (--ledger-topic): %v\n", programName, err)
+			return exitUsage
+		}
 		log.Error().Err(err).Msg("worker failed")
 		return exitFailed
 	}
@@ -83,6 +88,18 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		_ = ln.Close()
 		return fmt.Errorf("build uploader: %w", err)
 	}
+	// The ledger and its guard; off (nil) with ORDERSYNC_LEDGER=off.
+	var led *ledger.Ledger
+	var consLedger consumer.Ledger
+	var healthLedger health.Ledger
+	if cfg.Ledger {
+		if led, err = startLedger(ctx, cfg, m, log); err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer func() { _ = led.Close() }()
+		consLedger, healthLedger = led, led
+	}
 	cons, err := consumer.New(consumer.Config{
 		Brokers:          cfg.Brokers,
 		Topics:           cfg.Topics,
@@ -96,6 +113,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Transport:        cfg.Kafka.Transport(),
 		Logger:           log,
 		Observer:         m,
+		Ledger:           consLedger,
 	}, mp, up)
 	if err != nil {
 		_ = ln.Close()
@@ -107,6 +125,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Handler: health.Handler(health.Checks{
 			Consumer:   cons,
 			Uploader:   up,
+			Ledger:     healthLedger,
 			StallAfter: stallAfter(cfg),
 		}, m.Registry()),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -119,6 +138,8 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, mp *mapper.
 		Strs("topics", cfg.Topics).
 		Str("group_id", cfg.GroupID).
 		Str("dlq_topic", cfg.DLQTopic).
+		Bool("ledger", cfg.Ledger).
+		Str("ledger_topic", cfg.LedgerTopic).
 		Str("mode", cfg.Mode).
 		Int("max_in_flight", cfg.MaxInFlight).
 		Str("http_addr", ln.Addr().String()).

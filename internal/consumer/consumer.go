@@ -3,8 +3,9 @@
 // letters what cannot succeed and commits offsets — at least once, one event
 // at a time per order, different orders in parallel (contract §6).
 //
-// Per partition, events are scheduled by ordering key (the message key, else
-// the mapped order number, else the offset alone): events of one key run one
+// Per partition, events are scheduled by ordering key (the mapped order,
+// sub_mchid and out_order_no; else, for an event that cannot be mapped, the
+// message key; else the offset alone): events of one key run one
 // at a time in offset order, events of different keys run in parallel, and
 // at most Config.MaxInFlight uploads run at once across the instance. A
 // per-partition tracker commits only up to the highest contiguous finished
@@ -54,7 +55,8 @@ type Observer interface {
 	// EventConsumed counts a fetched message.
 	EventConsumed(topic string)
 	// EventDone counts a finished event; outcome is delivered, skipped or
-	// dead_lettered, class the dead-letter class (else "").
+	// dead_lettered, class the dead-letter class or the skip reason
+	// (SkipListed, or a ledger reason such as already_paid), else "".
 	EventDone(outcome, class string)
 	// EndToEnd observes the time from the Kafka record timestamp to delivery.
 	EndToEnd(d time.Duration)
@@ -68,6 +70,9 @@ type Observer interface {
 	Rebalanced()
 	// DeadLetterWriteFailed counts a failed dead-letter write (it is retried).
 	DeadLetterWriteFailed()
+	// EventMisskeyed counts a mapped event whose message key is empty or not
+	// its order number.
+	EventMisskeyed()
 }
 
 // Outcome labels passed to Observer.EventDone.
@@ -76,6 +81,10 @@ const (
 	OutcomeSkipped      = "skipped"
 	OutcomeDeadLettered = "dead_lettered"
 )
+
+// SkipListed is the skip reason of an event acknowledged by the mapper
+// (its type is in ORDERSYNC_SKIP_TYPES).
+const SkipListed = "skip_list"
 
 // Static configuration errors of New.
 var (
@@ -114,6 +123,9 @@ type Config struct {
 	Logger                 zerolog.Logger
 	// Observer receives metrics; nil discards them.
 	Observer Observer
+	// Ledger guards uploads and records deliveries; nil turns it off
+	// (ORDERSYNC_LEDGER=off).
+	Ledger Ledger
 }
 
 const (
@@ -434,3 +446,4 @@ func (nopObserver) Committed(string, int, int64) {}
 func (nopObserver) Lag(string, int, int64)       {}
 func (nopObserver) Rebalanced()                  {}
 func (nopObserver) DeadLetterWriteFailed()       {}
+func (nopObserver) EventMisskeyed()              {}

@@ -18,7 +18,7 @@ type Metrics struct {
 
 	consumed       *prometheus.CounterVec
 	delivered      prometheus.Counter
-	skipped        prometheus.Counter
+	skipped        *prometheus.CounterVec
 	deadLettered   *prometheus.CounterVec
 	attempts       *prometheus.CounterVec
 	uploadDuration prometheus.Histogram
@@ -30,6 +30,10 @@ type Metrics struct {
 	rebalances     prometheus.Counter
 	dlqFailures    prometheus.Counter
 	signCPU        prometheus.Histogram
+	misskeyed      prometheus.Counter
+	ledgerFailures prometheus.Counter
+	restoreTime    prometheus.Histogram
+	restored       prometheus.Counter
 }
 
 // New registers the collectors, the Go runtime and process collectors, and
@@ -44,9 +48,9 @@ func New(version string) *Metrics {
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ordersync_events_delivered_total", Help: "Events uploaded and answered 204.",
 		}),
-		skipped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ordersync_events_skipped_total", Help: "Events acknowledged without upload (ORDERSYNC_SKIP_TYPES).",
-		}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersync_events_skipped_total", Help: "Events acknowledged without upload, by reason: skip_list (ORDERSYNC_SKIP_TYPES) or the ledger's already_paid, stale, already_delivered.",
+		}, []string{"reason"}),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordersync_events_dead_lettered_total", Help: "Events written to the dead-letter topic, by error class.",
 		}, []string{"class"}),
@@ -83,6 +87,19 @@ func New(version string) *Metrics {
 			Name: "ordersync_signature_cpu_seconds", Help: "CPU time of one request signature (RSA-2048 SHA256withRSA) on the signing thread.",
 			Buckets: prometheus.ExponentialBuckets(0.00025, 1.5, 12),
 		}),
+		misskeyed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_events_misskeyed_total", Help: "Mapped events whose message key is empty or not their order number.",
+		}),
+		ledgerFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_ledger_write_failures_total", Help: "Failed ledger writes (each is retried; nothing is committed past its event).",
+		}),
+		restoreTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ordersync_ledger_restore_seconds", Help: "Time to restore one partition's ledger state.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 3, 10),
+		}),
+		restored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_ledger_restored_records_total", Help: "Ledger records read by restores.",
+		}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ordersync_build_info", Help: "Always 1; the version label names the build.",
@@ -91,6 +108,7 @@ func New(version string) *Metrics {
 	build.Set(1)
 	reg.MustRegister(m.consumed, m.delivered, m.skipped, m.deadLettered, m.attempts, m.uploadDuration,
 		m.endToEnd, m.inFlight, m.lag, m.committed, m.paused, m.rebalances, m.dlqFailures, m.signCPU, build,
+		m.misskeyed, m.ledgerFailures, m.restoreTime, m.restored,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -110,13 +128,13 @@ func (m *Metrics) OldestInFlight(age func() time.Duration) {
 func (m *Metrics) EventConsumed(topic string) { m.consumed.WithLabelValues(topic).Inc() }
 
 // EventDone counts one finished event: outcome is delivered, skipped or
-// dead_lettered, class the dead-letter class.
+// dead_lettered, class the dead-letter class or the skip reason.
 func (m *Metrics) EventDone(outcome, class string) {
 	switch outcome {
 	case "delivered":
 		m.delivered.Inc()
 	case "skipped":
-		m.skipped.Inc()
+		m.skipped.WithLabelValues(class).Inc()
 	default:
 		m.deadLettered.WithLabelValues(class).Inc()
 	}
@@ -160,4 +178,16 @@ func (m *Metrics) Paused(paused bool, _ string) {
 	} else {
 		m.paused.Set(0)
 	}
+}
+
+// EventMisskeyed counts a mapped event whose key is empty or not its order number.
+func (m *Metrics) EventMisskeyed() { m.misskeyed.Inc() }
+
+// LedgerWriteFailed counts a failed ledger write.
+func (m *Metrics) LedgerWriteFailed() { m.ledgerFailures.Inc() }
+
+// LedgerRestored observes one partition's ledger restore.
+func (m *Metrics) LedgerRestored(records int, d time.Duration) {
+	m.restored.Add(float64(records))
+	m.restoreTime.Observe(d.Seconds())
 }
