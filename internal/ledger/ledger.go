@@ -127,7 +127,7 @@ func (l *Ledger) Write(ctx context.Context, partition int, r Record) error {
 	now := time.Now()
 	l.mu.Lock()
 	if err != nil {
-		l.failing = err.Error()
+		l.failing = "ledger writes failing, commits stalled: " + err.Error()
 	} else {
 		l.failing = ""
 	}
@@ -147,15 +147,24 @@ func (l *Ledger) Write(ctx context.Context, partition int, r Record) error {
 	return nil
 }
 
-// Healthy reports false, with the reason, while ledger writes fail: the
-// commits of the partitions waiting for them stall.
+// Healthy reports false, with the reason, while ledger writes or restores
+// fail: the commits of the partitions waiting for them stall, a partition
+// not restored is not consumed.
 func (l *Ledger) Healthy() (bool, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.failing != "" {
-		return false, "ledger writes failing, commits stalled: " + l.failing
+		return false, l.failing
 	}
 	return true, ""
+}
+
+// setFailing records why the ledger cannot be used, until the next
+// successful write or restore.
+func (l *Ledger) setFailing(format string, args ...any) {
+	l.mu.Lock()
+	l.failing = fmt.Sprintf(format, args...)
+	l.mu.Unlock()
 }
 
 // Close flushes and closes the writer, and the transport when New made it.

@@ -21,7 +21,9 @@ func (l *Ledger) Restore(ctx context.Context, partition int) (records int, err e
 	start := time.Now()
 	n, err := Partitions(ctx, l.cfg.Transport, l.cfg.Brokers, l.cfg.Topic)
 	if err != nil {
-		return 0, fmt.Errorf("restore ledger: %w", err)
+		err = fmt.Errorf("restore ledger: %w", err)
+		l.setFailing("ledger restore failing, partition %d not consumed: %v", partition, err)
+		return 0, err
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("restore ledger: %s has no partitions", l.cfg.Topic)
@@ -34,13 +36,18 @@ func (l *Ledger) Restore(ctx context.Context, partition int) (records int, err e
 			return
 		}
 		if g, ok := decodeGuard(m.Value); ok {
-			l.state.put(l.state.keyID(m.Key), g, now)
+			l.state.put(l.state.keyID(m.Key), g, now, true)
 		}
 	})
 	if err != nil {
-		return records, fmt.Errorf("restore ledger partition %s/%d: %w", l.cfg.Topic, lp, err)
+		err = fmt.Errorf("restore ledger partition %s/%d: %w", l.cfg.Topic, lp, err)
+		l.setFailing("ledger restore failing, partition %d not consumed: %v", partition, err)
+		return records, err
 	}
 	l.obs.LedgerRestored(records, time.Since(start))
+	l.mu.Lock()
+	l.failing = ""
+	l.mu.Unlock()
 	return records, nil
 }
 

@@ -121,17 +121,23 @@ func (s *State) Check(ev Event) string {
 // ledger's order is delivery order, so the later record wins. A record
 // delivered longer than the retention ago is not held.
 func (s *State) Put(r Record, now time.Time) {
-	s.put(s.id(r.SubMchID, r.OutOrderNo), guardFields{status: r.Status, actionTime: r.ActionTime, deliveredAt: r.DeliveredAt, bodySum: r.BodySHA256}, now)
+	s.put(s.id(r.SubMchID, r.OutOrderNo), guardFields{status: r.Status, actionTime: r.ActionTime, deliveredAt: r.DeliveredAt, bodySum: r.BodySHA256}, now, false)
 }
 
-func (s *State) put(id uint64, g guardFields, now time.Time) {
+// put holds g for order id. A restored record (restored) does not replace
+// a state delivered later: a write of this process may have landed while
+// the partition was read.
+func (s *State) put(id uint64, g guardFields, now time.Time, restored bool) {
 	if s.retention > 0 && now.Sub(g.deliveredAt) > s.retention {
 		return
 	}
 	e := entry{action: secs(g.actionTime), delivered: secs(g.deliveredAt), sum: sum7(g.bodySum), paid: g.status == StatusPaySuccess}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.entries[id]; restored && ok && old.delivered > e.delivered {
+		return
+	}
 	s.entries[id] = e
-	s.mu.Unlock()
 }
 
 // remove drops the state of the order with ledger key key (a tombstone).

@@ -122,3 +122,15 @@ func BenchmarkStateBytesPerOrder(b *testing.B) {
 		b.ReportMetric(heldPerOrder(b, 1_000_000), "bytes/order")
 	}
 }
+
+// TestRestoreKeepsALaterDelivery: a record read by a restore does not
+// replace a state this process delivered later.
+func TestRestoreKeepsALaterDelivery(t *testing.T) {
+	s := NewState(72 * time.Hour)
+	s.Put(delivered(StatusPaySuccess, t0, "p", t0.Add(time.Minute)), t0)
+	old := delivered(StatusCreateDeal, t0, "c", t0)
+	s.put(s.id(old.SubMchID, old.OutOrderNo), guardFields{status: old.Status, actionTime: old.ActionTime, deliveredAt: old.DeliveredAt, bodySum: old.BodySHA256}, t0, true)
+	if got := s.Check(Event{SubMchID: "1900000100", OutOrderNo: "A1", Status: StatusCreateDeal, ActionTime: t0.Add(time.Hour), Body: []byte("x")}); got != ReasonAlreadyPaid {
+		t.Errorf("Check = %q after restoring an older record, want already_paid", got)
+	}
+}
