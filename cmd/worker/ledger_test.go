@@ -29,3 +29,17 @@ func TestRunRefusesNonCompactingLedgerTopic(t *testing.T) {
 		t.Errorf("exit %d, last stderr line %q; want exit 2 naming ORDERSYNC_LEDGER_TOPIC", code, last)
 	}
 }
+
+// TestKafkaCommandsBindEverySettingOnce: the commands that bind every
+// setting as a flag define no flag of their own under a setting's name
+// (ORDERSYNC_LEDGER_TOPIC is --ledger-topic; the replay ledger's is
+// --replayed-topic).
+func TestKafkaCommandsBindEverySettingOnce(t *testing.T) {
+	clearEnv(t)
+	for _, cmd := range []string{"replay", "dlq", "ledger", "report"} {
+		code, _, stderr := dispatchArgs(t, cmd, "-h")
+		if code != exitOK || !strings.Contains(stderr, "-ledger-topic") {
+			t.Errorf("%s -h: exit %d, %q", cmd, code, stderr)
+		}
+	}
+}

@@ -69,7 +69,7 @@ func bindFilterFlags(fs *flag.FlagSet, f *filterFlags) {
 	fs.StringVar(&f.until, "until", "", "select records that failed before this RFC3339 time, or this long ago")
 	fs.StringVar(&f.order, "order", "", "select the records of this order number (record key or order.order_no)")
 	fs.StringVar(&f.dlq, "dlq", "", "dead-letter topic to read (default ORDERSYNC_DLQ_TOPIC)")
-	fs.StringVar(&f.ledgerTopic, "ledger-topic", "", "topic recording what was replayed (default <dead-letter topic>"+replay.LedgerSuffix+")")
+	fs.StringVar(&f.ledgerTopic, "replayed-topic", "", "topic recording what was replayed (default <dead-letter topic>"+replay.LedgerSuffix+")")
 	fs.IntVar(&f.maxReplays, "max-replays", replay.DefaultMaxReplays, "leave alone records already replayed this many times")
 }
 
@@ -137,7 +137,7 @@ func (f *filterFlags) options(cfg replayConfig, now time.Time) (replay.Options, 
 	o.MaxReplays = f.maxReplays
 	o.LedgerTopic = f.ledgerTopic
 	if o.LedgerTopic == o.DLQTopic {
-		return o, badFlag("ledger-topic", "must differ from the dead-letter topic")
+		return o, badFlag("replayed-topic", "must differ from the dead-letter topic")
 	}
 	return o, nil
 }
@@ -191,7 +191,7 @@ func (f *replayFlags) check(o replay.Options) error {
 		return badFlag("to", "is the dead-letter topic %s", o.DLQTopic)
 	}
 	if f.to != "" && f.to == o.LedgerTopic {
-		return badFlag("to", "is the ledger topic %s", o.LedgerTopic)
+		return badFlag("to", "is the replay ledger topic %s", o.LedgerTopic)
 	}
 	return nil
 }
