@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/ordersync/ordersync/internal/config"
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/replay"
 )
@@ -22,6 +23,10 @@ type replayConfig struct {
 	DLQTopic string
 	// Transport reaches Kafka for fetches, offsets, topic creation and writes.
 	Transport *kafka.Transport
+	// Guard, for a dry run with the delivery ledger on, says why the
+	// ledger would skip a record (replay.Options.Guard).
+	Guard func(value []byte, headers []kafka.Header) string
+	full  *config.Config
 }
 
 // classList is a repeatable flag that also takes comma-separated lists.
@@ -172,6 +177,7 @@ func runReplay(ctx context.Context, cfg replayConfig, f *replayFlags, stdout, st
 	}
 	opts.To, opts.Limit, opts.Force, opts.DryRun = f.to, f.limit, f.force, f.dryRun
 	opts.Progress = stderr
+	opts.Guard = cfg.Guard
 
 	sum, err := replay.Run(ctx, opts, stdout)
 	_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, sum)
