@@ -186,6 +186,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return code
 	}
+	defer cfg.Transport.CloseIdleConnections()
 	if f.dryRun && cfg.full.Ledger && len(cfg.full.Topics) > 0 {
 		guard, err := dryRunGuard(ctx, cfg.full)
 		if err != nil {
