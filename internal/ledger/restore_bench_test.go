@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"runtime"
@@ -17,6 +18,9 @@ var benchOrders = flag.Int("ledger-orders", 200_000, "orders in the ledger Bench
 // holds per order.
 func BenchmarkRestore(b *testing.B) {
 	c := newCluster(b, map[string]int32{"orders": 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a 1 M-record ledger outlasts c.ctx
+	defer cancel()
+	c.ctx = ctx
 	if _, err := EnsureTopic(c.ctx, c.tr, c.brokers, "orders.ledger", "orders", 72*time.Hour); err != nil {
 		b.Fatal(err)
 	}
