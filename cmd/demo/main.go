@@ -149,7 +149,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return mismatch
 	}
 	fmt.Fprintln(out, "the worker stopped cleanly on SIGTERM (exit 0)")
-	return nil
+	return printReport(ctx, out, o.worker, st)
 }
 
 func expected(events []sample.Event) map[sample.Expect]int {

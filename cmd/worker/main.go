@@ -1,6 +1,6 @@
 // Command worker is ordersync: it consumes order events from Kafka, uploads
 // each to WeChat Pay's catering order sync-status API, and dead-letters what
-// cannot succeed. Subcommands: run (default), replay, dlq, validate, version.
+// cannot succeed. Subcommands: run (default), replay, dlq, ledger, report, validate, version.
 package main
 
 import (
@@ -52,6 +52,10 @@ func dispatch(ctx context.Context, stop func(), args []string, stdin io.Reader, 
 		return cmdReplay(ctx, args, stdout, stderr)
 	case "dlq":
 		return cmdDLQ(ctx, args, stdout, stderr)
+	case "ledger":
+		return cmdLedger(ctx, args, stdout, stderr)
+	case "report":
+		return cmdReport(ctx, args, stdout, stderr)
 	case "validate":
 		return cmdValidate(args, stdin, stdout, stderr)
 	case "version":
@@ -71,6 +75,8 @@ func usage(w io.Writer) {
 	_, _ = fmt.Fprint(w, `usage: worker [run] [flags]        consume, upload, dead-letter (default)
        worker replay [flags]       republish dead letters to their original topic
        worker dlq [flags]          summarise the dead-letter topic
+       worker ledger --merchant SUB_MCHID --order ORDER_NO   an order's delivered state
+       worker report [--since T] [--until T] [--format table|csv|json]   per sub-merchant and day
        worker validate [FILE|-]    map and check events offline, one JSON event per line
        worker version
 Every setting is an ORDERSYNC_* variable, a flag (worker run -h lists them) or a key of --config FILE.
@@ -190,6 +196,15 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return code
 	}
+	defer cfg.Transport.CloseIdleConnections()
+	if f.dryRun && cfg.full.Ledger && len(cfg.full.Topics) > 0 {
+		guard, err := dryRunGuard(ctx, cfg.full)
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "%s replay: %v\n", programName, err)
+			return exitFailed
+		}
+		cfg.Guard = guard
+	}
 	return runReplay(ctx, cfg, f, stdout, stderr)
 }
 
@@ -213,5 +228,5 @@ func (s settings) loadKafka(args []string, stderr io.Writer) (replayConfig, int,
 	if !s.noArgs(stderr) {
 		return replayConfig{}, exitUsage, false
 	}
-	return replayConfig{Brokers: cfg.Brokers, DLQTopic: cfg.DLQTopic, Transport: cfg.Kafka.Transport()}, exitOK, true
+	return replayConfig{Brokers: cfg.Brokers, DLQTopic: cfg.DLQTopic, Transport: cfg.Kafka.Transport(), full: cfg}, exitOK, true
 }

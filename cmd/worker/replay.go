@@ -12,6 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/ordersync/ordersync/internal/config"
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/replay"
 )
@@ -23,6 +24,10 @@ type replayConfig struct {
 	DLQTopic string
 	// Transport reaches Kafka for fetches, offsets, topic creation and writes.
 	Transport *kafka.Transport
+	// Guard, for a dry run with the delivery ledger on, says why the
+	// ledger would skip a record (replay.Options.Guard).
+	Guard func(value []byte, headers []kafka.Header) string
+	full  *config.Config
 }
 
 // classList is a repeatable flag that also takes comma-separated lists.
@@ -75,7 +80,7 @@ func bindFilterFlags(fs *flag.FlagSet, f *filterFlags) {
 	fs.Var(&f.merchants, "merchant", "select the records of these sub-merchants, SUB_MCHID[,…] (repeatable)")
 	fs.Var(&f.accounts, "account", "select the records of these merchant accounts, NAME[,…] (repeatable)")
 	fs.StringVar(&f.dlq, "dlq", "", "dead-letter topic to read (default ORDERSYNC_DLQ_TOPIC)")
-	fs.StringVar(&f.ledgerTopic, "ledger-topic", "", "topic recording what was replayed (default <dead-letter topic>"+replay.LedgerSuffix+")")
+	fs.StringVar(&f.ledgerTopic, "replayed-topic", "", "topic recording what was replayed (default <dead-letter topic>"+replay.LedgerSuffix+")")
 	fs.IntVar(&f.maxReplays, "max-replays", replay.DefaultMaxReplays, "leave alone records already replayed this many times")
 	fs.DurationVar(&f.timeout, "timeout", replay.DefaultRequestTimeout, "longest wait for Kafka to answer one request")
 }
@@ -149,7 +154,7 @@ func (f *filterFlags) options(cfg replayConfig, now time.Time) (replay.Options, 
 	o.RequestTimeout = f.timeout
 	o.LedgerTopic = f.ledgerTopic
 	if o.LedgerTopic == o.DLQTopic {
-		return o, badFlag("ledger-topic", "must differ from the dead-letter topic")
+		return o, badFlag("replayed-topic", "must differ from the dead-letter topic")
 	}
 	return o, nil
 }
@@ -184,6 +189,7 @@ func runReplay(ctx context.Context, cfg replayConfig, f *replayFlags, stdout, st
 	}
 	opts.To, opts.Limit, opts.Force, opts.DryRun = f.to, f.limit, f.force, f.dryRun
 	opts.Progress = stderr
+	opts.Guard = cfg.Guard
 
 	sum, err := replay.Run(ctx, opts, stdout)
 	_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, sum)
@@ -203,7 +209,7 @@ func (f *replayFlags) check(o replay.Options) error {
 		return badFlag("to", "is the dead-letter topic %s", o.DLQTopic)
 	}
 	if f.to != "" && f.to == o.LedgerTopic {
-		return badFlag("to", "is the ledger topic %s", o.LedgerTopic)
+		return badFlag("to", "is the replay ledger topic %s", o.LedgerTopic)
 	}
 	return nil
 }

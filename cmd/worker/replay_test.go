@@ -62,7 +62,7 @@ func TestReplayUsageErrors(t *testing.T) {
 		{"limit", nil, []string{"--limit", "-1"}, "--limit"},
 		{"max replays", nil, []string{"--max-replays", "0"}, "--max-replays"},
 		{"to the dlq", nil, []string{"--to", "orders.dlq"}, "--to"},
-		{"ledger", nil, []string{"--ledger-topic", "orders.dlq"}, "--ledger-topic"},
+		{"ledger", nil, []string{"--replayed-topic", "orders.dlq"}, "--replayed-topic"},
 		{"no dlq", func(c *replayConfig) { c.DLQTopic = "" }, nil, "--dlq"},
 		{"no brokers", func(c *replayConfig) { c.Brokers = nil }, nil, "--brokers"},
 	}

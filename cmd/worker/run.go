@@ -17,6 +17,7 @@ import (
 	"github.com/ordersync/ordersync/internal/consumer"
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/health"
+	"github.com/ordersync/ordersync/internal/ledger"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/mapping"
 	"github.com/ordersync/ordersync/internal/merchants"
@@ -74,6 +75,10 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) i
 			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_SESSION_TIMEOUT (--session-timeout): %v\n", programName, err)
 			return exitUsage
 		}
+		if errors.Is(err, ledger.ErrNotCompacted) {
+			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_LEDGER_TOPIC (--ledger-topic): %v\n", programName, err)
+			return exitUsage
+		}
 		log.Error().Err(err).Msg("worker failed")
 		return exitFailed
 	}
@@ -115,6 +120,18 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		return fmt.Errorf("start tracing: %w", err)
 	}
 	defer stopTracing()
+	// The ledger and its guard; off (nil) with ORDERSYNC_LEDGER=off.
+	var led *ledger.Ledger
+	var consLedger consumer.Ledger
+	var healthLedger health.Ledger
+	if cfg.Ledger {
+		if led, err = startLedger(ctx, cfg, m, log); err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer func() { _ = led.Close() }()
+		consLedger, healthLedger = led, led
+	}
 	cons, err := consumer.New(consumer.Config{
 		Brokers:          cfg.Brokers,
 		Topics:           cfg.Topics,
@@ -131,6 +148,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		Observer:         m,
 		Mapping:          consumerMapping(prog),
 		Tracer:           tracer,
+		Ledger:           consLedger,
 		Route:            func(res mapper.Result) consumer.Uploader { return eventUploader(router, res) },
 	}, router, nil)
 	if err != nil {
@@ -148,6 +166,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 			StallAfter:     stallAfter(cfg),
 			Group:          cons,
 			NotJoinedAfter: notJoinedAfter(cfg),
+			Ledger:         healthLedger,
 		}, m.Registry()),
 	}
 	limitHTTP(srv)
@@ -161,6 +180,8 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		Str("group_id", cfg.GroupID).
 		Str("dlq_topic", cfg.DLQTopic).
 		Strs("accounts", cfg.Registry.Names()).
+		Bool("ledger", cfg.Ledger).
+		Str("ledger_topic", cfg.LedgerTopic).
 		Int("max_in_flight", cfg.MaxInFlight).
 		Str("http_addr", ln.Addr().String()).
 		Msg("started")

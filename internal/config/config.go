@@ -85,6 +85,11 @@ type Config struct {
 	Registry *merchants.Registry
 	// MerchantHold is how long a sub-merchant stays held.
 	MerchantHold time.Duration
+	// Ledger turns the delivery ledger on (ORDERSYNC_LEDGER=on); LedgerTopic
+	// and LedgerRetention are its topic and how long it keeps a state.
+	Ledger          bool
+	LedgerTopic     string
+	LedgerRetention time.Duration
 
 	LogLevel  zerolog.Level
 	LogFormat string
@@ -360,6 +365,7 @@ func parse(raw map[string]string, need Need) (*Config, error) {
 			p.fail("DLQ_TOPIC", "%q is also a source topic: dead letters would be consumed again", t)
 		}
 	}
+	parseLedger(p, c)
 	c.MaxInFlight = p.positiveInt("MAX_IN_FLIGHT")
 	c.MaxPendingBytes = p.byteSize("MAX_PENDING_BYTES")
 	c.RetryInitialInterval = p.duration("RETRY_INITIAL_INTERVAL", false)
@@ -451,5 +457,24 @@ func parseWechat(p *parser, c *Config) {
 			p.fail("WECHATPAY_PUBLIC_KEY_FILE", "%v", err)
 		}
 		c.WechatPayPublicKey, c.WechatPayPublicKeyID = key, pubID
+	}
+}
+
+// parseLedger reads the delivery ledger's settings: its topic defaults to
+// <first topic>.ledger and must be neither a source nor the dead-letter topic.
+func parseLedger(p *parser, c *Config) {
+	c.Ledger = p.oneOf("LEDGER", "on", "off") == "on"
+	c.LedgerRetention = p.duration("LEDGER_RETENTION", false)
+	c.LedgerTopic = p.str("LEDGER_TOPIC")
+	if c.LedgerTopic == "" && len(c.Topics) > 0 {
+		c.LedgerTopic = c.Topics[0] + ".ledger"
+	}
+	if !c.Ledger || c.LedgerTopic == "" {
+		return
+	}
+	for _, t := range append([]string{c.DLQTopic}, c.Topics...) {
+		if t == c.LedgerTopic {
+			p.fail("LEDGER_TOPIC", "%q is also a source or the dead-letter topic", t)
+		}
 	}
 }

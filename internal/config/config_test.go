@@ -52,6 +52,9 @@ func TestDefaults(t *testing.T) {
 		{"topics", strings.Join(cfg.Topics, "|"), "orders|orders-b"},
 		{"group", cfg.GroupID, "ordersync"},
 		{"dlq", cfg.DLQTopic, "orders.dlq"},
+		{"ledger", cfg.Ledger, true},
+		{"ledger topic", cfg.LedgerTopic, "orders.ledger"},
+		{"ledger retention", cfg.LedgerRetention, 72 * time.Hour},
 		{"mode", cfg.Mode, ModeServiceProvider},
 		{"in flight", cfg.MaxInFlight, 64},
 		{"skip", strings.Join(cfg.SkipTypes, ","), "order.cancelled,order.closed,order.refunded,order.served"},
@@ -113,6 +116,9 @@ func TestBadSettingNamesIt(t *testing.T) {
 		{map[string]string{"ORDERSYNC_KAFKA_SASL_MECHANISM": "PLAIN", "ORDERSYNC_KAFKA_USERNAME": "u"}, 0, "ORDERSYNC_KAFKA_PASSWORD"},
 		{map[string]string{"ORDERSYNC_WECHATPAY_BASE_URL": "api.mch.weixin.qq.com"}, 0, "ORDERSYNC_WECHATPAY_BASE_URL"},
 		{map[string]string{"ORDERSYNC_DLQ_TOPIC": "orders"}, NeedTopics, "ORDERSYNC_DLQ_TOPIC"},
+		{map[string]string{"ORDERSYNC_LEDGER": "yes"}, 0, "ORDERSYNC_LEDGER (--ledger)"},
+		{map[string]string{"ORDERSYNC_LEDGER_TOPIC": "orders.dlq"}, NeedTopics, "ORDERSYNC_LEDGER_TOPIC"},
+		{map[string]string{"ORDERSYNC_LEDGER_RETENTION": "3d"}, 0, "ORDERSYNC_LEDGER_RETENTION"},
 		{map[string]string{}, NeedWechat, "ORDERSYNC_MCHID"},
 	}
 	for _, tt := range tests {

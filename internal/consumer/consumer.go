@@ -3,8 +3,9 @@
 // letters what cannot succeed and commits offsets — at least once, one event
 // at a time per order, different orders in parallel (contract §6).
 //
-// Per partition, events are scheduled by ordering key (the message key, else
-// the mapped order number, else the offset alone): events of one key run one
+// Per partition, events are scheduled by ordering key (the mapped order,
+// sub_mchid and out_order_no; else, for an event that cannot be mapped, the
+// message key; else the offset alone): events of one key run one
 // at a time in offset order, events of different keys run in parallel, and
 // at most Config.MaxInFlight uploads run at once across the instance. A
 // per-partition tracker commits only up to the highest contiguous finished
@@ -55,7 +56,8 @@ type Observer interface {
 	// EventConsumed counts a fetched message.
 	EventConsumed(topic string)
 	// EventDone counts a finished event; outcome is delivered, skipped or
-	// dead_lettered, class the dead-letter class (else "").
+	// dead_lettered, class the dead-letter class or the skip reason
+	// (SkipListed, or a ledger reason such as already_paid), else "".
 	EventDone(outcome, class string)
 	// EndToEnd observes the time from the Kafka record timestamp to delivery.
 	EndToEnd(d time.Duration)
@@ -71,6 +73,9 @@ type Observer interface {
 	// LostToRetention counts n events removed by retention before they
 	// were processed.
 	LostToRetention(topic string, n int64)
+	// EventMisskeyed counts a mapped event whose message key is empty or not
+	// its order number.
+	EventMisskeyed()
 }
 
 // Outcome labels passed to Observer.EventDone.
@@ -79,6 +84,10 @@ const (
 	OutcomeSkipped      = "skipped"
 	OutcomeDeadLettered = "dead_lettered"
 )
+
+// SkipListed is the skip reason of an event acknowledged by the mapper
+// (its type is in ORDERSYNC_SKIP_TYPES).
+const SkipListed = "skip_list"
 
 // Static configuration errors of New.
 var (
@@ -131,6 +140,9 @@ type Config struct {
 	Route func(res mapper.Result) Uploader
 	// Tracer traces each event; nil traces nothing.
 	Tracer Tracer
+	// Ledger guards uploads and records deliveries; nil turns it off
+	// (ORDERSYNC_LEDGER=off).
+	Ledger Ledger
 }
 
 const (
@@ -491,3 +503,4 @@ func (nopObserver) DeadLetterWriteFailed()   {}
 
 func (nopObserver) PartitionReset(string)         {}
 func (nopObserver) LostToRetention(string, int64) {}
+func (nopObserver) EventMisskeyed()               {}

@@ -21,8 +21,13 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		return c.deadLetter(ctx, p, ev, invalidFailure(ev.mapErr))
 	}
 	if ev.result.Skipped {
-		c.obs.EventDone(OutcomeSkipped, "")
+		c.obs.EventDone(OutcomeSkipped, SkipListed)
 		c.eventLog(p, ev, zerolog.DebugLevel).Str("reason", ev.result.SkipReason).Msg("event skipped")
+		return true
+	}
+	if reason := c.guard(ev); reason != "" {
+		c.obs.EventDone(OutcomeSkipped, reason)
+		c.eventLog(p, ev, zerolog.DebugLevel).Str("reason", reason).Str("status", ev.result.Status).Msg("event skipped by the ledger")
 		return true
 	}
 	earlier := 0 // attempts of uploads that ended Paused
@@ -49,6 +54,9 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		}
 		switch out.Class {
 		case uploader.Delivered:
+			if !c.recordDelivery(ctx, p, ev, out) {
+				return false
+			}
 			c.obs.EventDone(OutcomeDelivered, "")
 			if !ev.msg.Time.IsZero() {
 				c.obs.EndToEnd(time.Since(ev.msg.Time))

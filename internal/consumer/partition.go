@@ -95,7 +95,9 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 		p.log.Error().Err(err).Msg("set fetch offset") // only fails on a closed reader
 	}
 
-	c.fetch(fetchCtx, workCtx, p, r)
+	if c.restore(fetchCtx, p) {
+		c.fetch(fetchCtx, workCtx, p, r)
+	}
 
 	readerClosed := make(chan struct{})
 	go func() {
@@ -189,20 +191,35 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 			return // left unfinished: nothing is committed past it
 		}
 		p.held.Add(ev.bytes)
+		if misskeyed(ev) {
+			c.obs.EventMisskeyed()
+		}
 		c.dispatch(workCtx, p, ev)
 	}
 }
 
 // orderingKey is the key whose events run one at a time in offset order:
-// the message key, else the mapped order number, else the offset itself.
+// the mapped order (sub_mchid/out_order_no), whatever the message key; for
+// an event that cannot be mapped, the message key, else the mapped order
+// number, else the offset itself. The prefixes keep the kinds apart.
 func orderingKey(ev *event) string {
+	if guarded(ev) {
+		return "o:" + ev.result.SubMchID + "/" + ev.result.OrderNo
+	}
 	if len(ev.msg.Key) > 0 {
-		return string(ev.msg.Key)
+		return "k:" + string(ev.msg.Key)
 	}
 	if ev.mapErr == nil && ev.result.OrderNo != "" {
-		return ev.result.OrderNo
+		return "n:" + ev.result.OrderNo
 	}
 	return "\x00offset:" + strconv.FormatInt(ev.msg.Offset, 10)
+}
+
+// misskeyed reports a mapped event whose message key is empty or not its
+// order number: producers should key by order (README), so that one order
+// stays in one partition.
+func misskeyed(ev *event) bool {
+	return guarded(ev) && string(ev.msg.Key) != ev.result.OrderNo
 }
 
 // dispatch appends ev to its key's queue and starts a worker for the key if

@@ -40,10 +40,19 @@ type Group interface {
 	Joined() (joined bool, since time.Time)
 }
 
+// Ledger is the part of the delivery ledger the checks read. Safe for
+// concurrent use.
+type Ledger interface {
+	// Healthy reports false, and why, while ledger writes fail (commits stall).
+	Healthy() (bool, string)
+}
+
 // Checks holds what the endpoints look at.
 type Checks struct {
 	Consumer Consumer
 	Uploader Uploader
+	// Ledger is nil when the ledger is off.
+	Ledger Ledger
 	// StallAfter is how long pending work may go without a commit, while
 	// uploads are not paused, before /healthz fails.
 	StallAfter time.Duration
@@ -101,6 +110,11 @@ func (c Checks) ready() string {
 	}
 	if paused, why := c.Uploader.Paused(); paused {
 		return "paused: " + firstParts(why, 1)
+	}
+	if c.Ledger != nil {
+		if ok, why := c.Ledger.Healthy(); !ok {
+			return "not ready: " + why
+		}
 	}
 	return ""
 }

@@ -28,6 +28,10 @@ type fakeUploader struct {
 
 func (f fakeUploader) Paused() (bool, string) { return f.paused, f.why }
 
+type fakeLedger struct{ why string }
+
+func (f fakeLedger) Healthy() (bool, string) { return f.why == "", f.why }
+
 func TestEndpoints(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -42,6 +46,8 @@ func TestEndpoints(t *testing.T) {
 		{"live stalled", Checks{Consumer: fakeConsumer{lastCommit: now.Add(-10 * time.Minute), pending: 5}, Uploader: fakeUploader{}}, "/healthz", 503, "stalled: 5 events pending"},
 		{"live paused is not stalled", Checks{Consumer: fakeConsumer{lastCommit: now.Add(-10 * time.Minute), pending: 5}, Uploader: fakeUploader{paused: true}}, "/healthz", 200, "ok"},
 		{"ready", Checks{Consumer: fakeConsumer{ready: true}, Uploader: fakeUploader{}}, "/readyz", 200, "ok"},
+		{"ledger failing", Checks{Consumer: fakeConsumer{ready: true}, Uploader: fakeUploader{}, Ledger: fakeLedger{why: "ledger writes failing, commits stalled: x"}}, "/readyz", 503, "not ready: ledger writes failing"},
+		{"ledger healthy", Checks{Consumer: fakeConsumer{ready: true}, Uploader: fakeUploader{}, Ledger: fakeLedger{}}, "/readyz", 200, "ok"},
 		{"not joined", Checks{Consumer: fakeConsumer{why: "joining group ordersync"}, Uploader: fakeUploader{}}, "/readyz", 503, "not ready: joining group ordersync"},
 		{"paused", Checks{Consumer: fakeConsumer{ready: true}, Uploader: fakeUploader{paused: true, why: "401 SIGN_ERROR"}}, "/readyz", 503, "paused: 401 SIGN_ERROR"},
 	}

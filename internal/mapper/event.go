@@ -392,8 +392,15 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 	r.value(id, maxEventID)
 	if t, ok := r.value(typ, maxTypeLen); ok {
 		switch string(t) {
-		case TypeCreated, TypeUpdated:
+		case TypeCreated:
 			p.status = StatusCreateDeal
+		case TypeUpdated:
+			// An order changed after it was paid carries its payment: sent as
+			// CREATE_DEAL it would take the paid order back.
+			p.status = StatusCreateDeal
+			if ev[6] >= 0 {
+				p.status = StatusPaySuccess
+			}
 		case TypePaid:
 			p.status = StatusPaySuccess
 		default:
@@ -417,6 +424,11 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 	}
 	res.Status = p.status
 	res.OccurredAt = p.actionTime
+	res.SubMchID = string(p.subMchID)
+	res.UserAmount = p.user
+	if p.status == StatusPaySuccess {
+		res.TransactionID = string(p.transactionID)
+	}
 	res.Body = r.encode(&p, min(len(value)+256, 64<<10))
 	return res, nil
 }

@@ -180,6 +180,10 @@ type Result struct {
 	// invalid event; Account is its account under Config.Accounts, else nil.
 	SubMchID string
 	Account  *Account
+	// UserAmount and, for PAY_SUCCESS, TransactionID are the values sent in
+	// Body, for the delivery ledger.
+	TransactionID string
+	UserAmount    int64
 }
 
 // idReason reports why s cannot be sent as an id of at most max characters,

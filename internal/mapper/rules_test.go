@@ -35,7 +35,9 @@ var ruleCases = []ruleCase{
 	// Valid variants.
 	{name: "base paid event"},
 	{name: "created without payment", give: []edit{set("/event_type", "order.created"), del("/payment")}},
-	{name: "updated ignores a broken payment", give: []edit{set("/event_type", "order.updated"), set("/payment", "junk")}},
+	{name: "updated without payment", give: []edit{set("/event_type", "order.updated"), del("/payment")}},
+	{name: "updated with a broken payment", give: []edit{set("/event_type", "order.updated"), set("/payment", "junk")}, want: []Violation{v("/payment", "must be an object")}},
+	{name: "updated payment without transaction", give: []edit{set("/event_type", "order.updated"), del("/payment/transaction_id")}, want: []Violation{v("/payment/transaction_id", "is required")}},
 	{name: "openid without sub_appid", give: []edit{del("/customer/sub_openid"), set("/customer/openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"), del("/merchant/sub_appid")}},
 	{name: "integral forms", give: []edit{set("/order/total_amount", num("1000.0")), set("/order/discount_amount", num("1e2")), set("/order/user_amount", num("90E1"))}},
 	{name: "count with trailing zeros", give: []edit{set("/order/dishes/0/count", num("2.00"))}},

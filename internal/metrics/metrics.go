@@ -20,7 +20,7 @@ type Metrics struct {
 
 	consumed       *prometheus.CounterVec
 	delivered      prometheus.Counter
-	skipped        prometheus.Counter
+	skipped        *prometheus.CounterVec
 	deadLettered   *prometheus.CounterVec
 	attempts       *prometheus.CounterVec
 	uploadDuration prometheus.Histogram
@@ -32,6 +32,10 @@ type Metrics struct {
 	signCPU        prometheus.Histogram
 	resets         *prometheus.CounterVec
 	lostRetention  *prometheus.CounterVec
+	misskeyed      prometheus.Counter
+	ledgerFailures prometheus.Counter
+	restoreTime    prometheus.Histogram
+	restored       prometheus.Counter
 }
 
 // New registers the collectors, the Go runtime and process collectors, and
@@ -46,9 +50,9 @@ func New(version string) *Metrics {
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ordersync_events_delivered_total", Help: "Events uploaded and answered 204.",
 		}),
-		skipped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ordersync_events_skipped_total", Help: "Events acknowledged without upload (ORDERSYNC_SKIP_TYPES).",
-		}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersync_events_skipped_total", Help: "Events acknowledged without upload, by reason: skip_list (ORDERSYNC_SKIP_TYPES) or the ledger's already_paid, stale, already_delivered.",
+		}, []string{"reason"}),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordersync_events_dead_lettered_total", Help: "Events written to the dead-letter topic, by error class.",
 		}, []string{"class"}),
@@ -79,6 +83,19 @@ func New(version string) *Metrics {
 			Name: "ordersync_signature_cpu_seconds", Help: "CPU time of one request signature (RSA-2048 SHA256withRSA) on the signing thread.",
 			Buckets: prometheus.ExponentialBuckets(0.00025, 1.5, 12),
 		}),
+		misskeyed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_events_misskeyed_total", Help: "Mapped events whose message key is empty or not their order number.",
+		}),
+		ledgerFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_ledger_write_failures_total", Help: "Failed ledger writes (each is retried; nothing is committed past its event).",
+		}),
+		restoreTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ordersync_ledger_restore_seconds", Help: "Time to restore one partition's ledger state.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 3, 10),
+		}),
+		restored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordersync_ledger_restored_records_total", Help: "Ledger records read by restores.",
+		}),
 	}
 	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ordersync_partition_resets_total", Help: "Partitions restarted from their first offset: the position was past the end (topic recreated or truncated).",
@@ -94,6 +111,7 @@ func New(version string) *Metrics {
 	build.Set(1)
 	reg.MustRegister(m.consumed, m.delivered, m.skipped, m.deadLettered, m.attempts, m.uploadDuration,
 		m.endToEnd, m.inFlight, m.paused, m.rebalances, m.dlqFailures, m.signCPU, build,
+		m.misskeyed, m.ledgerFailures, m.restoreTime, m.restored,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -113,13 +131,13 @@ func (m *Metrics) OldestInFlight(age func() time.Duration) {
 func (m *Metrics) EventConsumed(topic string) { m.consumed.WithLabelValues(topic).Inc() }
 
 // EventDone counts one finished event: outcome is delivered, skipped or
-// dead_lettered, class the dead-letter class.
+// dead_lettered, class the dead-letter class or the skip reason.
 func (m *Metrics) EventDone(outcome, class string) {
 	switch outcome {
 	case "delivered":
 		m.delivered.Inc()
 	case "skipped":
-		m.skipped.Inc()
+		m.skipped.WithLabelValues(class).Inc()
 	default:
 		m.deadLettered.WithLabelValues(class).Inc()
 	}
@@ -203,4 +221,16 @@ func (m *Metrics) GroupJoined(joined func() (bool, time.Time)) {
 		}
 		return 0
 	}))
+}
+
+// EventMisskeyed counts a mapped event whose key is empty or not its order number.
+func (m *Metrics) EventMisskeyed() { m.misskeyed.Inc() }
+
+// LedgerWriteFailed counts a failed ledger write.
+func (m *Metrics) LedgerWriteFailed() { m.ledgerFailures.Inc() }
+
+// LedgerRestored observes one partition's ledger restore.
+func (m *Metrics) LedgerRestored(records int, d time.Duration) {
+	m.restored.Add(float64(records))
+	m.restoreTime.Observe(d.Seconds())
 }

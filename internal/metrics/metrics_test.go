@@ -34,6 +34,9 @@ func exercised(t *testing.T) map[string]bool {
 	a.AccountRate("sp-east", 120)
 	a.MerchantsHeld(1)
 	a.RegistryReloaded(false)
+	m.EventMisskeyed()
+	m.LedgerWriteFailed()
+	m.LedgerRestored(10, time.Second)
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +56,8 @@ func TestFamiliesAreNamedAndExported(t *testing.T) {
 		"ordersync_end_to_end_latency_seconds", "ordersync_uploads_in_flight", "ordersync_oldest_in_flight_age_seconds",
 		"ordersync_consumer_lag_messages", "ordersync_committed_offset", "ordersync_upload_paused",
 		"ordersync_rebalances_total", "ordersync_dead_letter_write_failures_total", "ordersync_build_info",
-		"ordersync_signature_cpu_seconds", "ordersync_consumer_group_joined",
+		"ordersync_signature_cpu_seconds", "ordersync_consumer_group_joined", "ordersync_events_misskeyed_total",
+		"ordersync_ledger_write_failures_total", "ordersync_ledger_restore_seconds", "ordersync_ledger_restored_records_total",
 	}
 	for _, n := range want {
 		if !names[n] {

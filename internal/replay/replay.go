@@ -100,6 +100,10 @@ type Options struct {
 	DryRun bool
 	// Progress, when set, receives a progress line every two seconds.
 	Progress io.Writer
+	// Guard, when set, says why the worker's delivery ledger would skip a
+	// record's original value and headers ("" when it would upload it): a
+	// dry run lists such records as guard-skips with the reason.
+	Guard func(value []byte, headers []kafka.Header) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -196,6 +200,9 @@ type Summary struct {
 	Omitted int
 	// LimitReached is set when the run stopped at Options.Limit.
 	LimitReached bool
+	// GuardSkips counts, in a dry run with Options.Guard, the records
+	// that would be republished but skipped by the delivery ledger.
+	GuardSkips int
 }
 
 // String renders the summary as one line.
@@ -208,6 +215,9 @@ func (s Summary) String() string {
 		verb, s.Republished, s.Filtered, s.AlreadyReplayed, s.OverReplayLimit, s.Unroutable, s.Read)
 	if s.Omitted > 0 {
 		line += fmt.Sprintf("; %d without the original (too large for the dead-letter topic: republish it from its source offset)", s.Omitted)
+	}
+	if s.GuardSkips > 0 {
+		line += fmt.Sprintf("; of those, %d the delivery ledger would skip (guard-skip lines say why)", s.GuardSkips)
 	}
 	if s.LimitReached {
 		line += "; stopped at the limit"
@@ -362,6 +372,12 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 		r.line("over-replay-limit", d, to)
 	case r.opts.DryRun:
 		r.sum.Republished++
+		if why := r.guard(d); why != "" {
+			r.sum.GuardSkips++
+			d.Reason = "the delivery ledger would skip it: " + why
+			r.line("guard-skip", d, to)
+			break
+		}
 		r.line("would-republish", d, to)
 	default:
 		r.batch = append(r.batch, pending{d: d, to: to})
@@ -449,6 +465,14 @@ func (r *runner) write(ctx context.Context, msgs []kafka.Message) error {
 		return nil
 	}
 	return errs
+}
+
+// guard returns why the delivery ledger would skip d's original, or "".
+func (r *runner) guard(d deadLetter) string {
+	if r.opts.Guard == nil {
+		return ""
+	}
+	return r.opts.Guard(d.Value, d.Headers)
 }
 
 // line writes one line about d to the output.

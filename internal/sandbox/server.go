@@ -96,6 +96,7 @@ type Server struct {
 	records     []Record
 	byOrder     map[string][]int
 	stats       Stats
+	last        lastStates
 }
 
 // ErrNoCredentials reports a Config without credentials.
@@ -137,11 +138,13 @@ func (s *Server) now() time.Time {
 }
 
 // Handler serves the API endpoint and the admin endpoints /sandbox/faults
-// (GET, PUT, DELETE) and /sandbox/stats (GET).
+// (GET, PUT, DELETE), /sandbox/stats (GET) and
+// /sandbox/orders/{sub_mchid}/{out_order_no} (GET, the order's last accepted state).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(SyncStatusPath, s.handleSync)
 	mux.HandleFunc("/sandbox/faults", s.handleFaults)
+	mux.HandleFunc("GET /sandbox/orders/{sub_mchid}/{out_order_no}", s.handleOrder)
 	mux.HandleFunc("/sandbox/stats", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			w.WriteHeader(http.StatusMethodNotAllowed)
@@ -198,6 +201,7 @@ func (s *Server) Reset() {
 	s.records = nil
 	s.byOrder = map[string][]int{}
 	s.stats = Stats{ByStatus: map[int]int64{}}
+	s.last.reset()
 }
 
 func (s *Server) count(f func(st *Stats)) {
@@ -398,6 +402,7 @@ func (s *Server) record(rec Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Accepted++
+	s.last.keep(rec, !s.cfg.CountOnly)
 	if s.cfg.CountOnly {
 		return
 	}

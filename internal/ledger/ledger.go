@@ -1,0 +1,185 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Observer receives the ledger's measurements (implemented by the metrics
+// package). Methods are called concurrently and must not block.
+type Observer interface {
+	// LedgerWriteFailed counts a failed ledger write (the caller retries).
+	LedgerWriteFailed()
+	// LedgerRestored observes one partition's restore: records read and time taken.
+	LedgerRestored(records int, d time.Duration)
+}
+
+// Config configures a Ledger.
+type Config struct {
+	Brokers []string
+	Topic   string
+	// Retention is how long an order's state is held after its delivery
+	// (ORDERSYNC_LEDGER_RETENTION); 0 holds it for ever.
+	Retention time.Duration
+	// Dialer reads partitions on restore; nil = kafka.DefaultDialer.
+	Dialer *kafka.Dialer
+	// Transport carries TLS/SASL for writes; nil = a private one.
+	Transport *kafka.Transport
+	// WriteTimeout bounds one produce request; default 10s.
+	WriteTimeout time.Duration
+	// ReadTimeout bounds each read of a restore; default 10s.
+	ReadTimeout time.Duration
+	Observer    Observer
+}
+
+// Ledger writes delivered states to the ledger topic, restores partitions'
+// states from it, and guards uploads with them. Safe for concurrent use.
+type Ledger struct {
+	cfg          Config
+	state        *State
+	w            *kafka.Writer
+	obs          Observer
+	ownTransport bool
+
+	mu         sync.Mutex
+	failing    string // why the last write failed, "" after a success
+	lastForget time.Time
+}
+
+// forgetEvery is how often Write drops states older than the retention.
+const forgetEvery = 10 * time.Minute
+
+// New returns a Ledger for cfg. It does not connect until used.
+func New(cfg Config) (*Ledger, error) {
+	if len(cfg.Brokers) == 0 || cfg.Topic == "" {
+		return nil, errors.New("ledger: brokers and topic are required")
+	}
+	ownTransport := cfg.Transport == nil
+	if ownTransport {
+		cfg.Transport = &kafka.Transport{}
+	}
+	if cfg.Dialer == nil {
+		cfg.Dialer = kafka.DefaultDialer
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &Ledger{
+		cfg:          cfg,
+		state:        NewState(cfg.Retention),
+		obs:          obs,
+		ownTransport: ownTransport,
+		w: &kafka.Writer{
+			Addr:         kafka.TCP(cfg.Brokers...),
+			Topic:        cfg.Topic,
+			Balancer:     sourcePartition{},
+			MaxAttempts:  1,
+			BatchTimeout: 2 * time.Millisecond,
+			ReadTimeout:  cfg.WriteTimeout,
+			WriteTimeout: cfg.WriteTimeout,
+			RequiredAcks: kafka.RequireAll,
+			Transport:    cfg.Transport,
+		},
+	}, nil
+}
+
+// sourcePartition writes a record to the ledger partition named by the
+// message's Partition, the source partition of the event (modulo the ledger's
+// partition count, for a source with more partitions).
+type sourcePartition struct{}
+
+func (sourcePartition) Balance(msg kafka.Message, partitions ...int) int {
+	return partitions[msg.Partition%len(partitions)]
+}
+
+// Topic returns the ledger topic.
+func (l *Ledger) Topic() string { return l.cfg.Topic }
+
+// Check returns the reason the guard skips ev, or "" when ev is to be sent.
+func (l *Ledger) Check(ev Event) string { return l.state.Check(ev) }
+
+// Write records r, the delivery of an event read from source partition
+// partition, and returns nil once every in-sync replica has acknowledged it;
+// the guard then holds it. Write does not retry: the caller does, and must
+// not commit the event's offset before a Write succeeded.
+func (l *Ledger) Write(ctx context.Context, partition int, r Record) error {
+	value, err := r.Marshal()
+	if err != nil {
+		return err
+	}
+	err = l.w.WriteMessages(ctx, kafka.Message{Key: []byte(Key(r.SubMchID, r.OutOrderNo)), Value: value, Partition: partition})
+	var werr kafka.WriteErrors
+	if errors.As(err, &werr) && len(werr) == 1 {
+		err = werr[0]
+	}
+	now := time.Now()
+	l.mu.Lock()
+	if err != nil {
+		l.failing = "ledger writes failing, commits stalled: " + err.Error()
+	} else {
+		l.failing = ""
+	}
+	forget := now.Sub(l.lastForget) > forgetEvery
+	if forget {
+		l.lastForget = now
+	}
+	l.mu.Unlock()
+	if err != nil {
+		l.obs.LedgerWriteFailed()
+		return fmt.Errorf("write ledger record %s to %s: %w", Key(r.SubMchID, r.OutOrderNo), l.cfg.Topic, err)
+	}
+	l.state.Put(r, now)
+	if forget {
+		l.state.Forget(now)
+	}
+	return nil
+}
+
+// Healthy reports false, with the reason, while ledger writes or restores
+// fail: the commits of the partitions waiting for them stall, a partition
+// not restored is not consumed.
+func (l *Ledger) Healthy() (bool, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failing != "" {
+		return false, l.failing
+	}
+	return true, ""
+}
+
+// setFailing records why the ledger cannot be used, until the next
+// successful write or restore.
+func (l *Ledger) setFailing(format string, args ...any) {
+	l.mu.Lock()
+	l.failing = fmt.Sprintf(format, args...)
+	l.mu.Unlock()
+}
+
+// Close flushes and closes the writer, and the transport when New made it.
+func (l *Ledger) Close() error {
+	err := l.w.Close()
+	if l.ownTransport {
+		l.cfg.Transport.CloseIdleConnections()
+	}
+	if err != nil {
+		return fmt.Errorf("close ledger writer: %w", err)
+	}
+	return nil
+}
+
+type nopObserver struct{}
+
+func (nopObserver) LedgerWriteFailed()                {}
+func (nopObserver) LedgerRestored(int, time.Duration) {}
