@@ -37,6 +37,8 @@ func exercised(t *testing.T) map[string]bool {
 	m.EventMisskeyed()
 	m.LedgerWriteFailed()
 	m.LedgerRestored(10, time.Second)
+	m.PartitionReset("orders")
+	m.LostToRetention("orders", 3)
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +60,7 @@ func TestFamiliesAreNamedAndExported(t *testing.T) {
 		"ordersync_rebalances_total", "ordersync_dead_letter_write_failures_total", "ordersync_build_info",
 		"ordersync_signature_cpu_seconds", "ordersync_consumer_group_joined", "ordersync_events_misskeyed_total",
 		"ordersync_ledger_write_failures_total", "ordersync_ledger_restore_seconds", "ordersync_ledger_restored_records_total",
+		"ordersync_partition_resets_total", "ordersync_events_lost_to_retention_total",
 	}
 	for _, n := range want {
 		if !names[n] {
