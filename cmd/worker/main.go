@@ -44,6 +44,13 @@ func dispatch(ctx context.Context, stop func(), args []string, stdin io.Reader, 
 	name := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
+	} else if len(args) == 1 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			name = "help" // the subcommands; `worker run -h` lists run's flags
+		case "-version", "--version":
+			name = "version"
+		}
 	}
 	switch name {
 	case "run":

@@ -104,6 +104,16 @@ func TestSubcommands(t *testing.T) {
 	if code, out, _ := dispatchArgs(t, "help"); code != exitOK || !strings.Contains(out, "worker validate") {
 		t.Errorf("help: exit %d, %q", code, out)
 	}
+	for _, arg := range []string{"--help", "-h", "-help"} {
+		if code, out, _ := dispatchArgs(t, arg); code != exitOK || !strings.Contains(out, "worker replay") {
+			t.Errorf("%s: exit %d, %q; want the subcommands", arg, code, out)
+		}
+	}
+	for _, arg := range []string{"--version", "-version"} {
+		if code, out, _ := dispatchArgs(t, arg); code != exitOK || !strings.HasPrefix(out, "ordersync ") {
+			t.Errorf("%s: exit %d, %q; want the version", arg, code, out)
+		}
+	}
 	if code, _, stderr := dispatchArgs(t, "run", "-h"); code != exitOK || !strings.Contains(stderr, "-max-in-flight") {
 		t.Errorf("run -h: exit %d, %q", code, stderr)
 	}

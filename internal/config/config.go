@@ -124,11 +124,25 @@ func Bind(fs *flag.FlagSet) *Loader {
 		if s.def != "" {
 			usage += " (default " + strconv.Quote(s.def) + ")"
 		}
-		l.flags[s.name] = fs.String(s.flag(), "", usage)
+		v := new(string)
+		l.flags[s.name] = v
+		if s.def == "true" || s.def == "false" {
+			fs.Var((*boolFlag)(v), s.flag(), usage) // --kafka-tls alone means true
+			continue
+		}
+		fs.StringVar(v, s.flag(), "", usage)
 	}
 	l.cfgFile = fs.String("config", "", "YAML file with the same settings, keys in snake case (max_in_flight)")
 	return l
 }
+
+// boolFlag is a true/false setting's flag: given alone it means "true", and
+// its value is checked with the other settings, so a bad one names it.
+type boolFlag string
+
+func (b *boolFlag) String() string     { return string(*b) }
+func (b *boolFlag) Set(v string) error { *b = boolFlag(v); return nil }
+func (b *boolFlag) IsBoolFlag() bool   { return true }
 
 // Load merges flags (set on the parsed flag set), the environment read with
 // getenv, the YAML file named by --config, and the defaults, then checks what

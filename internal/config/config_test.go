@@ -262,3 +262,24 @@ func TestComposeNamesOnlyRealSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestBooleanFlagsTakeNoValue: a true/false setting's flag is a boolean flag,
+// so `--kafka-tls --group-id g` sets both instead of taking "--group-id" as
+// the TLS value; `--kafka-tls=false` still says false.
+func TestBooleanFlagsTakeNoValue(t *testing.T) {
+	env := map[string]string{"ORDERSYNC_BROKERS": "b:9092", "ORDERSYNC_TOPICS": "orders"}
+	cfg, _, err := load(t, []string{"--kafka-tls", "--group-id", "g"}, env, NeedKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Kafka.TLS == nil || cfg.GroupID != "g" {
+		t.Errorf("TLS %v, group %q; want TLS on and group g", cfg.Kafka.TLS != nil, cfg.GroupID)
+	}
+	cfg, _, err = load(t, []string{"--kafka-tls=false"}, env, NeedKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Kafka.TLS != nil {
+		t.Error("--kafka-tls=false turned TLS on")
+	}
+}
