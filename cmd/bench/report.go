@@ -177,8 +177,8 @@ func (v verdict) line() string {
 	return fmt.Sprintf("%s  %s: %s", s, v.Target, v.Got)
 }
 
-// Targets of issue 17 (throughput against the fastest signature), and of
-// issue 7 (memory, CPU beside the signature).
+// Targets (docs/benchmarks.md): throughput against the fastest signature,
+// memory, and CPU beside the signature.
 const (
 	minEfficiency   = 0.80 // no-latency: fastest signature ÷ worker CPU per event
 	noLatencyShare  = 0.50 // no-latency: events/s ÷ signing rate on all cores

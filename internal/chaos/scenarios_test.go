@@ -512,7 +512,7 @@ func (h *harness) replay(args ...string) (int, []byte) {
 	return n, out.Bytes()
 }
 
-// replayRejected is issue 5 end to end: rejected events are dead-lettered,
+// replayRejected is the dead-letter replay end to end: rejected events are dead-lettered,
 // the cause is fixed in the sandbox, `worker replay --class rejected`
 // republishes them, the running worker delivers them, and a second replay
 // republishes nothing.

@@ -1,4 +1,4 @@
-// Package config loads the worker's settings (contract §3) from flags, the
+// Package config loads the worker's settings (README "Configuration") from flags, the
 // environment and an optional YAML file, in that order of precedence, and
 // checks every value at start so a bad setting stops the worker with one line
 // that names it.

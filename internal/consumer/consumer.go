@@ -1,7 +1,7 @@
 // Package consumer is the worker's runtime: it joins the Kafka consumer
 // group, fetches every assigned partition, maps and uploads each event, dead-
 // letters what cannot succeed and commits offsets — at least once, one event
-// at a time per order, different orders in parallel (contract §6).
+// at a time per order, different orders in parallel (README "How it works").
 //
 // Per partition, events are scheduled by ordering key (the mapped order,
 // sub_mchid and out_order_no; else, for an event that cannot be mapped, the

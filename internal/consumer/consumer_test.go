@@ -34,7 +34,7 @@ func mixedKinds(o, s int) string {
 }
 
 // checkDeadLetters verifies the dead-letter topic holds exactly the bad
-// events of p, once each, with contract §4 headers.
+// events of p, once each, with the dead-letter headers.
 func checkDeadLetters(t *testing.T, brokers []string, p plan, notJSON int) {
 	t.Helper()
 	recs := readTopic(t, brokers, dlqTopic)

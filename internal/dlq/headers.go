@@ -1,4 +1,4 @@
-// Package dlq defines the dead-letter record format of contract §4: the
+// Package dlq defines the dead-letter record format (README "Dead letters and replay"): the
 // header names the worker adds and the error classes it reports.
 package dlq
 

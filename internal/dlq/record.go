@@ -89,7 +89,7 @@ func (r Record) WithoutOriginal() Record {
 	return r
 }
 
-// Message builds the dead-letter Kafka message of contract §4: key, value and
+// Message builds the dead-letter Kafka message (README "Dead letters and replay"): key, value and
 // original headers copied unchanged, followed by the ordersync.* headers.
 // An original header whose name is one this function adds is dropped so that
 // every added header appears once; HeaderReplayCount is never added here, so

@@ -82,7 +82,7 @@ func TestMapRejectsIdsThatContradictTheAccount(t *testing.T) {
 }
 
 // TestMapSingleAccountLetsEventsOverrideIds: the single-account settings,
-// as one Overridable account, keep an event's own sp_mchid (contract §1).
+// as one Overridable account, keep an event's own sp_mchid (docs/events.md).
 func TestMapSingleAccountLetsEventsOverrideIds(t *testing.T) {
 	def := Account{Name: "default", Mode: ModeServiceProvider, MchID: "1900000001", SpAppID: "wx2421b1c4370ec43b", Overridable: true}
 	m, err := New(Config{Mode: ModeServiceProvider, SkipTypes: DefaultSkipTypes, Accounts: registry{"1900000100": def}})

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// baseEvent is a valid service-provider order.paid event (contract §1 with a
+// baseEvent is a valid service-provider order.paid event (docs/events.md with a
 // second dish sold by weight).
 const baseEvent = `{
   "event_id": "evt-20261126-000123",

@@ -1,4 +1,4 @@
-// Package mapper turns one order event (contract §1) into the exact body of
+// Package mapper turns one order event (docs/events.md) into the exact body of
 // WeChat Pay's POST /v3/catering/orders/sync-status request, or into a list
 // of every rule the event breaks.
 //
@@ -109,7 +109,7 @@ type Account struct {
 	Mode                      Mode
 	MchID, SpAppID, ChannelID string
 	// Overridable lets the event's own sp_mchid and channel_id replace the
-	// account's, as the single-account settings do (contract §1).
+	// account's, as the single-account settings do (docs/events.md).
 	Overridable bool
 	// Tag is the caller's; the mapper returns it in Result.Account.
 	Tag any

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// ruleCase is one rule of contract §1 / the sync-status spec. The same cases
+// ruleCase is one rule of docs/events.md / the sync-status API. The same cases
 // drive the JSON Schema test (schema_test.go): goOnly marks a rule the schema
 // cannot express (mode-dependent, cross-field, deployment defaults, byte
 // level), noSchema a value the schema test cannot even decode.

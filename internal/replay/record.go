@@ -22,7 +22,7 @@ type message struct {
 	Headers   []kafka.Header
 }
 
-// deadLetter is a dead-letter record with its contract §4 headers decoded.
+// deadLetter is a dead-letter record with its headers decoded (README "Dead letters and replay").
 type deadLetter struct {
 	message
 	Class         string

@@ -1,5 +1,5 @@
 // Package replay reads the dead-letter topic and puts records back on their
-// original topic once the cause of their failure is fixed (contract §4, §5).
+// original topic once the cause of their failure is fixed (docs/runbook.md).
 //
 // A run reads every partition of the dead-letter topic from its earliest
 // offset up to the high watermark taken when the run starts, so it always

@@ -1,6 +1,6 @@
 // Package sample generates realistic order events for the demo, the
 // benchmarks and the reliability suite: whole order lifecycles (created,
-// updated, paid, served) in all three shapes of contract §1, with a chosen
+// updated, paid, served) in all three shapes of docs/events.md, with a chosen
 // share of broken events and of orders the sandbox is told to reject. Every
 // event says what the worker is expected to do with it.
 package sample

@@ -447,7 +447,7 @@ func (s *Server) writeError(w http.ResponseWriter, status int, code, message str
 	writeJSON(w, status, body)
 }
 
-// writeSigned writes an empty 2xx answer signed per spec §5c/§5d, or
+// writeSigned writes an empty 2xx answer signed as WeChat Pay signs its answers, or
 // deliberately mis-signed when the faults ask for it.
 func (s *Server) writeSigned(w http.ResponseWriter, status int, signer *responseSigner, f Faults) {
 	s.count(func(st *Stats) { st.ByStatus[status]++ })

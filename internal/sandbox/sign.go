@@ -34,7 +34,7 @@ type authHeader struct {
 }
 
 // parseAuthorization parses `WECHATPAY2-SHA256-RSA2048 k="v",...` with
-// exactly the five pairs of spec §5a, in any order.
+// exactly the five pairs of the APIv3 Authorization scheme, in any order.
 func parseAuthorization(h string) (authHeader, error) {
 	var a authHeader
 	params, ok := strings.CutPrefix(h, authScheme+" ")

@@ -17,7 +17,7 @@ import (
 )
 
 // This file is the sandbox's own server-side checker of the sync-status
-// body (wechat-catering-sync.md §1–§3). It is deliberately independent of
+// body (the API's field rules, as docs/events.md lists them). It is deliberately independent of
 // internal/mapper so that a mapper bug cannot hide behind a shared rule.
 //
 // Rules: exactly one of sp_mchid / channel_id selects the mode; every field

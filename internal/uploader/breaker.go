@@ -11,7 +11,7 @@ import (
 
 // breaker pauses every upload of an Uploader during an upstream outage or a
 // deployment fault, so that a long outage does not turn into a flood of
-// RetriesExhausted outcomes (contract §6).
+// RetriesExhausted outcomes (README "How it works").
 //
 // It opens on a sign error (401, or a response timestamp out of range of the
 // local clock), after threshold consecutive transient attempts across at

@@ -13,7 +13,7 @@ import (
 )
 
 // Classification of one attempt — the single place where answers map to
-// outcomes (contract §6, wechat-catering-sync.md §4):
+// outcomes (README "How it works", and the API's error codes):
 //
 //	| answer                                              | kind        | Upload does                          |
 //	|-----------------------------------------------------|-------------|--------------------------------------|
