@@ -16,8 +16,11 @@ import (
 // array many times, `join` with a huge separator, `transpose`. guard rewrites
 // the parsed program so that each of them first checks its operands and
 // refuses, with its own error, to build a value whose JSON would exceed the
-// build limit (see Limits). The rewritten program yields what the original
-// yields whenever no check refuses.
+// build limit (see Limits). Comparisons and the builtins that compare (sort,
+// unique, contains, …) are checked the same way: on such a shared value they
+// would run in one step for longer than any time limit can interrupt. The
+// rewritten program yields what the original yields whenever no check
+// refuses.
 
 // Names of the checks added by guard; a program cannot call them by mistake
 // (the prefix is not one a user would write) and gains nothing by calling
@@ -29,6 +32,7 @@ const (
 	fnSetpath   = "_ordersync_setpath"   // [$p, $v] for setpath($p; $v)
 	fnIndex     = "_ordersync_index"     // an index or slice bound
 	fnTranspose = "_ordersync_transpose" // . for transpose
+	fnCompare   = "_ordersync_compare"   // [$l, $r] for l == r, l < r, …
 )
 
 // sizeChecked are the builtins, by name and arity, whose result grows with
@@ -37,6 +41,11 @@ const (
 var sizeChecked = map[string][]int{
 	"tostring": {0}, "tojson": {0}, "flatten": {0, 1}, "add": {0}, "implode": {0}, "explode": {0},
 	"error": {0}, "halt_error": {0, 1},
+	// Comparing values that share one array many times takes time exponential
+	// in the program's steps, all in one step: these run on inputs within
+	// the limit too (and l == r and the other comparisons, see guardQuery).
+	"sort": {0}, "sort_by": {1}, "group_by": {1}, "unique": {0}, "unique_by": {1}, "min": {0}, "max": {0},
+	"min_by": {1}, "max_by": {1}, "contains": {1}, "inside": {1}, "indices": {1}, "index": {1}, "rindex": {1},
 }
 
 // guardFuncs are the checks as gojq options; limit is in bytes of JSON.
@@ -61,6 +70,12 @@ func guardFuncs(limit int) []gojq.CompilerOption {
 				return over("a sum")
 			}
 			return []any{l, r}
+		}),
+		gojq.WithFunction(fnCompare, 2, 2, func(_ any, args []any) any {
+			if jsonSize(args[0], limit) > limit || jsonSize(args[1], limit) > limit {
+				return over("a compared value")
+			}
+			return []any{args[0], args[1]}
 		}),
 		gojq.WithFunction(fnJoin, 1, 1, func(v any, args []any) any {
 			n := 0
@@ -252,11 +267,17 @@ func walkAST(v reflect.Value) {
 	}
 }
 
-// guardQuery rewrites l + r and l * r to check their operands, and the
-// updates l += r and l *= r to the same checked sum.
+// guardQuery rewrites l + r and l * r to check their operands, the
+// updates l += r and l *= r to the same checked sum, and the comparisons to
+// compare operands within the limit.
 func guardQuery(q *gojq.Query) {
 	var op string
 	switch q.Op {
+	case gojq.OpEq, gojq.OpNe, gojq.OpLt, gojq.OpGt, gojq.OpLe, gojq.OpGe:
+		t := template(`(%s(0; 0) as [$__ordersync_l, $__ordersync_r] | $__ordersync_l %s $__ordersync_r)`, fnCompare, q.Op)
+		fill(t, fnCompare, q.Left, q.Right)
+		*q = *t
+		return
 	case gojq.OpAdd, gojq.OpUpdateAdd:
 		op = "+"
 	case gojq.OpMul, gojq.OpUpdateMul:

@@ -47,6 +47,11 @@ func TestHostileBuildsAreRefused(t *testing.T) {
 		{"transpose", `[range(100)] as $row | [range(100) | $row] | {a: transpose}`, "a transposed array"},
 		{"error of a shared value", doubled + ` | error`, "the input of a builtin"},
 		{"halt_error of a shared value", doubled + ` | halt_error`, "the input of a builtin"},
+		{"comparison of shared values", doubled + ` | {a: (. == .)}`, "a compared value"},
+		{"ordering of shared values", doubled + ` | {a: (. < [2])}`, "a compared value"},
+		{"sort of shared values", doubled + ` | [., .] | {a: sort}`, "the input of a builtin"},
+		{"unique_by of shared values", doubled + ` | [., .] | {a: unique_by(.)}`, "the input of a builtin"},
+		{"contains of shared values", doubled + ` | {a: contains([[1]])}`, "the input of a builtin"},
 		{"inside a function", `def twice: . + .; reduce range(40) as $i ("x"; twice) | {a: .}`, "a sum"},
 	}
 	for _, tt := range tests {
@@ -98,6 +103,10 @@ func TestGuardKeepsMeaning(t *testing.T) {
 		`try error catch .`, `try (.o | error) catch .`, `.arr | map(. * 2)`, `[.[] | numbers] | add`,
 		`.arr as [$x, $y] | $x + $y`, `. as {a: $x} | $x + 1`, `[.arr[] as $x | $x * $x]`, `.arr | .[1:] + .[:1]`,
 		`label $out | .arr[] | if . > 1 then ., break $out else . end`, `.o.j.x |= . + 1`,
+		`.a == 1`, `.a != .b`, `.a < .b`, `.s >= "a"`, `.arr <= [1]`, `(1, 2) > (0, 3)`, `[.arr[] | select(. > 1)]`,
+		`.arr | sort`, `.m | sort_by(length)`, `.m | group_by(length)`, `.arr | unique`, `.m | unique_by(length)`,
+		`.arr | min, max`, `.m | min_by(length), max_by(length)`, `.o | contains({k: 1})`, `{k: 1} | inside({k: 1, j: 2})`,
+		`.arr | indices(2)`, `.s | index("b"), rindex("a")`,
 	}
 	for _, src := range programs {
 		t.Run(src, func(t *testing.T) {

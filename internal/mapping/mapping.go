@@ -85,7 +85,8 @@ func (e *CompileError) Error() string {
 // repetition and sums, growing an array to an index, tostring, tojson, a
 // format, flatten, add, join, implode, explode, transpose, error) refuse to
 // build one whose JSON would exceed the build limit, twice the larger of
-// MaxValueBytes and MaxOutputBytes.
+// MaxValueBytes and MaxOutputBytes; comparisons and the builtins that
+// compare (sort, unique, contains, …) refuse operands over it (see guard.go).
 type Limits struct {
 	// MaxSteps bounds the jq operations of one run.
 	MaxSteps int
