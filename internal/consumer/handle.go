@@ -38,7 +38,7 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 			return c.deadLetter(ctx, p, ev, noAccountFailure())
 		}
 		start := time.Now()
-		out, ok := c.upload(ctx, up, ev.result.Body)
+		out, ok := c.upload(uploader.WithAttemptFunc(ctx, ev.trace.Attempted), up, ev.result.Body)
 		if !ok {
 			return false
 		}

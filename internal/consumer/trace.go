@@ -21,6 +21,9 @@ type Tracer interface {
 // ending when it is reported. It is used by one goroutine at a time.
 type EventTrace interface {
 	Mapped(start time.Time, res mapper.Result, err error)
+	// Attempted is told of each attempt of an upload while it runs (see
+	// uploader.WithAttemptFunc), before Uploaded reports the upload.
+	Attempted(a uploader.Attempt)
 	Uploaded(start time.Time, out uploader.Outcome)
 	DeadLetterWritten(start time.Time, class string, err error)
 	// End closes the trace: finished is false when the event was left
@@ -35,6 +38,7 @@ func (nopTracer) StartEvent(kafka.Message) EventTrace { return nopTrace{} }
 type nopTrace struct{}
 
 func (nopTrace) Mapped(time.Time, mapper.Result, error)     {}
+func (nopTrace) Attempted(uploader.Attempt)                 {}
 func (nopTrace) Uploaded(time.Time, uploader.Outcome)       {}
 func (nopTrace) DeadLetterWritten(time.Time, string, error) {}
 func (nopTrace) End(bool)                                   {}

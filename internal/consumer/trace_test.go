@@ -8,9 +8,12 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/ordersync/ordersync/internal/sample"
+	"github.com/ordersync/ordersync/internal/sandbox"
 	"github.com/ordersync/ordersync/internal/tracing"
 )
 
@@ -75,5 +78,97 @@ func TestEventTraces(t *testing.T) {
 	}
 	if len(byTrace) != len(want) {
 		t.Errorf("%d traces, want %d: %v", len(byTrace), len(want), byTrace)
+	}
+}
+
+// TestEventTraceHasOneSpanPerUploadAttempt: an event the sandbox answers 500 and then 204 is one
+// event span with map, two upload attempts (status, WeChat Pay code, Request-ID each) and the
+// upload beneath it, through the real mapper and uploader.
+func TestEventTraceHasOneSpanPerUploadAttempt(t *testing.T) {
+	st := newStack(t, sandbox.Faults{ServerErrorRate: 1, Times: 1}, 4)
+	var ev sample.Event
+	for _, e := range sample.Generate(sample.Options{Seed: 3, Orders: 1, Start: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}) {
+		if e.Expect == sample.ExpectDelivered {
+			ev = e
+			break
+		}
+	}
+	token := ""
+	if i := strings.Index(string(ev.Value), `"login_token":"`); i >= 0 {
+		rest := string(ev.Value)[i+len(`"login_token":"`):]
+		token = rest[:strings.IndexByte(rest, '"')]
+	}
+	if token == "" {
+		t.Fatalf("the sample event carries no login_token: %s", ev.Value)
+	}
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	produce(t, brokers, srcTopic, sampleMessages([]sample.Event{ev}))
+	ends := endOffsets(t, brokers, srcTopic)
+
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	cons, err := New(Config{
+		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+		MaxInFlight: 4, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
+		ShutdownTimeout: 5 * time.Second, Logger: zerolog.Nop(), Tracer: recordedTracer{tracing.New(tp)},
+	}, st.m, st.u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{c: cons, cancel: cancel, done: make(chan error, 1)}
+	go func() { in.done <- cons.Run(ctx) }()
+	t.Cleanup(func() { in.stop(t) })
+	waitFor(t, 30*time.Second, "the event committed", func() bool { return allCommitted(t, c, ends) })
+	in.stop(t)
+
+	spans := rec.Ended()
+	var names []string
+	for _, s := range spans {
+		names = append(names, s.Name())
+		for _, kv := range s.Attributes() {
+			if strings.Contains(kv.Value.Emit(), token) {
+				t.Errorf("span %s attribute %s carries the login_token", s.Name(), kv.Key)
+			}
+		}
+	}
+	if got, want := strings.Join(names, ","), "map,upload attempt,upload attempt,upload,process orders"; got != want {
+		t.Fatalf("spans %s, want %s", got, want)
+	}
+	root := spans[len(spans)-1]
+	for _, s := range spans[:len(spans)-1] {
+		if s.Parent().SpanID() != root.SpanContext().SpanID() || s.SpanContext().TraceID() != root.SpanContext().TraceID() {
+			t.Errorf("%s is not a child of the event span", s.Name())
+		}
+	}
+	attrs := func(s sdktrace.ReadOnlySpan) map[string]string {
+		m := map[string]string{}
+		for _, kv := range s.Attributes() {
+			m[string(kv.Key)] = kv.Value.Emit()
+		}
+		return m
+	}
+	records := st.sb.OrderRecords(ev.OrderNo)
+	if len(records) != 1 {
+		t.Fatalf("sandbox holds %d records of order %s, want 1", len(records), ev.OrderNo)
+	}
+	first, second := attrs(spans[1]), attrs(spans[2])
+	if first["ordersync.upload.attempt"] != "1" || first["ordersync.upload.result"] != "transient" ||
+		first["http.response.status_code"] != "500" || first["ordersync.wechatpay.code"] != "SYSTEM_ERROR" ||
+		first["ordersync.request_id"] == "" || spans[1].Status().Code != codes.Error {
+		t.Errorf("first attempt %v status %v, want attempt 1 transient 500 SYSTEM_ERROR with a Request-ID, an error", first, spans[1].Status())
+	}
+	if second["ordersync.upload.attempt"] != "2" || second["ordersync.upload.result"] != "delivered" ||
+		second["http.response.status_code"] != "204" || second["ordersync.wechatpay.code"] != "" ||
+		second["ordersync.request_id"] == "" || second["ordersync.request_id"] == first["ordersync.request_id"] ||
+		spans[2].Status().Code != codes.Unset {
+		t.Errorf("second attempt %v status %v, want attempt 2 delivered 204, its own Request-ID", second, spans[2].Status())
+	}
+	if up := attrs(spans[3]); up["ordersync.upload.attempts"] != "2" || up["ordersync.request_id"] != second["ordersync.request_id"] {
+		t.Errorf("upload span %v, want 2 attempts ending with the second's Request-ID", up)
+	}
+	if spans[1].EndTime().After(spans[2].StartTime()) {
+		t.Errorf("the attempts overlap: first ends %v, second starts %v", spans[1].EndTime(), spans[2].StartTime())
 	}
 }

@@ -21,7 +21,8 @@ func FuzzApply(f *testing.F) {
 	value := `{"customer": {"login_token": "` + testToken + `"}, "order": {"total": "12.34", "items": [{"n": 1}]}}`
 	for _, src := range []string{`.`, `.customer.login_token | error`, `{a: (.order.total | fen)}`,
 		`.order.items[] | {n}`, `def f: f; f`, `[range(1e9)]`, `$headers | to_entries | .[0].value | error`,
-		`{(.customer.login_token): 1} | .[0]`, `.order.total | tonumber * 100 | {x: .}`} {
+		`{(.customer.login_token): 1} | .[0]`, `.order.total | tonumber * 100 | {x: .}`,
+		`{a: ("x" * 1e9)}`, `.a[1e8] = 1`, `reduce range(40) as $i ([1]; [., .]) | tostring`} {
 		f.Add(src, value)
 	}
 	programs, _ := filepath.Glob(filepath.Join("..", "..", "docs", "mappings", "*", "program.jq"))

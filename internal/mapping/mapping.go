@@ -80,6 +80,13 @@ func (e *CompileError) Error() string {
 // would dead-letter good events whenever the worker waits for a core).
 // Timeout is a backstop in wall-clock time for the few builtins that do much
 // in one operation (sorting or printing a large value).
+//
+// Memory: the operations that can build a large value in one step (string
+// repetition and sums, growing an array to an index, tostring, tojson, a
+// format, flatten, add, join, implode, explode, transpose, error) refuse to
+// build one whose JSON would exceed the build limit, twice the larger of
+// MaxValueBytes and MaxOutputBytes; comparisons and the builtins that
+// compare (sort, unique, contains, …) refuse operands over it (see guard.go).
 type Limits struct {
 	// MaxSteps bounds the jq operations of one run.
 	MaxSteps int
@@ -101,6 +108,10 @@ type Input struct {
 	Offset    int64
 	Timestamp time.Time // zero: $timestamp is null
 }
+
+// buildLimit is the largest value, in bytes of JSON, that one operation of
+// the program may build (see Limits).
+func (l Limits) buildLimit() int { return 2 * max(l.MaxValueBytes, l.MaxOutputBytes) }
 
 // variables are bound, in this order, to the values Apply passes.
 var variables = []string{"$key", "$headers", "$topic", "$partition", "$offset", "$timestamp"}
@@ -148,11 +159,13 @@ func Compile(src string, lim Limits) (*Program, error) {
 	if err != nil {
 		return nil, parseError(src, err)
 	}
-	code, err := gojq.Compile(q,
+	guard(q)
+	opts := append([]gojq.CompilerOption{
 		gojq.WithVariables(variables),
 		gojq.WithFunction("fen", 0, 0, fen),
 		gojq.WithEnvironLoader(func() []string { return nil }),
-	)
+	}, guardFuncs(lim.buildLimit())...)
+	code, err := gojq.Compile(q, opts...)
 	if err != nil {
 		return nil, undefinedError(src, err)
 	}

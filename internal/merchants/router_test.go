@@ -346,3 +346,18 @@ func TestBadReloadIsRefusedWholeAndTheRegistryStays(t *testing.T) {
 		t.Errorf("reloads counted %v, want 3 refused", obs.reloads)
 	}
 }
+
+// TestRouterPassesTheAttemptFuncThrough: an AttemptFunc on the Upload's ctx reaches the account's
+// uploader, whichever account the event goes through.
+func TestRouterPassesTheAttemptFuncThrough(t *testing.T) {
+	_, url := startSandbox(t)
+	r := newRouter(t, loadRegistry(t, twoAccounts(t, map[string]string{subChannel: "bank-channel", subSP: "sp-east"}, credsB.MchPrivateKeyFile)), url, newObserver())
+	for i, sub := range []string{subChannel, subSP} {
+		var told []uploader.Attempt
+		ctx := uploader.WithAttemptFunc(context.Background(), func(a uploader.Attempt) { told = append(told, a) })
+		_, out := upload(ctx, t, r, sub, fmt.Sprintf("attempt-%d", i))
+		if out.Class != uploader.Delivered || len(told) != 1 || told[0].Result != "delivered" || told[0].HTTPStatus != 204 {
+			t.Errorf("%s: outcome %+v, told %+v; want one delivered attempt", sub, out, told)
+		}
+	}
+}

@@ -1,8 +1,9 @@
 // Package tracing records OpenTelemetry traces of order events: one span per
 // event, from fetch to finish, whose parent is the W3C traceparent in the Kafka
-// record's headers when it has one, with a child span for mapping, for the
-// upload (all its attempts: their count, the last HTTP status and WeChat Pay
-// code) and for each dead-letter write. Tracing is off unless the standard
+// record's headers when it has one, with a child span for mapping, for each
+// upload attempt (its HTTP status, WeChat Pay code and Request-ID), for the
+// upload (all its attempts: their count, the last status and code) and for
+// each dead-letter write. Tracing is off unless the standard
 // OTEL_* variables name an OTLP endpoint (README "Operating it"); spans are
 // exported over OTLP/HTTP in batches from a bounded queue.
 //
@@ -131,9 +132,10 @@ func (t *Tracer) StartEvent(msg kafka.Message) *Event {
 // Event is the trace of one event; its methods add the child spans. Used by
 // one goroutine at a time.
 type Event struct {
-	t    trace.Tracer
-	ctx  context.Context // holds span, the parent of the children
-	span trace.Span
+	t        trace.Tracer
+	ctx      context.Context // holds span, the parent of the children
+	span     trace.Span
+	attempts int // upload attempts so far
 }
 
 // Mapped records the mapping that started at start and ends now.
@@ -186,6 +188,31 @@ func (e *Event) Uploaded(start time.Time, out uploader.Outcome) {
 		s.SetStatus(codes.Error, out.Class.String())
 	}
 	s.End()
+}
+
+// Attempted records one upload attempt, as told by the uploader while the
+// upload runs: "upload attempt" with its number within the event, result,
+// HTTP status, WeChat Pay code and Request-ID.
+func (e *Event) Attempted(a uploader.Attempt) {
+	e.attempts++
+	_, s := e.t.Start(e.ctx, "upload attempt", trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.Start),
+		trace.WithAttributes(
+			attribute.Int("ordersync.upload.attempt", e.attempts),
+			attribute.String("ordersync.upload.result", a.Result),
+		))
+	if a.HTTPStatus != 0 {
+		s.SetAttributes(semconv.HTTPResponseStatusCode(a.HTTPStatus))
+	}
+	if a.Code != "" {
+		s.SetAttributes(attribute.String("ordersync.wechatpay.code", a.Code))
+	}
+	if a.RequestID != "" {
+		s.SetAttributes(attribute.String("ordersync.request_id", a.RequestID))
+	}
+	if a.Result != "delivered" {
+		s.SetStatus(codes.Error, a.Result)
+	}
+	s.End(trace.WithTimestamp(a.End))
 }
 
 // DeadLetterWritten records one dead-letter write of class that started at

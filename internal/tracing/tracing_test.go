@@ -172,3 +172,53 @@ func noSecret(t *testing.T, spans []sdktrace.ReadOnlySpan, secret string) {
 		}
 	}
 }
+
+// TestAttemptSpans: each attempt the uploader tells of is an "upload attempt" child of the event
+// span, numbered across the event, over the attempt's own times, an error unless delivered.
+func TestAttemptSpans(t *testing.T) {
+	tr, rec := newRecorded()
+	ev := tr.StartEvent(message())
+	t0 := time.Date(2026, 11, 26, 12, 30, 0, 0, time.UTC)
+	ev.Attempted(uploader.Attempt{Start: t0, End: t0.Add(30 * time.Millisecond), Result: "transient",
+		HTTPStatus: 500, Code: "SYSTEM_ERROR", RequestID: "req-1"})
+	ev.Attempted(uploader.Attempt{Start: t0.Add(time.Second), End: t0.Add(time.Second + 20*time.Millisecond),
+		Result: "transient"})
+	ev.Attempted(uploader.Attempt{Start: t0.Add(2 * time.Second), End: t0.Add(2*time.Second + 10*time.Millisecond),
+		Result: "delivered", HTTPStatus: 204, RequestID: "req-3"})
+	ev.End(true)
+
+	spans := rec.Ended()
+	if len(spans) != 4 {
+		t.Fatalf("%d spans ended, want 4 (3 attempts, the event)", len(spans))
+	}
+	root := spans[3]
+	want := []struct {
+		attrs  map[string]string
+		absent string
+		status codes.Code
+	}{
+		{map[string]string{"ordersync.upload.attempt": "1", "ordersync.upload.result": "transient",
+			"http.response.status_code": "500", "ordersync.wechatpay.code": "SYSTEM_ERROR", "ordersync.request_id": "req-1"}, "", codes.Error},
+		{map[string]string{"ordersync.upload.attempt": "2", "ordersync.upload.result": "transient"}, "http.response.status_code", codes.Error},
+		{map[string]string{"ordersync.upload.attempt": "3", "ordersync.upload.result": "delivered",
+			"http.response.status_code": "204", "ordersync.request_id": "req-3"}, "ordersync.wechatpay.code", codes.Unset},
+	}
+	for i, w := range want {
+		s := spans[i]
+		if s.Name() != "upload attempt" || s.SpanKind().String() != "client" || s.Parent().SpanID() != root.SpanContext().SpanID() {
+			t.Errorf("span %d: %q kind %s parent %s, want an upload attempt under the event", i, s.Name(), s.SpanKind(), s.Parent().SpanID())
+		}
+		if s.Status().Code != w.status {
+			t.Errorf("attempt %d: status %v, want %v", i+1, s.Status().Code, w.status)
+		}
+		wantAttrs(t, s, w.attrs)
+		for _, kv := range s.Attributes() {
+			if string(kv.Key) == w.absent {
+				t.Errorf("attempt %d has %s", i+1, w.absent)
+			}
+		}
+	}
+	if !spans[0].StartTime().Equal(t0) || !spans[0].EndTime().Equal(t0.Add(30*time.Millisecond)) {
+		t.Errorf("first attempt spans %v..%v, want the attempt's own times", spans[0].StartTime(), spans[0].EndTime())
+	}
+}

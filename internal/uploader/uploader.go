@@ -294,6 +294,7 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 	}
 	start := u.now()
 	id := u.uploads.Add(1)
+	told := attemptFuncOf(ctx)
 	var paused time.Duration // not charged to MaxElapsed
 	// successMark is the breaker's success count at this upload's first
 	// failure: an upload exhausts only if the upstream answered someone
@@ -327,13 +328,17 @@ func (u *Uploader) Upload(ctx context.Context, body []byte) Outcome {
 		r := u.attempt(ctx, body)
 		r.upload = id
 		r.retryAfter = min(r.retryAfter, u.retry.MaxInterval)
-		d := u.now().Sub(attemptStart)
+		attemptEnd := u.now()
+		d := attemptEnd.Sub(attemptStart)
 		if probe {
 			paused += d
 		}
 		out.Attempts++
 		if u.observer != nil {
 			u.observer.UploadAttempt(r.kind.String(), r.status, d)
+		}
+		if told != nil {
+			told(attemptOf(r, attemptStart, attemptEnd))
 		}
 		u.breaker.done(r, probe)
 		if r.status != 0 {
