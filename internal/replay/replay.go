@@ -203,6 +203,11 @@ type Summary struct {
 	// GuardSkips counts, in a dry run with Options.Guard, the records
 	// that would be republished but skipped by the delivery ledger.
 	GuardSkips int
+	// OutcomeUnknown counts records whose republish got no clear answer
+	// (no answer in time, a broken connection): they may be on their
+	// destination, and the ledger does not list them, so a rerun
+	// republishes them again.
+	OutcomeUnknown int
 }
 
 // String renders the summary as one line.
@@ -215,6 +220,9 @@ func (s Summary) String() string {
 		verb, s.Republished, s.Filtered, s.AlreadyReplayed, s.OverReplayLimit, s.Unroutable, s.Read)
 	if s.Omitted > 0 {
 		line += fmt.Sprintf("; %d without the original (too large for the dead-letter topic: republish it from its source offset)", s.Omitted)
+	}
+	if s.OutcomeUnknown > 0 {
+		line += fmt.Sprintf("; outcome unknown %d (no clear answer from Kafka: they may be on their destination, and a rerun republishes them again)", s.OutcomeUnknown)
 	}
 	if s.GuardSkips > 0 {
 		line += fmt.Sprintf("; of those, %d the delivery ledger would skip (guard-skip lines say why)", s.GuardSkips)
@@ -330,7 +338,11 @@ func (r *runner) run(ctx context.Context, client *kafka.Client, spans []span) er
 		if err := scanSpan(ctx, client, r.opts.DLQTopic, s, func(m message) (bool, error) {
 			return r.visit(ctx, m)
 		}); err != nil {
-			return errors.Join(err, r.flush(ctx))
+			err = errors.Join(err, r.flush(ctx))
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted (the current batch was finished): %w", err)
+			}
+			return err
 		}
 		if r.sum.LimitReached {
 			break
@@ -391,11 +403,17 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 }
 
 // flush republishes the current batch with one synchronous write, then
-// records the records that were written in the ledger.
+// records the records that were written in the ledger. Both run under a
+// context that ctx's cancellation (SIGTERM) does not reach, bounded by
+// finishBound, so that an interrupted run leaves no batch written but
+// unrecorded. A record whose write got no clear answer is listed as
+// outcome unknown and left out of the ledger.
 func (r *runner) flush(ctx context.Context) error {
 	if len(r.batch) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.finishBound())
+	defer cancel()
 	batch := r.batch
 	r.batch = nil
 	msgs := make([]kafka.Message, len(batch))
@@ -408,8 +426,19 @@ func (r *runner) flush(ctx context.Context) error {
 
 	now := r.opts.Now()
 	var entries []kafka.Message
+	unknown := 0
 	for i, p := range batch {
 		if werr != nil && (perMsg == nil || perMsg[i] != nil) {
+			cause := werr
+			if perMsg != nil {
+				cause = perMsg[i]
+			}
+			if outcomeUnknown(cause) {
+				unknown++
+				r.sum.OutcomeUnknown++
+				p.d.Reason = "no clear answer to the republish: " + cause.Error()
+				r.line("outcome-unknown", p.d, p.to)
+			}
 			continue
 		}
 		e, err := ledgerMessage(r.opts.LedgerTopic, r.opts.DLQTopic, p.d, p.to, now)
@@ -421,7 +450,7 @@ func (r *runner) flush(ctx context.Context) error {
 		r.line("republished", p.d, p.to)
 	}
 	if werr != nil {
-		werr = fmt.Errorf("republish %d of %d records: %w", len(batch)-len(entries), len(batch), werr)
+		werr = fmt.Errorf("republish %d of %d records (outcome unknown for %d): %w", len(batch)-len(entries), len(batch), unknown, werr)
 	}
 	if len(entries) == 0 {
 		return werr
@@ -465,6 +494,14 @@ func (r *runner) write(ctx context.Context, msgs []kafka.Message) error {
 		return nil
 	}
 	return errs
+}
+
+// outcomeUnknown reports whether a failed write may still have reached
+// the broker: anything but an error code the broker answered with, or a
+// record refused for size before it was sent.
+func outcomeUnknown(err error) bool {
+	var kerr kafka.Error
+	return !errors.As(err, &kerr) && !dlq.TooLarge(err)
 }
 
 // guard returns why the delivery ledger would skip d's original, or "".
