@@ -55,6 +55,13 @@ var (
 	ErrBadLedger      = errors.New("ledger record is not a ledger entry")
 	ErrNoProgress     = errors.New("no records below the high watermark")
 	ErrLedgerConflict = errors.New("ledger topic is the dead-letter or target topic")
+	// ErrLedgerNotCompacted: the ledger topic's cleanup.policy lacks
+	// compact, so retention would expire its entries and a later run
+	// republish what they list again.
+	ErrLedgerNotCompacted = errors.New("replay ledger topic is not compacted (cleanup.policy must include compact: " +
+		"retention would expire its entries and a later run republish them again)")
+	// ErrNoDestination: the --to topic does not exist.
+	ErrNoDestination = errors.New("destination topic does not exist")
 )
 
 // Options selects dead-letter records and says where to put them.
@@ -254,9 +261,23 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	if !ok {
 		return Summary{DryRun: o.DryRun}, fmt.Errorf("%s: %w", o.DLQTopic, ErrDLQNotFound)
 	}
+	if o.To != "" {
+		ok, err := topicExists(ctx, client, o.To)
+		if err != nil {
+			return Summary{DryRun: o.DryRun}, err
+		}
+		if !ok {
+			return Summary{DryRun: o.DryRun}, fmt.Errorf("to %s: %w", o.To, ErrNoDestination)
+		}
+	}
 	led, exists, err := loadLedger(ctx, client, o.LedgerTopic, o.DLQTopic)
 	if err != nil {
 		return Summary{DryRun: o.DryRun}, err
+	}
+	if exists {
+		if err := checkLedgerPolicy(ctx, client, o.LedgerTopic); err != nil {
+			return Summary{DryRun: o.DryRun}, err
+		}
 	}
 	if !exists && !o.DryRun {
 		if err := createLedger(ctx, client, o.LedgerTopic, replicas); err != nil {
@@ -264,7 +285,10 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 		}
 	}
 
-	r := &runner{opts: o, ledger: led, out: &stickyWriter{w: out}, total: spanTotal(spans)}
+	r := &runner{opts: o, client: client, ledger: led, out: &stickyWriter{w: out}, total: spanTotal(spans), exists: map[string]bool{}}
+	if o.To != "" {
+		r.exists[o.To] = true
+	}
 	r.sum.DryRun = o.DryRun
 	r.lastProgress = o.Now()
 	if !o.DryRun {
@@ -322,6 +346,8 @@ type pending struct {
 // runner holds the state of one Run.
 type runner struct {
 	opts         Options
+	client       *kafka.Client
+	exists       map[string]bool // destination topics looked up, whether each exists
 	ledger       ledger
 	writer       *kafka.Writer // republishes a batch with one request
 	alone        *kafka.Writer // one record a request, for those too large to batch
@@ -331,6 +357,7 @@ type runner struct {
 	total        int64
 	lastProgress time.Time
 	batch        []pending
+	err          error // a destination look-up that failed
 }
 
 func (r *runner) run(ctx context.Context, client *kafka.Client, spans []span) error {
@@ -378,6 +405,13 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 		r.line("original-omitted", d, to)
 	case to == "" || to == r.opts.DLQTopic:
 		r.sum.Unroutable++
+		r.line("unroutable", d, to)
+	case !r.destination(ctx, to):
+		if r.err != nil {
+			return false, r.err
+		}
+		r.sum.Unroutable++
+		d.Reason = "destination topic " + to + " does not exist"
 		r.line("unroutable", d, to)
 	case r.opts.overLimit(d):
 		r.sum.OverReplayLimit++
@@ -494,6 +528,22 @@ func (r *runner) write(ctx context.Context, msgs []kafka.Message) error {
 		return nil
 	}
 	return errs
+}
+
+// destination reports whether topic exists, looking it up once a run; a
+// failed look-up is kept in r.err and reports false.
+func (r *runner) destination(ctx context.Context, topic string) bool {
+	ok, seen := r.exists[topic]
+	if seen {
+		return ok
+	}
+	ok, err := topicExists(ctx, r.client, topic)
+	if err != nil {
+		r.err = err
+		return false
+	}
+	r.exists[topic] = ok
+	return ok
 }
 
 // outcomeUnknown reports whether a failed write may still have reached
