@@ -12,7 +12,15 @@
 // a record is republished, its dead-letter position is written there, and
 // every run first reads the ledger and passes over the records it lists. A
 // crash between the republish and the ledger write republishes that batch
-// again on the next run: at least once, never lost.
+// again on the next run: at least once, never lost. An interrupted run
+// (SIGTERM) finishes its current batch and ledger write first; a republish
+// without a clear answer is reported as outcome unknown.
+//
+// A run that republishes holds a lease on its ledger for its whole length:
+// partition 0 of the ledger topic in the consumer group LeaseGroup(ledger).
+// A second run on the same ledger refuses to start (ErrLeaseHeld, naming the
+// holder); dry runs take no lease. The ledger must be compacted
+// (ErrLedgerNotCompacted), or retention would expire its entries.
 package replay
 
 import (
@@ -270,7 +278,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 			return Summary{DryRun: o.DryRun}, fmt.Errorf("to %s: %w", o.To, ErrNoDestination)
 		}
 	}
-	led, exists, err := loadLedger(ctx, client, o.LedgerTopic, o.DLQTopic)
+	exists, err := topicExists(ctx, client, o.LedgerTopic)
 	if err != nil {
 		return Summary{DryRun: o.DryRun}, err
 	}
@@ -279,10 +287,25 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 			return Summary{DryRun: o.DryRun}, err
 		}
 	}
-	if !exists && !o.DryRun {
-		if err := createLedger(ctx, client, o.LedgerTopic, replicas); err != nil {
+	runCtx := ctx
+	if !o.DryRun {
+		if !exists {
+			if err := createLedger(ctx, client, o.LedgerTopic, replicas); err != nil {
+				return Summary{DryRun: o.DryRun}, err
+			}
+		}
+		var cancelRun context.CancelCauseFunc
+		runCtx, cancelRun = context.WithCancelCause(ctx)
+		defer cancelRun(nil)
+		l, err := acquireLease(ctx, client, o.LedgerTopic, cancelRun)
+		if err != nil {
 			return Summary{DryRun: o.DryRun}, err
 		}
+		defer l.release()
+	}
+	led, _, err := loadLedger(runCtx, client, o.LedgerTopic, o.DLQTopic)
+	if err != nil {
+		return Summary{DryRun: o.DryRun}, err
 	}
 
 	r := &runner{opts: o, client: client, ledger: led, out: &stickyWriter{w: out}, total: spanTotal(spans), exists: map[string]bool{}}
@@ -309,7 +332,10 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 			Transport:    transport,
 		}
 	}
-	err = r.run(ctx, client, spans)
+	err = r.run(runCtx, client, spans)
+	if cause := context.Cause(runCtx); errors.Is(cause, ErrLeaseLost) {
+		err = errors.Join(err, cause)
+	}
 	if r.writer != nil {
 		err = errors.Join(err, r.writer.Close(), r.alone.Close())
 	}
