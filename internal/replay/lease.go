@@ -49,8 +49,8 @@ type lease struct {
 	memberID   string
 	generation int
 
-	stop chan struct{}
-	done chan struct{}
+	stop context.CancelFunc // ends keep
+	done chan struct{}      // closed when keep returned
 	once sync.Once
 }
 
@@ -59,7 +59,7 @@ type lease struct {
 // lease is lost before release.
 func acquireLease(ctx context.Context, client *kafka.Client, ledgerTopic string, lost func(error)) (*lease, error) {
 	l := &lease{client: client, group: LeaseGroup(ledgerTopic), topic: ledgerTopic, lost: lost,
-		stop: make(chan struct{}), done: make(chan struct{})}
+		done: make(chan struct{})}
 	if holder, err := l.holder(ctx); err != nil || holder != "" {
 		return nil, errors.Join(err, l.heldBy(holder))
 	}
@@ -72,7 +72,11 @@ func acquireLease(ctx context.Context, client *kafka.Client, ledgerTopic string,
 		l.leave()
 		return nil, err
 	}
-	go l.keep()
+	// The heartbeats outlive ctx's cancellation (SIGTERM): the run still
+	// finishes its batch under the lease; release ends them.
+	kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	l.stop = stop
+	go l.keep(kctx)
 	return l, nil
 }
 
@@ -178,29 +182,18 @@ func assign(members []kafka.JoinGroupResponseMember, topic, leader string) []kaf
 // keep heartbeats until release; it rejoins on a rebalance and reports the
 // lease lost when the group moved it, dropped this member, or no heartbeat
 // was answered for a session.
-func (l *lease) keep() {
+func (l *lease) keep(ctx context.Context) {
 	defer close(l.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-l.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	tick := time.NewTicker(leaseHeartbeat)
 	defer tick.Stop()
 	lastOK := time.Now()
 	for {
 		select {
-		case <-l.stop:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		res, err := l.client.Heartbeat(ctx, &kafka.HeartbeatRequest{
-			GroupID: l.group, GenerationID: int32(l.generation), MemberID: l.memberID,
-		})
+		state, err := l.heartbeat(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -210,7 +203,10 @@ func (l *lease) keep() {
 				return
 			}
 			continue
-		case errors.Is(res.Error, kafka.RebalanceInProgress):
+		case state == stateGone:
+			l.lose(errors.New("the lease group dropped this member"))
+			return
+		case state == "PreparingRebalance":
 			held, err := l.join(ctx, true)
 			if ctx.Err() != nil {
 				return
@@ -219,12 +215,40 @@ func (l *lease) keep() {
 				l.lose(errors.Join(err, errors.New("the lease group gave the ledger to another member")))
 				return
 			}
-		case res.Error != nil:
-			l.lose(fmt.Errorf("heartbeat: %w", res.Error))
-			return
 		}
 		lastOK = time.Now()
 	}
+}
+
+// stateGone is the state heartbeat reports when this member is no longer
+// in the group.
+const stateGone = "Gone"
+
+// heartbeat keeps the session alive and returns the group's state, or
+// stateGone. The state is read with DescribeGroups: kafka-go's Heartbeat
+// response decodes the error code from the wrong field (v1 and later), so a
+// rebalance never shows there.
+func (l *lease) heartbeat(ctx context.Context) (string, error) {
+	if _, err := l.client.Heartbeat(ctx, &kafka.HeartbeatRequest{
+		GroupID: l.group, GenerationID: int32(l.generation), MemberID: l.memberID,
+	}); err != nil {
+		return "", fmt.Errorf("heartbeat: %w", err)
+	}
+	res, err := l.client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{l.group}})
+	if err != nil {
+		return "", fmt.Errorf("describe lease group %s: %w", l.group, err)
+	}
+	for _, g := range res.Groups {
+		if g.Error != nil {
+			return "", fmt.Errorf("describe lease group %s: %w", l.group, g.Error)
+		}
+		for _, m := range g.Members {
+			if m.MemberID == l.memberID {
+				return g.GroupState, nil
+			}
+		}
+	}
+	return stateGone, nil
 }
 
 func (l *lease) lose(err error) {
@@ -235,7 +259,7 @@ func (l *lease) lose(err error) {
 // replay need not wait for the session to expire.
 func (l *lease) release() {
 	l.once.Do(func() {
-		close(l.stop)
+		l.stop()
 		<-l.done
 		l.leave()
 	})
