@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -42,14 +43,17 @@ type Options struct {
 
 // Stack is a running broker and sandbox.
 type Stack struct {
-	opts     Options
-	Cluster  *kfake.Cluster
-	Broker   string // host:port
-	Sandbox  *sandbox.Server
-	URL      string // sandbox base URL
-	Creds    *sandbox.Credentials
-	Topic    string
-	DLQTopic string
+	opts    Options
+	Cluster *kfake.Cluster
+	Broker  string // host:port
+	Sandbox *sandbox.Server
+	URL     string // sandbox base URL
+	// AdminToken is the bearer token the sandbox's /sandbox/* endpoints
+	// require (Options.Sandbox.AdminToken, or a random one).
+	AdminToken string
+	Creds      *sandbox.Credentials
+	Topic      string
+	DLQTopic   string
 
 	http  *http.Server
 	done  chan error
@@ -80,6 +84,10 @@ func Start(opts Options) (*Stack, error) {
 	}
 	cfg := opts.Sandbox
 	cfg.Credentials = creds
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = rand.Text()
+	}
+	s.AdminToken = cfg.AdminToken
 	if s.Sandbox, err = sandbox.New(cfg); err != nil {
 		s.Cluster.Close()
 		return nil, fmt.Errorf("stack: sandbox: %w", err)
