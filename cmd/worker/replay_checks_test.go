@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"strings"
+	"sync/atomic"
+	"time"
 	"testing"
 
 	"github.com/segmentio/kafka-go"
@@ -36,5 +40,25 @@ func TestReplayBadTopicsExitUsage(t *testing.T) {
 		if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "worker replay: --replayed-topic: orders.dlq.replayed (cleanup.policy=delete): ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 naming --replayed-topic", args, code, out, errOut)
 		}
+	}
+}
+
+// TestReplaySecondSignalEndsAtOnce: once the first signal cancels a replay
+// (which then finishes its current batch), the default signal handling is
+// restored, so that a second signal ends the process at once.
+func TestReplaySecondSignalEndsAtOnce(t *testing.T) {
+	clearEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var restored atomic.Bool
+	var stdout, stderr bytes.Buffer
+	code := dispatch(ctx, func() { restored.Store(true) }, []string{"replay", "--brokers", "127.0.0.1:1", "--dlq-topic", "orders.dlq"},
+		strings.NewReader(""), &stdout, &stderr)
+	// AfterFunc restores it from its own goroutine: poll, bounded.
+	for deadline := time.Now().Add(10 * time.Second); !restored.Load() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if code != exitFailed || !restored.Load() {
+		t.Errorf("cancelled replay: exit %d, default signal handling restored %v (stderr %q); want 1 and true", code, restored.Load(), stderr.String())
 	}
 }
