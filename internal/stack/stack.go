@@ -5,8 +5,8 @@
 package stack
 
 import (
-	"context"
 	"crypto/rand"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -43,17 +43,18 @@ type Options struct {
 
 // Stack is a running broker and sandbox.
 type Stack struct {
-	opts    Options
-	Cluster *kfake.Cluster
-	Broker  string // host:port
-	Sandbox *sandbox.Server
-	URL     string // sandbox base URL
+	opts     Options
+	Cluster  *kfake.Cluster
+	Broker   string // host:port
+	Sandbox  *sandbox.Server
+	URL      string // sandbox base URL
+	Creds    *sandbox.Credentials
+	Topic    string
+	DLQTopic string
+
 	// AdminToken is the bearer token the sandbox's /sandbox/* endpoints
 	// require (Options.Sandbox.AdminToken, or a random one).
 	AdminToken string
-	Creds      *sandbox.Credentials
-	Topic      string
-	DLQTopic   string
 
 	http  *http.Server
 	done  chan error
