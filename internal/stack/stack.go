@@ -5,8 +5,8 @@
 package stack
 
 import (
-	"crypto/rand"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
