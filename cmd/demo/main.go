@@ -275,7 +275,7 @@ func keep(ctx context.Context, out io.Writer, st *stack.Stack, w *stack.Worker) 
 	fmt.Fprintf(out, "\nThe broker, the sandbox and the worker (metrics on http://%s/metrics) stay up until Ctrl-C. In another shell:\n", w.HTTPAddr)
 	fmt.Fprintf(out, "  export ORDERSYNC_BROKERS=%s ORDERSYNC_DLQ_TOPIC=%s\n", st.Broker, st.DLQTopic)
 	fmt.Fprintf(out, "  bin/worker dlq\n  bin/worker replay --class rejected --dry-run\n")
-	fmt.Fprintf(out, "  curl -X DELETE %s/sandbox/faults   # \"fix\" the rejection, then: bin/worker replay --class rejected\n", st.URL)
+	fmt.Fprintf(out, "  curl -X DELETE -H 'Authorization: Bearer %s' %s/sandbox/faults   # \"fix\" the rejection, then: bin/worker replay --class rejected\n", st.AdminToken, st.URL)
 	<-ctx.Done()
 }
 

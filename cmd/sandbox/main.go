@@ -3,10 +3,11 @@
 //
 // Usage:
 //
-//	sandbox [--addr :8080] [--credentials-dir DIR] [--reuse-signatures] [--count-only] [--merchants] [--quota N]
+//	sandbox [--addr 127.0.0.1:8080] [--credentials-dir DIR] [--admin-token T] [--reuse-signatures] [--count-only] [--merchants] [--quota N]
 //
-// Each flag falls back to an environment variable: SANDBOX_ADDR,
-// SANDBOX_CREDENTIALS_DIR, SANDBOX_REUSE_SIGNATURES, SANDBOX_COUNT_ONLY,
+// It listens on loopback unless --addr says otherwise. Each flag falls back
+// to an environment variable: SANDBOX_ADDR, SANDBOX_CREDENTIALS_DIR,
+// SANDBOX_ADMIN_TOKEN, SANDBOX_REUSE_SIGNATURES, SANDBOX_COUNT_ONLY,
 // SANDBOX_MERCHANTS, SANDBOX_QUOTA. --merchants adds a second, channel
 // account with its own keys, binds one sub-merchant to each account and
 // writes the matching registry to DIR/merchants.yaml; --quota gives each
@@ -16,12 +17,17 @@
 // directory when DIR is empty). The worker settings that match are printed on
 // stdout and written to DIR/worker.env (for a shell) and DIR/ordersync.yaml
 // (for `worker run --config`). Faults are set at run time through
-// PUT /sandbox/faults; counters are at GET /sandbox/stats. SIGTERM or SIGINT
-// shuts the server down gracefully.
+// PUT /sandbox/faults; counters are at GET /sandbox/stats. Every /sandbox/*
+// endpoint requires "Authorization: Bearer <token>": --admin-token, or a
+// token generated into DIR/admin-token (mode 0600) and reused after.
+// SIGTERM or SIGINT shuts the server down gracefully.
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,11 +62,20 @@ func main() {
 
 var errUsage = errors.New("usage")
 
+const (
+	// defaultAddr is loopback only: the admin endpoints set faults.
+	defaultAddr = "127.0.0.1:8080"
+	// adminTokenFile, in the credentials directory, holds the generated
+	// admin token.
+	adminTokenFile = "admin-token"
+)
+
 type options struct {
 	addr, dir        string
 	reuse, countOnly bool
 	merchants        bool
 	quota            float64
+	adminToken       string
 }
 
 func parseOptions(args []string, getenv func(string) string) (options, error) {
@@ -75,9 +90,9 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 		}
 		return b, nil
 	}
-	o := options{addr: getenv("SANDBOX_ADDR"), dir: getenv("SANDBOX_CREDENTIALS_DIR")}
+	o := options{addr: getenv("SANDBOX_ADDR"), dir: getenv("SANDBOX_CREDENTIALS_DIR"), adminToken: getenv("SANDBOX_ADMIN_TOKEN")}
 	if o.addr == "" {
-		o.addr = ":8080"
+		o.addr = defaultAddr
 	}
 	var err error
 	if o.reuse, err = envBool("SANDBOX_REUSE_SIGNATURES"); err != nil {
@@ -100,6 +115,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.BoolVar(&o.reuse, "reuse-signatures", o.reuse, "sign 204s once per second, for benchmarks (SANDBOX_REUSE_SIGNATURES)")
 	fs.BoolVar(&o.countOnly, "count-only", o.countOnly, "count accepted uploads without keeping bodies (SANDBOX_COUNT_ONLY)")
 	fs.BoolVar(&o.merchants, "merchants", o.merchants, "serve a second (channel) account too and write DIR/merchants.yaml (SANDBOX_MERCHANTS)")
+	fs.StringVar(&o.adminToken, "admin-token", o.adminToken, "bearer token the /sandbox/* endpoints require; generated into DIR/"+adminTokenFile+" when empty (SANDBOX_ADMIN_TOKEN)")
 	fs.Float64Var(&o.quota, "quota", o.quota, "requests per second per account, shared by every caller; 0 = none (SANDBOX_QUOTA)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -130,6 +146,24 @@ func credentials(dir string) (*sandbox.Credentials, error) {
 	return sandbox.GenerateCredentials(dir)
 }
 
+// adminToken returns the token in dir's admin-token file, generating it
+// (32 random bytes, hex, mode 0600) when there is none.
+func adminToken(dir string) (string, error) {
+	path := filepath.Join(dir, adminTokenFile)
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate admin token: %w", err)
+	}
+	token := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return token, nil
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	o, err := parseOptions(args, getenv)
 	if err != nil {
@@ -139,7 +173,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	sbCfg := sandbox.Config{Credentials: creds, ReuseSignatures: o.reuse, CountOnly: o.countOnly, Quota: o.quota}
+	if o.adminToken == "" {
+		if o.adminToken, err = adminToken(creds.Dir); err != nil {
+			return err
+		}
+	}
+	sbCfg := sandbox.Config{Credentials: creds, ReuseSignatures: o.reuse, CountOnly: o.countOnly, Quota: o.quota, AdminToken: o.adminToken}
 	registry := ""
 	if o.merchants {
 		if sbCfg.Accounts, sbCfg.Bindings, registry, err = merchantsSetup(creds, o.quota); err != nil {
@@ -176,7 +215,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = ln.Close()
 		return fmt.Errorf("write ordersync.yaml: %w", err)
 	}
-	fmt.Fprintf(stdout, "# WeChat Pay sandbox listening on %s (credentials in %s)\n%s", ln.Addr(), creds.Dir, env)
+	fmt.Fprintf(stdout, "# WeChat Pay sandbox listening on %s (credentials in %s)\n"+
+		"# admin endpoints (/sandbox/*) need: Authorization: Bearer <--admin-token, or the content of %s>\n%s",
+		ln.Addr(), creds.Dir, filepath.Join(creds.Dir, adminTokenFile), env)
 	if registry != "" {
 		fmt.Fprintf(stdout, "# two merchant accounts: instead of the ORDERSYNC_MCH*, _WECHATPAY_*_KEY* and _SP_APPID settings above\n"+
 			"# ORDERSYNC_MERCHANTS_FILE=%s\n", registry)

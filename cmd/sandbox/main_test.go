@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestParseOptions(t *testing.T) {
-	env := map[string]string{"SANDBOX_ADDR": ":9000", "SANDBOX_COUNT_ONLY": "true"}
+	env := map[string]string{"SANDBOX_ADDR": ":9000", "SANDBOX_COUNT_ONLY": "true", "SANDBOX_ADMIN_TOKEN": "t1"}
 	tests := []struct {
 		name    string
 		give    []string
@@ -30,10 +30,10 @@ func TestParseOptions(t *testing.T) {
 		want    options
 		wantErr error
 	}{
-		{name: "defaults", want: options{addr: ":8080"}},
-		{name: "env", giveEnv: env, want: options{addr: ":9000", countOnly: true}},
-		{name: "flags beat env", giveEnv: env, give: []string{"--addr", ":9001", "--count-only=false", "--credentials-dir", "d"},
-			want: options{addr: ":9001", dir: "d"}},
+		{name: "defaults", want: options{addr: "127.0.0.1:8080"}},
+		{name: "env", giveEnv: env, want: options{addr: ":9000", countOnly: true, adminToken: "t1"}},
+		{name: "flags beat env", giveEnv: env, give: []string{"--addr", ":9001", "--count-only=false", "--credentials-dir", "d", "--admin-token", "t2"},
+			want: options{addr: ":9001", dir: "d", adminToken: "t2"}},
 		{name: "bad env bool", giveEnv: map[string]string{"SANDBOX_REUSE_SIGNATURES": "maybe"}, wantErr: errUsage},
 		{name: "unknown flag", give: []string{"--nope"}, wantErr: errUsage},
 		{name: "stray argument", give: []string{"x"}, wantErr: errUsage},
@@ -86,7 +86,28 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if cfg, _, err := loader.Load(noEnv, nil, config.NeedWechat); err != nil || cfg.MchID != vars["ORDERSYNC_MCHID"] {
 		t.Errorf("worker cannot load ordersync.yaml: %v", err)
 	}
-	resp, err := http.Get(vars["ORDERSYNC_WECHATPAY_BASE_URL"] + "/sandbox/stats")
+	statsURL := vars["ORDERSYNC_WECHATPAY_BASE_URL"] + "/sandbox/stats"
+	resp, err := http.Get(statsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("stats without the admin token: %d, want 401", resp.StatusCode)
+	}
+	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
+	if err != nil || len(token) < 32 {
+		t.Fatalf("admin token file: %q, %v", token, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "admin-token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("admin token file mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	req, err := http.NewRequest(http.MethodGet, statsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

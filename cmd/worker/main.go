@@ -56,7 +56,7 @@ func dispatch(ctx context.Context, stop func(), args []string, stdin io.Reader, 
 	case "run":
 		return cmdRun(ctx, stop, args, stderr)
 	case "replay":
-		return cmdReplay(ctx, args, stdout, stderr)
+		return cmdReplay(ctx, stop, args, stdout, stderr)
 	case "dlq":
 		return cmdDLQ(ctx, args, stdout, stderr)
 	case "ledger":
@@ -196,7 +196,11 @@ func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr)
 }
 
-func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// cmdReplay runs `worker replay`. The first signal makes it finish its
+// current batch; stop then restores the default handling, so that a second
+// signal ends the process at once.
+func cmdReplay(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int {
+	defer context.AfterFunc(ctx, stop)()
 	s := newSettings("replay", stderr)
 	f := bindReplayFlags(s.fs)
 	cfg, code, ok := s.loadKafka(args, stderr)

@@ -192,12 +192,29 @@ func runReplay(ctx context.Context, cfg replayConfig, f *replayFlags, stdout, st
 	opts.Guard = cfg.Guard
 
 	sum, err := replay.Run(ctx, opts, stdout)
+	if flagErr := topicFlagError(err, opts); flagErr != nil {
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, flagErr)
+		return exitUsage
+	}
 	_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, sum)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, runError(err, f.timeout))
 		return exitFailed
 	}
 	return exitOK
+}
+
+// topicFlagError turns a Run error about a topic the flags name (a --to
+// topic that does not exist, a replay ledger that is not compacted) into a
+// usage error naming the flag; other errors give nil.
+func topicFlagError(err error, o replay.Options) error {
+	switch {
+	case errors.Is(err, replay.ErrNoDestination):
+		return badFlag("to", "%s: %v", o.To, replay.ErrNoDestination)
+	case errors.Is(err, replay.ErrLedgerNotCompacted):
+		return badFlag("replayed-topic", "%v", err)
+	}
+	return nil
 }
 
 // check validates the flags only replay has.

@@ -38,11 +38,22 @@ func (t deadlineTripper) RoundTrip(ctx context.Context, addr net.Addr, req kafka
 	return resp, err
 }
 
+// requestTimeout is o.RequestTimeout or its default.
+func (o Options) requestTimeout() time.Duration {
+	if o.RequestTimeout <= 0 {
+		return DefaultRequestTimeout
+	}
+	return o.RequestTimeout
+}
+
+// finishBound bounds the republish of one batch and its ledger write after
+// the run was interrupted: room for the batch, the records written alone and
+// the ledger write, each one request.
+func (o Options) finishBound() time.Duration {
+	return 4 * o.requestTimeout()
+}
+
 // bounded returns transport with every request bounded by o.RequestTimeout.
 func (o Options) bounded(transport *kafka.Transport) kafka.RoundTripper {
-	d := o.RequestTimeout
-	if d <= 0 {
-		d = DefaultRequestTimeout
-	}
-	return deadlineTripper{rt: transport, d: d}
+	return deadlineTripper{rt: transport, d: o.requestTimeout()}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -70,6 +71,32 @@ func loadLedger(ctx context.Context, client *kafka.Client, topic, dlqTopic strin
 		}
 	}
 	return l, true, nil
+}
+
+// checkLedgerPolicy returns an error wrapping ErrLedgerNotCompacted when the
+// ledger topic's cleanup.policy does not include compact.
+func checkLedgerPolicy(ctx context.Context, client *kafka.Client, topic string) error {
+	res, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"cleanup.policy"},
+	}}})
+	if err != nil {
+		return fmt.Errorf("describe ledger topic %s: %w", topic, err)
+	}
+	policy := ""
+	for _, r := range res.Resources {
+		if r.Error != nil {
+			return fmt.Errorf("describe ledger topic %s: %w", topic, r.Error)
+		}
+		for _, e := range r.ConfigEntries {
+			if e.ConfigName == "cleanup.policy" {
+				policy = e.ConfigValue
+			}
+		}
+	}
+	if !strings.Contains(policy, "compact") {
+		return fmt.Errorf("%s (cleanup.policy=%s): %w", topic, policy, ErrLedgerNotCompacted)
+	}
+	return nil
 }
 
 // createLedger creates the ledger topic: one partition, the replication of

@@ -12,7 +12,15 @@
 // a record is republished, its dead-letter position is written there, and
 // every run first reads the ledger and passes over the records it lists. A
 // crash between the republish and the ledger write republishes that batch
-// again on the next run: at least once, never lost.
+// again on the next run: at least once, never lost. An interrupted run
+// (SIGTERM) finishes its current batch and ledger write first; a republish
+// without a clear answer is reported as outcome unknown.
+//
+// A run that republishes holds a lease on its ledger for its whole length:
+// partition 0 of the ledger topic in the consumer group LeaseGroup(ledger).
+// A second run on the same ledger refuses to start (ErrLeaseHeld, naming the
+// holder); dry runs take no lease. The ledger must be compacted
+// (ErrLedgerNotCompacted), or retention would expire its entries.
 package replay
 
 import (
@@ -55,6 +63,13 @@ var (
 	ErrBadLedger      = errors.New("ledger record is not a ledger entry")
 	ErrNoProgress     = errors.New("no records below the high watermark")
 	ErrLedgerConflict = errors.New("ledger topic is the dead-letter or target topic")
+	// ErrLedgerNotCompacted: the ledger topic's cleanup.policy lacks
+	// compact, so retention would expire its entries and a later run
+	// republish what they list again.
+	ErrLedgerNotCompacted = errors.New("replay ledger topic is not compacted (cleanup.policy must include compact: " +
+		"retention would expire its entries and a later run republish them again)")
+	// ErrNoDestination: the --to topic does not exist.
+	ErrNoDestination = errors.New("destination topic does not exist")
 )
 
 // Options selects dead-letter records and says where to put them.
@@ -203,6 +218,11 @@ type Summary struct {
 	// GuardSkips counts, in a dry run with Options.Guard, the records
 	// that would be republished but skipped by the delivery ledger.
 	GuardSkips int
+	// OutcomeUnknown counts records whose republish got no clear answer
+	// (no answer in time, a broken connection): they may be on their
+	// destination, and the ledger does not list them, so a rerun
+	// republishes them again.
+	OutcomeUnknown int
 }
 
 // String renders the summary as one line.
@@ -215,6 +235,9 @@ func (s Summary) String() string {
 		verb, s.Republished, s.Filtered, s.AlreadyReplayed, s.OverReplayLimit, s.Unroutable, s.Read)
 	if s.Omitted > 0 {
 		line += fmt.Sprintf("; %d without the original (too large for the dead-letter topic: republish it from its source offset)", s.Omitted)
+	}
+	if s.OutcomeUnknown > 0 {
+		line += fmt.Sprintf("; outcome unknown %d (no clear answer from Kafka: they may be on their destination, and a rerun republishes them again)", s.OutcomeUnknown)
 	}
 	if s.GuardSkips > 0 {
 		line += fmt.Sprintf("; of those, %d the delivery ledger would skip (guard-skip lines say why)", s.GuardSkips)
@@ -246,17 +269,49 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	if !ok {
 		return Summary{DryRun: o.DryRun}, fmt.Errorf("%s: %w", o.DLQTopic, ErrDLQNotFound)
 	}
-	led, exists, err := loadLedger(ctx, client, o.LedgerTopic, o.DLQTopic)
+	if o.To != "" {
+		ok, err := topicExists(ctx, client, o.To)
+		if err != nil {
+			return Summary{DryRun: o.DryRun}, err
+		}
+		if !ok {
+			return Summary{DryRun: o.DryRun}, fmt.Errorf("to %s: %w", o.To, ErrNoDestination)
+		}
+	}
+	exists, err := topicExists(ctx, client, o.LedgerTopic)
 	if err != nil {
 		return Summary{DryRun: o.DryRun}, err
 	}
-	if !exists && !o.DryRun {
-		if err := createLedger(ctx, client, o.LedgerTopic, replicas); err != nil {
+	if exists {
+		if err := checkLedgerPolicy(ctx, client, o.LedgerTopic); err != nil {
 			return Summary{DryRun: o.DryRun}, err
 		}
 	}
+	runCtx := ctx
+	if !o.DryRun {
+		if !exists {
+			if err := createLedger(ctx, client, o.LedgerTopic, replicas); err != nil {
+				return Summary{DryRun: o.DryRun}, err
+			}
+		}
+		var cancelRun context.CancelCauseFunc
+		runCtx, cancelRun = context.WithCancelCause(ctx)
+		defer cancelRun(nil)
+		l, err := acquireLease(ctx, client, o.LedgerTopic, cancelRun)
+		if err != nil {
+			return Summary{DryRun: o.DryRun}, err
+		}
+		defer l.release()
+	}
+	led, _, err := loadLedger(runCtx, client, o.LedgerTopic, o.DLQTopic)
+	if err != nil {
+		return Summary{DryRun: o.DryRun}, err
+	}
 
-	r := &runner{opts: o, ledger: led, out: &stickyWriter{w: out}, total: spanTotal(spans)}
+	r := &runner{opts: o, client: client, ledger: led, out: &stickyWriter{w: out}, total: spanTotal(spans), exists: map[string]bool{}}
+	if o.To != "" {
+		r.exists[o.To] = true
+	}
 	r.sum.DryRun = o.DryRun
 	r.lastProgress = o.Now()
 	if !o.DryRun {
@@ -277,7 +332,10 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 			Transport:    transport,
 		}
 	}
-	err = r.run(ctx, client, spans)
+	err = r.run(runCtx, client, spans)
+	if cause := context.Cause(runCtx); errors.Is(cause, ErrLeaseLost) {
+		err = errors.Join(err, cause)
+	}
 	if r.writer != nil {
 		err = errors.Join(err, r.writer.Close(), r.alone.Close())
 	}
@@ -314,6 +372,8 @@ type pending struct {
 // runner holds the state of one Run.
 type runner struct {
 	opts         Options
+	client       *kafka.Client
+	exists       map[string]bool // destination topics looked up, whether each exists
 	ledger       ledger
 	writer       *kafka.Writer // republishes a batch with one request
 	alone        *kafka.Writer // one record a request, for those too large to batch
@@ -323,6 +383,7 @@ type runner struct {
 	total        int64
 	lastProgress time.Time
 	batch        []pending
+	err          error // a destination look-up that failed
 }
 
 func (r *runner) run(ctx context.Context, client *kafka.Client, spans []span) error {
@@ -330,7 +391,11 @@ func (r *runner) run(ctx context.Context, client *kafka.Client, spans []span) er
 		if err := scanSpan(ctx, client, r.opts.DLQTopic, s, func(m message) (bool, error) {
 			return r.visit(ctx, m)
 		}); err != nil {
-			return errors.Join(err, r.flush(ctx))
+			err = errors.Join(err, r.flush(ctx))
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted (the current batch was finished): %w", err)
+			}
+			return err
 		}
 		if r.sum.LimitReached {
 			break
@@ -367,6 +432,13 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 	case to == "" || to == r.opts.DLQTopic:
 		r.sum.Unroutable++
 		r.line("unroutable", d, to)
+	case !r.destination(ctx, to):
+		if r.err != nil {
+			return false, r.err
+		}
+		r.sum.Unroutable++
+		d.Reason = "destination topic " + to + " does not exist"
+		r.line("unroutable", d, to)
 	case r.opts.overLimit(d):
 		r.sum.OverReplayLimit++
 		r.line("over-replay-limit", d, to)
@@ -391,11 +463,17 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 }
 
 // flush republishes the current batch with one synchronous write, then
-// records the records that were written in the ledger.
+// records the records that were written in the ledger. Both run under a
+// context that ctx's cancellation (SIGTERM) does not reach, bounded by
+// finishBound, so that an interrupted run leaves no batch written but
+// unrecorded. A record whose write got no clear answer is listed as
+// outcome unknown and left out of the ledger.
 func (r *runner) flush(ctx context.Context) error {
 	if len(r.batch) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.finishBound())
+	defer cancel()
 	batch := r.batch
 	r.batch = nil
 	msgs := make([]kafka.Message, len(batch))
@@ -408,8 +486,19 @@ func (r *runner) flush(ctx context.Context) error {
 
 	now := r.opts.Now()
 	var entries []kafka.Message
+	unknown := 0
 	for i, p := range batch {
 		if werr != nil && (perMsg == nil || perMsg[i] != nil) {
+			cause := werr
+			if perMsg != nil {
+				cause = perMsg[i]
+			}
+			if outcomeUnknown(cause) {
+				unknown++
+				r.sum.OutcomeUnknown++
+				p.d.Reason = "no clear answer to the republish: " + cause.Error()
+				r.line("outcome-unknown", p.d, p.to)
+			}
 			continue
 		}
 		e, err := ledgerMessage(r.opts.LedgerTopic, r.opts.DLQTopic, p.d, p.to, now)
@@ -421,7 +510,7 @@ func (r *runner) flush(ctx context.Context) error {
 		r.line("republished", p.d, p.to)
 	}
 	if werr != nil {
-		werr = fmt.Errorf("republish %d of %d records: %w", len(batch)-len(entries), len(batch), werr)
+		werr = fmt.Errorf("republish %d of %d records (outcome unknown for %d): %w", len(batch)-len(entries), len(batch), unknown, werr)
 	}
 	if len(entries) == 0 {
 		return werr
@@ -465,6 +554,30 @@ func (r *runner) write(ctx context.Context, msgs []kafka.Message) error {
 		return nil
 	}
 	return errs
+}
+
+// destination reports whether topic exists, looking it up once a run; a
+// failed look-up is kept in r.err and reports false.
+func (r *runner) destination(ctx context.Context, topic string) bool {
+	ok, seen := r.exists[topic]
+	if seen {
+		return ok
+	}
+	ok, err := topicExists(ctx, r.client, topic)
+	if err != nil {
+		r.err = err
+		return false
+	}
+	r.exists[topic] = ok
+	return ok
+}
+
+// outcomeUnknown reports whether a failed write may still have reached
+// the broker: anything but an error code the broker answered with, or a
+// record refused for size before it was sent.
+func outcomeUnknown(err error) bool {
+	var kerr kafka.Error
+	return !errors.As(err, &kerr) && !dlq.TooLarge(err)
 }
 
 // guard returns why the delivery ledger would skip d's original, or "".

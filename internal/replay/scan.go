@@ -73,6 +73,27 @@ func topicSpans(ctx context.Context, client *kafka.Client, topic string) (spans 
 	return spans, replicas, true, nil
 }
 
+// topicExists reports whether topic exists.
+func topicExists(ctx context.Context, client *kafka.Client, topic string) (bool, error) {
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return false, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	for _, t := range md.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+			return false, nil
+		}
+		if t.Error != nil {
+			return false, fmt.Errorf("metadata of %s: %w", topic, t.Error)
+		}
+		return len(t.Partitions) > 0, nil
+	}
+	return false, nil
+}
+
 // scanSpan calls fn for each record of s in offset order and stops at the
 // end of the span, or early when fn returns false or an error.
 func scanSpan(ctx context.Context, client *kafka.Client, topic string, s span, fn func(message) (bool, error)) error {

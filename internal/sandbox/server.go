@@ -7,6 +7,7 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type Config struct {
 	// CountOnly records only the number of accepted uploads, not their
 	// bodies (bounded memory for benchmarks and long demos).
 	CountOnly bool
+	// AdminToken, when set, is required on the admin endpoints (/sandbox/*)
+	// as "Authorization: Bearer <token>"; without it they answer 401.
+	AdminToken string
 	// CheckEvery, when above 1, verifies the signature and validates the
 	// body of only every CheckEvery-th request, the first included; the
 	// others are accepted unless a fault says otherwise, their order number
@@ -141,18 +145,35 @@ func (s *Server) now() time.Time {
 // (GET, PUT, DELETE), /sandbox/stats (GET) and
 // /sandbox/orders/{sub_mchid}/{out_order_no} (GET, the order's last accepted state).
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc(SyncStatusPath, s.handleSync)
-	mux.HandleFunc("/sandbox/faults", s.handleFaults)
-	mux.HandleFunc("GET /sandbox/orders/{sub_mchid}/{out_order_no}", s.handleOrder)
-	mux.HandleFunc("/sandbox/stats", func(w http.ResponseWriter, r *http.Request) {
+	admin := http.NewServeMux()
+	admin.HandleFunc("/sandbox/faults", s.handleFaults)
+	admin.HandleFunc("GET /sandbox/orders/{sub_mchid}/{out_order_no}", s.handleOrder)
+	admin.HandleFunc("/sandbox/stats", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
+	mux := http.NewServeMux()
+	mux.HandleFunc(SyncStatusPath, s.handleSync)
+	mux.Handle("/sandbox/", s.adminOnly(admin))
 	return mux
+}
+
+// adminOnly answers 401 unless the request carries Config.AdminToken as a
+// bearer token (every request passes when no token is set).
+func (s *Server) adminOnly(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.cfg.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sandbox admin"`)
+			http.Error(w, "sandbox admin endpoint: send Authorization: Bearer <admin token>", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Count returns the number of accepted uploads.

@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -51,6 +52,10 @@ type Stack struct {
 	Topic    string
 	DLQTopic string
 
+	// AdminToken is the bearer token the sandbox's /sandbox/* endpoints
+	// require (Options.Sandbox.AdminToken, or a random one).
+	AdminToken string
+
 	http  *http.Server
 	done  chan error
 	conns atomic.Int64 // connections the sandbox's HTTP server holds open
@@ -80,6 +85,10 @@ func Start(opts Options) (*Stack, error) {
 	}
 	cfg := opts.Sandbox
 	cfg.Credentials = creds
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = rand.Text()
+	}
+	s.AdminToken = cfg.AdminToken
 	if s.Sandbox, err = sandbox.New(cfg); err != nil {
 		s.Cluster.Close()
 		return nil, fmt.Errorf("stack: sandbox: %w", err)

@@ -14,11 +14,19 @@ func TestSandboxConnsFollowsClientConnections(t *testing.T) {
 	t.Cleanup(st.Close)
 	tr := &http.Transport{}
 	c := &http.Client{Transport: tr}
-	resp, err := c.Get(st.URL + "/sandbox/stats")
+	req, err := http.NewRequest(http.MethodGet, st.URL+"/sandbox/stats", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+st.AdminToken)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("stats with the stack's admin token: %d", resp.StatusCode)
+	}
 	if n := st.SandboxConns(); n != 1 {
 		t.Errorf("%d connections open with one idle keep-alive client, want 1", n)
 	}
