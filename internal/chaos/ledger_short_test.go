@@ -1,0 +1,7 @@
+//go:build !chaos
+
+package chaos
+
+import "testing"
+
+func TestLedgerRebalance(t *testing.T) { ledgerRebalance(t, 200, shortTimeout) }
