@@ -107,7 +107,9 @@ type Config struct {
 	Brokers, Topics   []string
 	GroupID, DLQTopic string
 	// MaxInFlight bounds the events of this instance being uploaded or
-	// waiting between retries, across all partitions.
+	// waiting between retries, across all partitions. A delivered event
+	// keeps its slot until its ledger record is acknowledged, so a crash
+	// repeats at most MaxInFlight uploads the API already accepted.
 	MaxInFlight int
 	// MaxPendingBytes bounds the bytes (record and mapped body) of the
 	// fetched, unfinished events of this instance, across all partitions;
@@ -409,6 +411,10 @@ type uploadCall struct {
 	up   Uploader
 	body []byte
 	done chan<- uploader.Outcome // buffered: the goroutine never waits on it
+	// release, closed by the caller once it is done with the outcome (a
+	// delivery recorded in the ledger), frees the goroutine for the next
+	// upload; so does the end of ctx.
+	release <-chan struct{}
 }
 
 // uploadPool counts the upload goroutines, started on demand by upload up
@@ -461,15 +467,23 @@ func (c *Consumer) startUploader(first uploadCall) bool {
 func (c *Consumer) serveUpload(call uploadCall) {
 	c.obs.InFlight(int(c.inFlight.Add(1)))
 	call.done <- call.up.Upload(call.ctx, call.body)
+	select {
+	case <-call.release:
+	case <-call.ctx.Done():
+	}
 	c.obs.InFlight(int(c.inFlight.Add(-1)))
 }
 
 // upload runs one Upload on an upload goroutine: an idle one, else a new
-// one while fewer than MaxInFlight run, else the first to come free. It
-// returns false, without uploading, if ctx is done before one is.
-func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (uploader.Outcome, bool) {
+// one while fewer than MaxInFlight run, else the first to come free. The
+// goroutine — the in-flight slot — stays taken until the caller calls
+// release (or ctx ends). It returns false, without uploading, if ctx is
+// done before a goroutine is free; release is then a no-op.
+func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (out uploader.Outcome, release func(), ok bool) {
 	done := make(chan uploader.Outcome, 1)
-	call := uploadCall{ctx: ctx, up: up, body: body, done: done}
+	freed := make(chan struct{})
+	release = sync.OnceFunc(func() { close(freed) })
+	call := uploadCall{ctx: ctx, up: up, body: body, done: done, release: freed}
 	select {
 	case c.uploads <- call:
 	default:
@@ -477,11 +491,11 @@ func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (upload
 			select {
 			case c.uploads <- call:
 			case <-ctx.Done():
-				return uploader.Outcome{}, false
+				return uploader.Outcome{}, release, false
 			}
 		}
 	}
-	return <-done, true
+	return <-done, release, true
 }
 
 // kafkaLogger routes kafka-go's error log to debug: the errors that matter
