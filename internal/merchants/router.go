@@ -3,6 +3,7 @@ package merchants
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,10 @@ type Router struct {
 
 	reload sync.Mutex // serialises Reload
 	cur    atomic.Pointer[snapshot]
+	// transport is the connection pool every account's client shares
+	// when RouterConfig.Uploader names none: an account costs a signer,
+	// not connections.
+	transport *http.Transport
 
 	pmu       sync.Mutex // guards accountState.paused, .reason and allPaused
 	allPaused bool
@@ -91,6 +96,10 @@ func NewRouter(reg *Registry, cfg RouterConfig) (*Router, error) {
 		cfg.Now = time.Now
 	}
 	r := &Router{cfg: cfg, log: cfg.Logger}
+	if r.cfg.Uploader.Transport == nil {
+		r.transport = uploader.NewTransport(cfg.Uploader.MaxInFlight, cfg.Uploader.RequestTimeout)
+		r.cfg.Uploader.Transport = r.transport
+	}
 	r.holds = newHolds(cfg.Hold, cfg.Now, r.holdChanged)
 	snap, err := r.build(reg, nil)
 	if err != nil {
@@ -284,6 +293,9 @@ func (r *Router) Held() map[string]string { return r.holds.list() }
 func (r *Router) Close() {
 	for _, st := range r.cur.Load().accounts {
 		st.up.Close()
+	}
+	if r.transport != nil {
+		r.transport.CloseIdleConnections()
 	}
 }
 
