@@ -103,6 +103,17 @@ type options struct {
 	quota float64
 	// replayed expects rejected events delivered after a replay.
 	replayed bool
+	// accounts and bindings are the sandbox's further merchant accounts and
+	// its sub-merchant bindings.
+	accounts []sandbox.Account
+	bindings []sandbox.Binding
+	// mapping, when set, is called once the stack is up and returns the
+	// mapper configuration the expected bodies are computed with (by
+	// default: the stack's single service-provider account).
+	mapping func(st *stack.Stack) (mapper.Config, error)
+	// edit, when set, changes each batch of sample events before it is
+	// expected and produced.
+	edit func([]sample.Event)
 }
 
 // harness is one scenario: a stack, the sample events, the worker
@@ -140,7 +151,8 @@ type proc struct {
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := stack.Start(stack.Options{Dir: dir, Partitions: partitions, Persist: o.persist, Sandbox: sandbox.Config{Quota: o.quota}})
+	st, err := stack.Start(stack.Options{Dir: dir, Partitions: partitions, Persist: o.persist,
+		Sandbox: sandbox.Config{Quota: o.quota, Accounts: o.accounts, Bindings: o.bindings}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,15 +167,24 @@ func newHarness(t *testing.T, o options) *harness {
 	if err := st.Sandbox.SetFaults(o.faults); err != nil {
 		t.Fatal(err)
 	}
-	m, err := mapper.New(mapper.Config{
+	mcfg := mapper.Config{
 		Mode: mapper.ModeServiceProvider, MchID: st.Creds.MchID, SpAppID: "wx1234567890abcdef",
 		SkipTypes: mapper.DefaultSkipTypes,
-	})
+	}
+	if o.mapping != nil {
+		if mcfg, err = o.mapping(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := mapper.New(mcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.mapper = m
 	h.events = sample.Generate(o.sample)
+	if o.edit != nil {
+		o.edit(h.events)
+	}
 	if h.want, err = expect(m, h.events, o.replayed); err != nil {
 		t.Fatal(err)
 	}

@@ -38,3 +38,5 @@ func TestMetricsAndHealthLong(t *testing.T) { metricsAndHealth(t, 600, longTimeo
 func TestReplayRejectedLong(t *testing.T) { replayRejected(t, 600, longTimeout) }
 
 func TestQuotaSharedLong(t *testing.T) { quotaShared(t, 3000, longTimeout) }
+
+func TestRegistryAccountsLong(t *testing.T) { registryAccounts(t, 1200, longTimeout) }

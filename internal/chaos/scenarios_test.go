@@ -267,6 +267,9 @@ func sigterm(t *testing.T, orders int, timeout time.Duration) {
 func (h *harness) produceMore(opts sample.Options) {
 	h.t.Helper()
 	more := sample.Generate(opts)
+	if h.opts.edit != nil {
+		h.opts.edit(more)
+	}
 	h.events = append(h.events, more...)
 	var err error
 	if h.want, err = expect(h.mapper, h.events, h.opts.replayed); err != nil {

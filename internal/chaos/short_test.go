@@ -34,3 +34,5 @@ func TestSIGTERMShort(t *testing.T) { sigterm(t, 300, shortTimeout) }
 func TestMetricsAndHealth(t *testing.T) { metricsAndHealth(t, 120, shortTimeout) }
 
 func TestReplayRejected(t *testing.T) { replayRejected(t, 80, shortTimeout) }
+
+func TestRegistryAccountsShort(t *testing.T) { registryAccounts(t, 120, shortTimeout) }

@@ -298,3 +298,30 @@ func TestOneAccountsWrongKeyPausesOnlyIt(t *testing.T) {
 		t.Errorf("%d events dead-lettered: a wrong key must pause, not dead-letter", d)
 	}
 }
+
+// TestWrongKeyFixedByReloadDeliversWaitingEvents: bank-channel signs with
+// sp-east's key and pauses; a reload with its right key gives it a new
+// client, and the events that waited on the paused one are delivered
+// through it (README "Serving many restaurants", docs/runbook.md §7).
+func TestWrongKeyFixedByReloadDeliversWaitingEvents(t *testing.T) {
+	st := startStack(t)
+	filed := map[string]string{subChannel: "bank-channel", subSP: "sp-east"}
+	e := startWorker(t, st, registryFor(t, st, filed, st.Creds.MchPrivateKeyFile))
+	const n = 20
+	if err := st.Produce(context.Background(), append(events(subChannel, n), events(subSP, n)...)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("sp-east delivered and bank-channel paused", func() bool {
+		return st.Sandbox.Count() == n && e.obs.isPaused("bank-channel")
+	})
+	if err := e.router.Reload(loadRegistry(t, registryFor(t, st, filed, credsB.MchPrivateKeyFile))); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("bank-channel's waiting events delivered", func() bool { return st.Sandbox.Count() == 2*n })
+	if got, wrong := acceptedFor(st.Sandbox, subChannel, channelPrefix); got != n || wrong != 0 {
+		t.Errorf("bank-channel: %d accepted, %d with the wrong body", got, wrong)
+	}
+	if d := len(e.dlq()); d != 0 {
+		t.Errorf("%d events dead-lettered, want 0", d)
+	}
+}

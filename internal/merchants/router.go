@@ -3,6 +3,7 @@ package merchants
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,10 @@ type Router struct {
 
 	reload sync.Mutex // serialises Reload
 	cur    atomic.Pointer[snapshot]
+	// transport is the connection pool every account's client shares
+	// when RouterConfig.Uploader names none: an account costs a signer,
+	// not connections.
+	transport *http.Transport
 
 	pmu       sync.Mutex // guards accountState.paused, .reason and allPaused
 	allPaused bool
@@ -71,6 +76,9 @@ type snapshot struct {
 	reg      *Registry
 	accounts map[string]*accountState
 	mapper   *mapper.Mapper
+	// gone ends when a reload replaces the snapshot (retire).
+	gone   context.Context
+	retire context.CancelFunc
 }
 
 // accountState is one account's client, pause and rate.
@@ -88,6 +96,10 @@ func NewRouter(reg *Registry, cfg RouterConfig) (*Router, error) {
 		cfg.Now = time.Now
 	}
 	r := &Router{cfg: cfg, log: cfg.Logger}
+	if r.cfg.Uploader.Transport == nil {
+		r.transport = uploader.NewTransport(cfg.Uploader.MaxInFlight, cfg.Uploader.RequestTimeout)
+		r.cfg.Uploader.Transport = r.transport
+	}
 	r.holds = newHolds(cfg.Hold, cfg.Now, r.holdChanged)
 	snap, err := r.build(reg, nil)
 	if err != nil {
@@ -105,6 +117,7 @@ func NewRouter(reg *Registry, cfg RouterConfig) (*Router, error) {
 // that reg leaves unchanged.
 func (r *Router) build(reg *Registry, old *snapshot) (*snapshot, error) {
 	s := &snapshot{reg: reg, accounts: map[string]*accountState{}}
+	s.gone, s.retire = context.WithCancel(context.Background())
 	var built []*uploader.Uploader
 	for _, name := range reg.names {
 		a := reg.accounts[name]
@@ -194,6 +207,7 @@ func (r *Router) Reload(reg *Registry) error {
 		return err
 	}
 	r.cur.Store(snap)
+	old.retire() // events waiting on a paused account look again
 	for name, st := range old.accounts {
 		if snap.accounts[name] != st {
 			// Idle connections only: uploads in progress keep theirs.
@@ -280,6 +294,9 @@ func (r *Router) Close() {
 	for _, st := range r.cur.Load().accounts {
 		st.up.Close()
 	}
+	if r.transport != nil {
+		r.transport.CloseIdleConnections()
+	}
 }
 
 // updatePaused reports a change of the every-account pause; r.pmu is held.
@@ -338,14 +355,47 @@ func (e *EventUploader) Upload(ctx context.Context, body []byte) uploader.Outcom
 	if held != nil {
 		return *held
 	}
-	out := e.st.up.Upload(ctx, body)
-	e.r.holds.done(e.sub, e.st.acct.Name, probe, out)
+	st := e.state(e.r.cur.Load())
+	out := st.up.Upload(ctx, body)
+	e.r.holds.done(e.sub, st.acct.Name, probe, out)
 	return out
 }
 
+// state is the account state an upload of the event starts with: the one
+// it was mapped with, unless a reload has since given that account a new
+// client (a new key, serial, WeChat Pay key or rate) and kept the ids its
+// body carries — then the new one, so that a fixed key reaches the events
+// waiting on the paused client. An upload in progress keeps its client.
+func (e *EventUploader) state(snap *snapshot) *accountState {
+	cur := snap.accounts[e.st.acct.Name]
+	if cur == nil || cur == e.st || !sameIDs(cur.acct, e.st.acct) {
+		return e.st
+	}
+	return cur
+}
+
+// sameIDs reports whether a body mapped for account a is one for b too.
+func sameIDs(a, b *Account) bool {
+	return a.Mode == b.Mode && a.MchID == b.MchID && a.SpAppID == b.SpAppID && a.ChannelID == b.ChannelID
+}
+
 // WaitProbe returns when the account is not paused or its probe is due,
-// or with ctx's error: after a Paused outcome, wait here, then Upload again.
-func (e *EventUploader) WaitProbe(ctx context.Context) error { return e.st.up.WaitProbe(ctx) }
+// or with ctx's error: after a Paused outcome, wait here, then Upload
+// again. A reload ends the wait on a replaced client and waits on the
+// account's new one (see state).
+func (e *EventUploader) WaitProbe(ctx context.Context) error {
+	for {
+		snap := e.r.cur.Load()
+		wctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(snap.gone, cancel)
+		err := e.state(snap).up.WaitProbe(wctx)
+		stop()
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
+}
 
 // Account names the account the uploader sends through.
 func (e *EventUploader) Account() string { return e.st.acct.Name }

@@ -77,6 +77,11 @@ type Config struct {
 	YieldWhilePaused bool
 	// Observer receives per-attempt metrics and pause changes; may be nil.
 	Observer Observer
+	// Transport, when set, is the connection pool the uploader sends
+	// through, shared with other uploaders to the same API (every merchant
+	// account of a registry: see NewTransport); Close leaves it alone.
+	// Nil: the uploader makes its own.
+	Transport *http.Transport
 	// Now is the clock for retry budgets; nil means time.Now.
 	Now func() time.Time
 }
@@ -163,6 +168,7 @@ type Uploader struct {
 	observer Observer
 	now      func() time.Time
 	uploads  atomic.Uint64 // numbers each Upload call for the breaker
+	shared   bool          // the transport is Config.Transport
 }
 
 // New validates cfg and builds the HTTP client, the signer and the
@@ -171,16 +177,9 @@ func New(cfg Config) (*Uploader, error) {
 	if err := applyDefaults(&cfg); err != nil {
 		return nil, err
 	}
-	transport := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          2 * cfg.MaxInFlight,
-		MaxIdleConnsPerHost:   cfg.MaxInFlight,
-		MaxConnsPerHost:       0, // unlimited: MaxInFlight bounds concurrency upstream
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: cfg.RequestTimeout,
-		ExpectContinueTimeout: time.Second,
+	transport := cfg.Transport
+	if transport == nil {
+		transport = NewTransport(cfg.MaxInFlight, cfg.RequestTimeout)
 	}
 	// Each attempt runs under a context with RequestTimeout (see attempt).
 	// Redirects are not followed: the API never answers one, and following a
@@ -200,11 +199,32 @@ func New(cfg Config) (*Uploader, error) {
 		yield:    cfg.YieldWhilePaused,
 		observer: cfg.Observer,
 		now:      cfg.Now,
+		shared:   cfg.Transport != nil,
 	}
 	u.rate = newAdaptiveRate(cfg.RateLimit, cfg.Now, cfg.Observer)
 	u.breaker = newBreaker(cfg.BreakerThreshold, min(cfg.Retry.InitialInterval, cfg.ProbeMaxInterval),
 		cfg.ProbeMaxInterval, cfg.Now, cfg.Observer)
 	return u, nil
+}
+
+// NewTransport returns the connection pool of uploads with at most
+// maxInFlight in flight (0: DefaultMaxInFlight) and attempts of at most
+// requestTimeout (0: DefaultRequestTimeout): idle connections are kept for
+// every upload in flight.
+func NewTransport(maxInFlight int, requestTimeout time.Duration) *http.Transport {
+	setDefault(&maxInFlight, DefaultMaxInFlight)
+	setDefault(&requestTimeout, DefaultRequestTimeout)
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2 * maxInFlight,
+		MaxIdleConnsPerHost:   maxInFlight,
+		MaxConnsPerHost:       0, // unlimited: MaxInFlight bounds concurrency upstream
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: requestTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 func applyDefaults(cfg *Config) error {
@@ -257,9 +277,12 @@ func setDefault[T comparable](v *T, def T) {
 	}
 }
 
-// Close releases idle connections. Uploads in progress are not affected.
+// Close releases idle connections, unless the transport is shared
+// (Config.Transport). Uploads in progress are not affected.
 func (u *Uploader) Close() {
-	u.poster.client.CloseIdleConnections()
+	if !u.shared {
+		u.poster.client.CloseIdleConnections()
+	}
 }
 
 // Paused reports whether delivery is paused by the breaker, and why.
