@@ -16,6 +16,10 @@ func TestMappingVerdict(t *testing.T) {
 			{Case: caseNoLatencyPOS, CPUPerEvent: 1000 * time.Microsecond, HarnessCPU: 100 * time.Microsecond}}, []bool{true}},
 		{"costs more", []result{{Case: caseNoLatencyPOS, CPUPerEvent: 1120 * time.Microsecond},
 			{Case: caseNoLatency, CPUPerEvent: 1000 * time.Microsecond}}, []bool{false}},
+		{"the baseline build's run is not the comparison", []result{
+			{Case: caseNoLatency, CPUPerEvent: 1000 * time.Microsecond},
+			{Case: caseNoLatencyPOS, CPUPerEvent: 1120 * time.Microsecond},
+			{Case: caseNoLatency, CPUPerEvent: 2000 * time.Microsecond, Baseline: true}}, []bool{false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
