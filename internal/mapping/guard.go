@@ -40,7 +40,7 @@ const (
 // the limit.
 var sizeChecked = map[string][]int{
 	"tostring": {0}, "tojson": {0}, "flatten": {0, 1}, "add": {0}, "implode": {0}, "explode": {0},
-	"error": {0}, "halt_error": {0, 1},
+	"error": {0}, "halt_error": {0, 1}, "delpaths": {1},
 	// Comparing values that share one array many times takes time exponential
 	// in the program's steps, all in one step: these run on inputs within
 	// the limit too (and l == r and the other comparisons, see guardQuery).
@@ -218,8 +218,16 @@ func jsonSize(v any, limit int) int {
 	return size
 }
 
-// guard rewrites q in place (see the comment at the top of this file).
+// argChecked are the builtins, by name and arity, that compare or print
+// the outputs of their arguments: each output must be within the limit.
+var argChecked = map[string]int{
+	"sort_by": 1, "group_by": 1, "unique_by": 1, "min_by": 1, "max_by": 1, "error": 1, "delpaths": 1,
+}
+
+// guard rewrites q in place (see the comment at the top of this file),
+// prelude included (see prelude.go).
 func guard(q *gojq.Query) {
+	withPrelude(q)
 	walkAST(reflect.ValueOf(q))
 }
 
@@ -268,11 +276,18 @@ func walkAST(v reflect.Value) {
 }
 
 // guardQuery rewrites l + r and l * r to check their operands, the
-// updates l += r and l *= r to the same checked sum, and the comparisons to
-// compare operands within the limit.
+// updates l += r and l *= r to the same checked sum, the comparisons to
+// compare operands within the limit, and l |= r to run on an input within
+// the limit (when r yields nothing, gojq deletes the path and walks the
+// whole input).
 func guardQuery(q *gojq.Query) {
 	var op string
 	switch q.Op {
+	case gojq.OpModify:
+		modify := &gojq.Query{Left: q.Left, Op: gojq.OpModify, Right: q.Right}
+		*q = gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeQuery,
+			Query: &gojq.Query{Left: template("%s", fnSize), Op: gojq.OpPipe, Right: modify}}}
+		return
 	case gojq.OpEq, gojq.OpNe, gojq.OpLt, gojq.OpGt, gojq.OpLe, gojq.OpGe:
 		t := template(`(%s(0; 0) as [$__ordersync_l, $__ordersync_r] | $__ordersync_l %s $__ordersync_r)`, fnCompare, q.Op)
 		fill(t, fnCompare, q.Left, q.Right)
@@ -303,6 +318,13 @@ func guardQuery(q *gojq.Query) {
 // guardTerm puts a check in front of the calls of the builtins that need
 // one, and of a format (@base64, @json, …) applied to the whole input.
 func guardTerm(t *gojq.Term) {
+	if t.Type == gojq.TermTypeFunc {
+		if n, ok := argChecked[t.Func.Name]; ok && n == len(t.Func.Args) {
+			for i, a := range t.Func.Args {
+				t.Func.Args[i] = through(a, fnSize)
+			}
+		}
+	}
 	var q *gojq.Query
 	switch {
 	case t.Type == gojq.TermTypeFormat && t.Str == nil:

@@ -53,6 +53,23 @@ func TestHostileBuildsAreRefused(t *testing.T) {
 		{"unique_by of shared values", doubled + ` | [., .] | {a: unique_by(.)}`, "the input of a builtin"},
 		{"contains of shared values", doubled + ` | {a: contains([[1]])}`, "the input of a builtin"},
 		{"inside a function", `def twice: . + .; reduce range(40) as $i ("x"; twice) | {a: .}`, "a sum"},
+		// Builtins gojq writes in jq: checked through their definitions in prelude.go.
+		{"gsub", `("x" * 1000) as $r | ("a" * 5000) | {a: gsub("a"; $r)}`, "a sum"},
+		{"sub with g and a capture", `("x" * 1000) as $r | ("a" * 5000) | {a: sub("(?<c>a)"; $r + .c; "g")}`, "a sum"},
+		{"gsub with flags", `("x" * 1000) as $r | ("A" * 5000) | {a: gsub("a"; $r; "i")}`, "a sum"},
+		{"IN of a shared value", doubled + ` as $d | {a: ($d | IN($d))}`, "a compared value"},
+		{"IN(src; s) of shared values", doubled + ` as $d | {a: IN($d; $d)}`, "a compared value"},
+		{"INDEX by a shared key", doubled + ` as $d | {a: INDEX([1][]; $d)}`, "the input of a builtin"},
+		{"sort_by a shared key", `[1, 1] | {a: sort_by(` + doubled + `)}`, "the input of a builtin"},
+		{"group_by a shared key", `[1, 1] | {a: group_by(` + doubled + `)}`, "the input of a builtin"},
+		{"min_by a shared key", `[1, 1] | {a: min_by(` + doubled + `)}`, "the input of a builtin"},
+		{"del in a shared value", doubled + ` | {a: ({x: .} | del(.y))}`, "the input of a builtin"},
+		{"delpaths by shared paths", doubled + ` as $d | {a: delpaths([$d, $d])}`, "the input of a builtin"},
+		{"update to nothing in a shared value", doubled + ` | {a: ({x: .} | .y |= empty)}`, "the input of a builtin"},
+		{"map_values in a shared value", doubled + ` | {a: ([.] | map_values(empty))}`, "the input of a builtin"},
+		{"pick grows an array", `{a: pick(.[1e8])}`, "an array grown to the index"},
+		{"fromstream grows an array", `{a: fromstream([[1e8], 1], [[1e8]])}`, "an array grown to the index"},
+		{"error of a shared argument", doubled + ` as $d | error($d)`, "the input of a builtin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +87,25 @@ func TestHostileBuildsAreRefused(t *testing.T) {
 				t.Fatalf("got %s, %v; want %q", out, err, want)
 			}
 		})
+	}
+}
+
+// TestInternalFunctionsAreRefused: the functions gojq builds its builtins from would bypass the
+// checks; a call of one does not compile, unless the program defines that name itself.
+func TestInternalFunctionsAreRefused(t *testing.T) {
+	for _, src := range []string{`{a: _modify(paths; empty)}`, "{a: 1}\n| .b = ([1, 1] | _sort_by([[1], [1]]))"} {
+		_, err := Compile(src, Limits{})
+		var ce *CompileError
+		if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "is internal to jq") {
+			t.Fatalf("%q: got %v, want a CompileError saying the function is internal", src, err)
+		}
+		if strings.Contains(src, "\n") && (ce.Line != 2 || ce.Column != 18) {
+			t.Fatalf("%q: at line %d, column %d, want line 2, column 18", src, ce.Line, ce.Column)
+		}
+	}
+	out, err := apply(t, compile(t, `def _sort_by(f): "mine"; {a: _sort_by(1)}`, Limits{}), `{}`)
+	if err != nil || string(out) != `{"a":"mine"}` {
+		t.Fatalf("own _sort_by: got %s, %v", out, err)
 	}
 }
 
@@ -107,6 +143,16 @@ func TestGuardKeepsMeaning(t *testing.T) {
 		`.arr | sort`, `.m | sort_by(length)`, `.m | group_by(length)`, `.arr | unique`, `.m | unique_by(length)`,
 		`.arr | min, max`, `.m | min_by(length), max_by(length)`, `.o | contains({k: 1})`, `{k: 1} | inside({k: 1, j: 2})`,
 		`.arr | indices(2)`, `.s | index("b"), rindex("a")`,
+		// The builtins prelude.go defines again.
+		`.s | sub("a"; "x")`, `.s | sub("(?<c>[ab])"; "<\(.c)>"; "g")`, `.s | gsub("[ab]"; "1", "22")`,
+		`"aXbXc" | gsub("x"; "-"; "i")`, `"abc" | sub("(?<l>.)"; (.l, .l + .l))`, `"abab" | [gsub("b"; "1", "2")]`,
+		`"abab" | gsub("(?<x>a)|b"; if .x then "A" else empty end)`, `"" | gsub(""; "x")`, `.s | sub("z"; "y")`,
+		`"aaa" | sub("a"; 1)`, `.a | sub("a"; "b")`, `"ab" | gsub(""; "-")`, `"äöü" | gsub("ö"; "o")`,
+		`.a | IN(1, 2)`, `IN(.arr[]; 2, 5)`, `INDEX(.m[]; length)`, `.m | INDEX(length)`, `del(.o.k, .arr[1:])`,
+		`pick(.o.j.x, .arr[1])`, `map_values(numbers)`, `.arr | map_values(empty)`, `walk(if type == "number" then . + 1 end)`,
+		`fromstream(tostream)`, `[.m | tostream] | fromstream(.[])`, `fromstream(1 | truncate_stream([[0], 1], [[1, 0], 2], [[1, 0]], [[1]]))`,
+		`.m | sort_by(.[0])`, `.m | [min_by(.[0]), max_by(.[0])]`, `try error({x: 1}) catch .`, `.o | delpaths([["k"]])`,
+		`.o.j |= empty`, `.arr[1:] |= map(. * 10)`,
 	}
 	for _, src := range programs {
 		t.Run(src, func(t *testing.T) {

@@ -159,6 +159,9 @@ func Compile(src string, lim Limits) (*Program, error) {
 	if err != nil {
 		return nil, parseError(src, err)
 	}
+	if err := refuseInternal(src, q); err != nil {
+		return nil, err
+	}
 	guard(q)
 	opts := append([]gojq.CompilerOption{
 		gojq.WithVariables(variables),
