@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 func load(t *testing.T, args []string, env map[string]string, need Need) (*Config, []string, error) {
