@@ -300,7 +300,7 @@ func TestSettingNames(t *testing.T) {
 			t.Errorf("%s is secret but has the flag --%s", s.env, s.flag)
 		}
 		for _, g := range s.groups {
-			if g != GroupKafka && g != GroupMapper {
+			if g != GroupKafka && g != GroupLedger && g != GroupGuard && g != GroupMapper {
 				t.Errorf("%s: unknown group %q", s.env, g)
 			}
 		}
@@ -324,7 +324,7 @@ func TestBindGroups(t *testing.T) {
 			t.Errorf("--%s not registered", name)
 		}
 	}
-	for _, name := range []string{"mch-private-key-file", "max-in-flight", "mchid", "kafka-password", "http-addr"} {
+	for _, name := range []string{"mch-private-key-file", "max-in-flight", "mchid", "kafka-password", "http-addr", "ledger-topic"} {
 		if fs.Lookup(name) != nil {
 			t.Errorf("--%s registered by a Kafka-only command", name)
 		}

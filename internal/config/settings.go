@@ -29,9 +29,9 @@ type settings struct {
 	Topics                 value `env:"ORDERSYNC_TOPICS" flag:"topics" yaml:"topics" use:"kafka" usage:"comma-separated source topics (required)"`
 	GroupID                value `env:"ORDERSYNC_GROUP_ID" flag:"group-id" yaml:"group_id" default:"ordersync" usage:"Kafka consumer group"`
 	DLQTopic               value `env:"ORDERSYNC_DLQ_TOPIC" flag:"dlq-topic" yaml:"dlq_topic" use:"kafka" usage:"dead-letter topic (default <first topic>.dlq)"`
-	Ledger                 value `env:"ORDERSYNC_LEDGER" flag:"ledger" yaml:"ledger" default:"on" use:"kafka" usage:"delivery ledger and its guard: on or off"`
-	LedgerTopic            value `env:"ORDERSYNC_LEDGER_TOPIC" flag:"ledger-topic" yaml:"ledger_topic" use:"kafka" usage:"delivery ledger topic, compacted (default <first topic>.ledger)"`
-	LedgerRetention        value `env:"ORDERSYNC_LEDGER_RETENTION" flag:"ledger-retention" yaml:"ledger_retention" default:"72h" use:"kafka" usage:"how long an order's delivered state is kept, in memory and in the ledger topic"`
+	Ledger                 value `env:"ORDERSYNC_LEDGER" flag:"ledger" yaml:"ledger" default:"on" use:"guard" usage:"delivery ledger and its guard: on or off"`
+	LedgerTopic            value `env:"ORDERSYNC_LEDGER_TOPIC" flag:"ledger-topic" yaml:"ledger_topic" use:"ledger" usage:"delivery ledger topic, compacted (default <first topic>.ledger)"`
+	LedgerRetention        value `env:"ORDERSYNC_LEDGER_RETENTION" flag:"ledger-retention" yaml:"ledger_retention" default:"72h" use:"guard" usage:"how long an order's delivered state is kept, in memory and in the ledger topic"`
 	Mode                   value `env:"ORDERSYNC_MODE" flag:"mode" yaml:"mode" default:"service_provider" use:"mapper" usage:"service_provider or channel"`
 	SpAppID                value `env:"ORDERSYNC_SP_APPID" flag:"sp-appid" yaml:"sp_appid" use:"mapper" usage:"sp_appid sent when an event has none (service-provider mode)"`
 	ChannelID              value `env:"ORDERSYNC_CHANNEL_ID" flag:"channel-id" yaml:"channel_id" use:"mapper" usage:"channel_id sent when an event has none (channel mode)"`
@@ -91,9 +91,13 @@ type spec struct {
 type Group string
 
 const (
-	// GroupKafka is the settings of the commands that read and write the
-	// topics (replay, dlq, ledger, report).
+	// GroupKafka is the brokers, the topics and the broker security: the
+	// commands that read and write topics (replay, dlq, ledger, report).
 	GroupKafka Group = "kafka"
+	// GroupLedger is the delivery ledger's topic (replay, ledger, report).
+	GroupLedger Group = "ledger"
+	// GroupGuard is the ledger's guard (replay --dry-run).
+	GroupGuard Group = "guard"
 	// GroupMapper is the settings that map an event (validate, replay --dry-run).
 	GroupMapper Group = "mapper"
 )
