@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -31,12 +32,6 @@ const (
 	NeedTopics
 	// NeedWechat requires the signing merchant and the response verification keys.
 	NeedWechat
-)
-
-// Mode values of ORDERSYNC_MODE.
-const (
-	ModeServiceProvider = "service_provider"
-	ModeChannel         = "channel"
 )
 
 // Config is the checked configuration of one worker process.
@@ -115,10 +110,11 @@ type Loader struct {
 
 // Bind registers --config FILE and the flags of the settings in groups on
 // fs; with no groups (worker run), the flag of every setting that has one.
+// A secret setting never gets a flag.
 func Bind(fs *flag.FlagSet, groups ...Group) *Loader {
 	l := &Loader{fs: fs, flags: map[int]*string{}}
 	for _, s := range specs() {
-		if s.flag == "" || (len(groups) > 0 && !slices.ContainsFunc(s.groups, func(g Group) bool { return slices.Contains(groups, g) })) {
+		if s.flag == "" || s.secret || (len(groups) > 0 && !slices.ContainsFunc(s.groups, func(g Group) bool { return slices.Contains(groups, g) })) {
 			continue
 		}
 		usage := s.usage + " [" + s.env + "]"
@@ -340,7 +336,7 @@ func parse(s *settings, need Need) (*Config, error) {
 	p := &parser{s: s}
 	c := &Config{
 		GroupID:   p.str(p.s.GroupID),
-		Mode:      p.oneOf(p.s.Mode, ModeServiceProvider, ModeChannel),
+		Mode:      p.oneOf(p.s.Mode, string(mapper.ModeServiceProvider), string(mapper.ModeChannel)),
 		SpAppID:   p.str(p.s.SpAppID),
 		ChannelID: p.str(p.s.ChannelID),
 		SkipTypes: p.list(p.s.SkipTypes),

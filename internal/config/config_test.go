@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ordersync/ordersync/internal/mapper"
 )
 
 func load(t *testing.T, args []string, env map[string]string, need Need) (*Config, []string, error) {
@@ -55,7 +57,7 @@ func TestDefaults(t *testing.T) {
 		{"ledger", cfg.Ledger, true},
 		{"ledger topic", cfg.LedgerTopic, "orders.ledger"},
 		{"ledger retention", cfg.LedgerRetention, 72 * time.Hour},
-		{"mode", cfg.Mode, ModeServiceProvider},
+		{"mode", cfg.Mode, string(mapper.ModeServiceProvider)},
 		{"in flight", cfg.MaxInFlight, 64},
 		{"skip", strings.Join(cfg.SkipTypes, ","), "order.cancelled,order.closed,order.refunded,order.served"},
 		{"retry initial", cfg.RetryInitialInterval, 500 * time.Millisecond},

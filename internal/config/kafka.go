@@ -15,9 +15,9 @@ import (
 
 // SASL mechanisms accepted by ORDERSYNC_KAFKA_SASL_MECHANISM.
 const (
-	SASLPlain       = "PLAIN"
-	SASLScramSHA256 = "SCRAM-SHA-256"
-	SASLScramSHA512 = "SCRAM-SHA-512"
+	saslPlain       = "PLAIN"
+	saslScramSHA256 = "SCRAM-SHA-256"
+	saslScramSHA512 = "SCRAM-SHA-512"
 )
 
 // Kafka holds the checked broker security settings.
@@ -68,11 +68,11 @@ func parseKafka(p *parser) Kafka {
 		p.fail(p.s.KafkaPassword, "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s (or ORDERSYNC_KAFKA_PASSWORD_FILE)", mech)
 	}
 	switch mech {
-	case SASLPlain:
+	case saslPlain:
 		k.SASL = plain.Mechanism{Username: user, Password: pass}
-	case SASLScramSHA256, SASLScramSHA512:
+	case saslScramSHA256, saslScramSHA512:
 		algo := scram.SHA256
-		if mech == SASLScramSHA512 {
+		if mech == saslScramSHA512 {
 			algo = scram.SHA512
 		}
 		m, err := scram.Mechanism(algo, user, pass)
@@ -81,7 +81,7 @@ func parseKafka(p *parser) Kafka {
 		}
 		k.SASL = m
 	default:
-		p.fail(p.s.KafkaSASLMechanism, "%q must be one of %s, %s, %s", mech, SASLPlain, SASLScramSHA256, SASLScramSHA512)
+		p.fail(p.s.KafkaSASLMechanism, "%q must be one of %s, %s, %s", mech, saslPlain, saslScramSHA256, saslScramSHA512)
 	}
 	return k
 }
