@@ -21,7 +21,7 @@ const EnvPrefix = "ORDERSYNC_"
 //	flag     its command-line flag; "-" for none (the value would show in ps)
 //	yaml     its key in the --config file
 //	default  its value when nothing sets it; "true" or "false" makes a boolean flag
-//	use      the subcommands besides run that bind its flag (see Group)
+//	use      the groups, space-separated, of the subcommands besides run that bind its flag (see Group)
 //	secret   "true": the value never appears in an error
 //	usage    the flag's help
 type settings struct {
