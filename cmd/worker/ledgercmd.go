@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -21,21 +22,20 @@ const readTimeout = 5 * time.Minute
 
 // cmdLedger prints an order's ledger state: its last delivered record as
 // JSON. Exit 0 found, 1 not found or failed, 2 usage.
-func cmdLedger(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdLedger(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const cmd = programName + " ledger"
-	s := newSettings("ledger", stderr)
+	s := newSettings("ledger", stderr, config.GroupKafka, config.GroupLedger)
 	merchant := s.fs.String("merchant", "", "sub_mchid of the order (required)")
 	order := s.fs.String("order", "", "out_order_no of the order (required)")
-	cfg, _, code, ok := s.load(args, config.NeedKafka|config.NeedTopics, stderr)
-	if !ok {
-		return code
+	cfg, _, err := s.load(args, config.NeedKafka|config.NeedTopics)
+	if err == nil {
+		err = s.noArgs()
 	}
-	if !s.noArgs(stderr) {
-		return exitUsage
+	if err != nil {
+		return err
 	}
 	if *merchant == "" || *order == "" {
-		_, _ = fmt.Fprintf(stderr, "%s: --merchant and --order are required\n", cmd)
-		return exitUsage
+		return usageError(cmd, errors.New("--merchant and --order are required"))
 	}
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
@@ -44,7 +44,7 @@ func cmdLedger(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	key := ledger.Key(*merchant, *order)
 	var last *ledger.Record
 	history := 0
-	err := ledger.ScanTopic(ctx, cfg.Kafka.Dialer(), tr, cfg.Brokers, cfg.LedgerTopic, func(m kafka.Message) {
+	err = ledger.ScanTopic(ctx, cfg.Kafka.Dialer(), tr, cfg.Brokers, cfg.LedgerTopic, func(m kafka.Message) {
 		if string(m.Key) != key {
 			return
 		}
@@ -57,37 +57,35 @@ func cmdLedger(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	})
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitFailed
+		return failed(cmd, err)
 	}
 	if last == nil {
-		_, _ = fmt.Fprintf(stderr, "%s: no delivered state of %s in %s (never delivered, or older than its retention)\n", cmd, key, cfg.LedgerTopic)
-		return exitFailed
+		return failed(cmd, fmt.Errorf("no delivered state of %s in %s (never delivered, or older than its retention)", key, cfg.LedgerTopic))
 	}
 	e := json.NewEncoder(stdout)
 	e.SetIndent("", "  ")
 	if err := e.Encode(last); err != nil {
-		return exitFailed
+		return status(exitFailed) // stdout is gone: nowhere to say it
 	}
 	_, _ = fmt.Fprintf(stderr, "%s: %s: %d records read (older ones are compacted away)\n", cmd, key, history)
-	return exitOK
+	return nil
 }
 
 // cmdReport prints, per sub-merchant and day in Asia/Shanghai, the orders
 // delivered as CREATE_DEAL and PAY_SUCCESS, the user_amount paid and the
 // dead letters by class.
-func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const cmd = programName + " report"
-	s := newSettings("report", stderr)
+	s := newSettings("report", stderr, config.GroupKafka, config.GroupLedger)
 	since := s.fs.String("since", "", "first day or time, RFC3339 or YYYY-MM-DD (Asia/Shanghai), or a duration meaning that long ago")
 	until := s.fs.String("until", "", "end (exclusive), same forms as --since")
 	format := s.fs.String("format", report.FormatTable, "table, csv or json")
-	cfg, _, code, ok := s.load(args, config.NeedKafka|config.NeedTopics, stderr)
-	if !ok {
-		return code
+	cfg, _, err := s.load(args, config.NeedKafka|config.NeedTopics)
+	if err == nil {
+		err = s.noArgs()
 	}
-	if !s.noArgs(stderr) {
-		return exitUsage
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	from, err := reportTime("since", *since, now)
@@ -99,12 +97,11 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				err = badFlag("format", "%v", err)
 			}
 			if err == nil {
-				return writeReport(ctx, cfg, from, to, *format, stdout, stderr)
+				return status(writeReport(ctx, cfg, from, to, *format, stdout, stderr))
 			}
 		}
 	}
-	_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-	return exitUsage
+	return usageError(cmd, err)
 }
 
 func writeReport(ctx context.Context, cfg *config.Config, since, until time.Time, format string, stdout, stderr io.Writer) int {

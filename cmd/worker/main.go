@@ -38,9 +38,76 @@ func main() {
 	os.Exit(code)
 }
 
-// dispatch runs one subcommand and returns its exit status. stop restores the
-// default signal handling, so that a second signal ends the process at once.
+// dispatch runs one command line and returns its exit status, chosen from
+// the error run returns (see exitStatus).
 func dispatch(ctx context.Context, stop func(), args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return exitStatus(run(ctx, stop, args, stdio{in: stdin, out: stdout, err: stderr}), stderr)
+}
+
+// stdio is a command's standard streams.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// exitError is a failure with its exit status. err, when set, is printed
+// as one line after cmd; nil means the command already reported it.
+type exitError struct {
+	code int
+	cmd  string
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.cmd + ": " + e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is a bad command line or setting found by cmd: exit 2.
+func usageError(cmd string, err error) error { return &exitError{code: exitUsage, cmd: cmd, err: err} }
+
+// failed is a failure found by cmd: exit 1.
+func failed(cmd string, err error) error { return &exitError{code: exitFailed, cmd: cmd, err: err} }
+
+// status is the result of a command that reported its own failure: nil for
+// exitOK, else an error carrying code.
+func status(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return &exitError{code: code}
+}
+
+// exitStatus is the one place an error becomes an exit status and, unless
+// already reported, one line on stderr: nil or -h 0, a setting
+// (config.Error) or usage error 2, any other failure 1.
+func exitStatus(err error, stderr io.Writer) int {
+	var exit *exitError
+	var setting *config.Error
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &exit):
+		if exit.err != nil {
+			_, _ = fmt.Fprintln(stderr, exit.Error())
+		}
+		return exit.code
+	case errors.As(err, &setting):
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
+	default:
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitFailed
+	}
+}
+
+// run runs the subcommand args name (run when none). stop restores the
+// default signal handling, so that a second signal ends the process at once.
+func run(ctx context.Context, stop func(), args []string, std stdio) error {
 	name := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -54,27 +121,27 @@ func dispatch(ctx context.Context, stop func(), args []string, stdin io.Reader, 
 	}
 	switch name {
 	case "run":
-		return cmdRun(ctx, stop, args, stderr)
+		return cmdRun(ctx, stop, args, std.err)
 	case "replay":
-		return cmdReplay(ctx, stop, args, stdout, stderr)
+		return cmdReplay(ctx, stop, args, std.out, std.err)
 	case "dlq":
-		return cmdDLQ(ctx, args, stdout, stderr)
+		return cmdDLQ(ctx, args, std.out, std.err)
 	case "ledger":
-		return cmdLedger(ctx, args, stdout, stderr)
+		return cmdLedger(ctx, args, std.out, std.err)
 	case "report":
-		return cmdReport(ctx, args, stdout, stderr)
+		return cmdReport(ctx, args, std.out, std.err)
 	case "validate":
-		return cmdValidate(args, stdin, stdout, stderr)
+		return cmdValidate(args, std.in, std.out, std.err)
 	case "version":
-		_, _ = fmt.Fprintln(stdout, "ordersync", buildVersion(), "crypto="+buildcrypto.Name())
-		return exitOK
+		_, err := fmt.Fprintln(std.out, "ordersync", buildVersion(), "crypto="+buildcrypto.Name())
+		return err
 	case "help":
-		usage(stdout)
-		return exitOK
+		usage(std.out)
+		return nil
 	default:
-		_, _ = fmt.Fprintf(stderr, "%s: unknown subcommand %q\n", programName, name)
-		usage(stderr)
-		return exitUsage
+		_, _ = fmt.Fprintf(std.err, "%s: unknown subcommand %q\n", programName, name)
+		usage(std.err)
+		return status(exitUsage)
 	}
 }
 
@@ -86,7 +153,8 @@ func usage(w io.Writer) {
        worker report [--since T] [--until T] [--format table|csv|json]   per sub-merchant and day
        worker validate [FILE|-]    map and check events offline, one JSON event per line
        worker version
-Every setting is an ORDERSYNC_* variable, a flag (worker run -h lists them) or a key of --config FILE.
+Every setting is an ORDERSYNC_* variable, a flag (worker run -h lists them all; each subcommand's -h
+the ones it uses) or a key of --config FILE.
 `)
 }
 
@@ -106,39 +174,35 @@ type settings struct {
 	loader *config.Loader
 }
 
-func newSettings(name string, stderr io.Writer) settings {
+// newSettings binds the flags of the settings in groups (all of them with
+// none) for subcommand name; the command adds its own flags to fs.
+func newSettings(name string, stderr io.Writer, groups ...config.Group) settings {
 	fs := flag.NewFlagSet(programName+" "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return settings{fs: fs, loader: config.Bind(fs)}
+	return settings{fs: fs, loader: config.Bind(fs, groups...)}
 }
 
-// load parses args and loads the configuration. It returns ok=false with the
-// exit status when the command must stop: -h (0) or a bad flag or setting (2),
-// after printing one line that names the problem.
-func (s settings) load(args []string, need config.Need, stderr io.Writer) (*config.Config, []string, int, bool) {
+// load parses args and loads the configuration. Its error is flag.ErrHelp
+// for -h, a config.Error naming a bad setting, or an already reported bad
+// flag.
+func (s settings) load(args []string, need config.Need) (*config.Config, []string, error) {
 	if err := s.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil, exitOK, false
+			return nil, nil, err
 		}
-		return nil, nil, exitUsage, false
+		return nil, nil, status(exitUsage) // the flag package printed it
 	}
-	cfg, warnings, err := s.loader.Load(os.LookupEnv, os.Environ(), need)
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return nil, nil, exitUsage, false
-	}
-	return cfg, warnings, exitOK, true
+	return s.loader.Load(os.LookupEnv, os.Environ(), need)
 }
 
-// noArgs reports whether the command line had no positional arguments left,
-// printing one line naming the first one otherwise (a value after a flag that
-// takes none, such as --dry-run 5).
-func (s settings) noArgs(stderr io.Writer) bool {
+// noArgs returns a usage error naming the first positional argument left on
+// the command line, if any (a value after a flag that takes none, such as
+// --dry-run 5).
+func (s settings) noArgs() error {
 	if s.fs.NArg() == 0 {
-		return true
+		return nil
 	}
-	_, _ = fmt.Fprintf(stderr, "%s: unexpected argument %q (flags take --name value; boolean flags take no value)\n", s.fs.Name(), s.fs.Arg(0))
-	return false
+	return usageError(s.fs.Name(), fmt.Errorf("unexpected argument %q (flags take --name value; boolean flags take no value)", s.fs.Arg(0)))
 }
 
 func mapperConfig(cfg *config.Config) mapper.Config {
@@ -178,66 +242,63 @@ func newMapper(cfg *config.Config) (*mapper.Mapper, error) {
 	return nil, fmt.Errorf("build mapper: %w", err)
 }
 
-func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	s := newSettings("validate", stderr)
-	cfg, _, code, ok := s.load(args, 0, stderr)
-	if !ok {
-		return code
+func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	s := newSettings("validate", stderr, config.GroupMapper)
+	cfg, _, err := s.load(args, 0)
+	if err != nil {
+		return err
 	}
 	if _, err := newMapper(cfg); err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return exitUsage
+		return usageError(programName, err)
 	}
 	prog, err := loadMapping(cfg)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return exitUsage
+		return err
 	}
-	return runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr)
+	return status(runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr))
 }
 
 // cmdReplay runs `worker replay`. The first signal makes it finish its
 // current batch; stop then restores the default handling, so that a second
 // signal ends the process at once.
-func cmdReplay(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int {
+func cmdReplay(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) error {
 	defer context.AfterFunc(ctx, stop)()
-	s := newSettings("replay", stderr)
+	s := newSettings("replay", stderr, config.GroupKafka, config.GroupLedger, config.GroupGuard, config.GroupMapper)
 	f := bindReplayFlags(s.fs)
-	cfg, code, ok := s.loadKafka(args, stderr)
-	if !ok {
-		return code
+	cfg, err := s.loadKafka(args)
+	if err != nil {
+		return err
 	}
 	defer cfg.Transport.CloseIdleConnections()
 	if f.dryRun && cfg.full.Ledger && len(cfg.full.Topics) > 0 {
 		guard, err := dryRunGuard(ctx, cfg.full)
 		if err != nil {
-			_, _ = fmt.Fprintf(stderr, "%s replay: %v\n", programName, err)
-			return exitFailed
+			return failed(programName+" replay", err)
 		}
 		cfg.Guard = guard
 	}
-	return runReplay(ctx, cfg, f, stdout, stderr)
+	return status(runReplay(ctx, cfg, f, stdout, stderr))
 }
 
-func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	s := newSettings("dlq", stderr)
+func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	s := newSettings("dlq", stderr, config.GroupKafka)
 	f := bindDLQFlags(s.fs)
-	cfg, code, ok := s.loadKafka(args, stderr)
-	if !ok {
-		return code
+	cfg, err := s.loadKafka(args)
+	if err != nil {
+		return err
 	}
-	return runDLQ(ctx, cfg, f, stdout, stderr)
+	return status(runDLQ(ctx, cfg, f, stdout, stderr))
 }
 
 // loadKafka loads the settings of a command that reads and writes Kafka
 // topics but uploads nothing (replay, dlq), rejecting stray arguments.
-func (s settings) loadKafka(args []string, stderr io.Writer) (replayConfig, int, bool) {
-	cfg, _, code, ok := s.load(args, config.NeedKafka, stderr)
-	if !ok {
-		return replayConfig{}, code, false
+func (s settings) loadKafka(args []string) (replayConfig, error) {
+	cfg, _, err := s.load(args, config.NeedKafka)
+	if err == nil {
+		err = s.noArgs()
 	}
-	if !s.noArgs(stderr) {
-		return replayConfig{}, exitUsage, false
+	if err != nil {
+		return replayConfig{}, err
 	}
-	return replayConfig{Brokers: cfg.Brokers, DLQTopic: cfg.DLQTopic, Transport: cfg.Kafka.Transport(), full: cfg}, exitOK, true
+	return replayConfig{Brokers: cfg.Brokers, DLQTopic: cfg.DLQTopic, Transport: cfg.Kafka.Transport(), full: cfg}, nil
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/internal/buildcrypto"
+	"github.com/ordersync/ordersync/internal/config"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
 
@@ -211,5 +215,65 @@ func TestRunStopsOnJoinRefusals(t *testing.T) {
 				t.Errorf("stderr shows the password: %q", stderr.String())
 			}
 		})
+	}
+}
+
+// TestSubcommandFlags: each subcommand's -h lists the flags of the settings
+// it uses and no others; no secret is ever a flag.
+func TestSubcommandFlags(t *testing.T) {
+	clearEnv(t)
+	tests := []struct {
+		cmd          string
+		want, reject []string
+	}{
+		{"run", []string{"-brokers", "-mch-private-key-file", "-max-in-flight", "-kafka-password-file", "-config"}, []string{"-kafka-password "}},
+		{"dlq", []string{"-brokers", "-dlq-topic", "-kafka-tls", "-kafka-password-file", "-class", "-config"},
+			[]string{"-mch-private-key-file", "-max-in-flight", "-mchid", "-http-addr", "-wechatpay-cert-file", "-kafka-password ", "-ledger-topic"}},
+		{"replay", []string{"-brokers", "-mchid", "-merchants-file", "-ledger", "-ledger-retention", "-dry-run"}, []string{"-mch-private-key-file", "-mch-cert-serial", "-max-in-flight", "-retry-max-elapsed"}},
+		{"ledger", []string{"-brokers", "-ledger-topic", "-merchant"}, []string{"-mch-private-key-file", "-mchid", "-log-level", "-ledger-retention"}},
+		{"report", []string{"-brokers", "-format"}, []string{"-mch-private-key-file", "-session-timeout"}},
+		{"validate", []string{"-mode", "-mchid", "-mapping-file", "-skip-types"}, []string{"-brokers", "-mch-private-key-file", "-kafka-tls"}},
+	}
+	for _, tt := range tests {
+		code, _, stderr := dispatchArgs(t, tt.cmd, "-h")
+		if code != exitOK {
+			t.Errorf("%s -h: exit %d", tt.cmd, code)
+		}
+		for _, f := range tt.want {
+			if !strings.Contains(stderr, "  "+f) {
+				t.Errorf("%s -h does not list %s", tt.cmd, f)
+			}
+		}
+		for _, f := range tt.reject {
+			if strings.Contains(stderr, "  "+f) {
+				t.Errorf("%s -h lists %s", tt.cmd, f)
+			}
+		}
+	}
+}
+
+// TestExitStatus: the exit status comes from the error's type, and the one
+// line on stderr from its text unless the command already reported it.
+func TestExitStatus(t *testing.T) {
+	tests := []struct {
+		give     error
+		code     int
+		wantLine string
+	}{
+		{nil, exitOK, ""},
+		{flag.ErrHelp, exitOK, ""},
+		{&config.Error{Setting: "ORDERSYNC_MODE (--mode)", Reason: "bad"}, exitUsage, "worker: invalid setting ORDERSYNC_MODE (--mode): bad\n"},
+		{fmt.Errorf("start: %w", &config.Error{Setting: "ORDERSYNC_MODE", Reason: "bad"}), exitUsage, "worker: start: invalid setting ORDERSYNC_MODE: bad\n"},
+		{usageError("worker ledger", errors.New("--order is required")), exitUsage, "worker ledger: --order is required\n"},
+		{failed("worker replay", errors.New("no broker")), exitFailed, "worker replay: no broker\n"},
+		{status(exitFailed), exitFailed, ""},
+		{status(exitOK), exitOK, ""},
+		{errors.New("disk full"), exitFailed, "worker: disk full\n"},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		if code := exitStatus(tt.give, &stderr); code != tt.code || stderr.String() != tt.wantLine {
+			t.Errorf("exitStatus(%v) = %d, %q; want %d, %q", tt.give, code, stderr.String(), tt.code, tt.wantLine)
+		}
 	}
 }

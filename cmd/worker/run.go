@@ -28,61 +28,54 @@ import (
 // httpShutdownTimeout bounds the stop of the /metrics server after the consumer returned.
 const httpShutdownTimeout = 2 * time.Second
 
-func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) int {
+func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) error {
 	s := newSettings("run", stderr)
-	cfg, warnings, code, ok := s.load(args, config.NeedKafka|config.NeedTopics|config.NeedWechat, stderr)
-	if !ok {
-		return code
+	cfg, warnings, err := s.load(args, config.NeedKafka|config.NeedTopics|config.NeedWechat)
+	if err == nil {
+		err = s.noArgs()
 	}
-	if !s.noArgs(stderr) {
-		return exitUsage
+	if err != nil {
+		return err
 	}
 	if cfg.MerchantsFile == "" {
 		// The single-account payload defaults, checked one by one.
 		if _, err := newMapper(cfg); err != nil {
-			_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-			return exitUsage
+			return usageError(programName, err)
 		}
 	}
 	prog, err := loadMapping(cfg)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return exitUsage
+		return err
 	}
 	if err := checkTracing(); err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: invalid setting %v\n", programName, err)
-		return exitUsage
+		return usageError(programName, fmt.Errorf("invalid setting %w", err))
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_HTTP_ADDR (--http-addr): cannot listen on %s: %v\n", programName, cfg.HTTPAddr, unwrapAll(err))
-		return exitUsage
+		return &config.Error{Setting: "ORDERSYNC_HTTP_ADDR (--http-addr)", Reason: fmt.Sprintf("cannot listen on %s: %v", cfg.HTTPAddr, unwrapAll(err))}
 	}
 	log := newLogger(cfg, stderr)
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
 	if err := runWorker(ctx, stop, cfg, prog, ln, log); err != nil {
-		if errors.Is(err, dlq.ErrCompacted) {
-			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_DLQ_TOPIC (--dlq-topic): %v\n", programName, err)
-			return exitUsage
-		}
-		if errors.Is(err, consumer.ErrAuthentication) {
-			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_KAFKA_USERNAME (--kafka-username) or ORDERSYNC_KAFKA_PASSWORD: %v\n", programName, err)
-			return exitUsage
-		}
-		if errors.Is(err, consumer.ErrSessionTimeout) {
-			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_SESSION_TIMEOUT (--session-timeout): %v\n", programName, err)
-			return exitUsage
-		}
-		if errors.Is(err, ledger.ErrNotCompacted) {
-			_, _ = fmt.Fprintf(stderr, "%s: invalid setting ORDERSYNC_LEDGER_TOPIC (--ledger-topic): %v\n", programName, err)
-			return exitUsage
+		for _, refused := range []struct {
+			err     error
+			setting string
+		}{
+			{dlq.ErrCompacted, "ORDERSYNC_DLQ_TOPIC (--dlq-topic)"},
+			{consumer.ErrAuthentication, "ORDERSYNC_KAFKA_USERNAME (--kafka-username) or ORDERSYNC_KAFKA_PASSWORD"},
+			{consumer.ErrSessionTimeout, "ORDERSYNC_SESSION_TIMEOUT (--session-timeout)"},
+			{ledger.ErrNotCompacted, "ORDERSYNC_LEDGER_TOPIC (--ledger-topic)"},
+		} {
+			if errors.Is(err, refused.err) {
+				return &config.Error{Setting: refused.setting, Reason: err.Error()}
+			}
 		}
 		log.Error().Err(err).Msg("worker failed")
-		return exitFailed
+		return status(exitFailed)
 	}
-	return exitOK
+	return nil
 }
 
 // runWorker wires the merchant router (mapper and one uploader per

@@ -7,7 +7,7 @@ import (
 
 // byteSize reads a positive size in bytes: a whole number, optionally with
 // the suffix KiB, MiB or GiB.
-func (p *parser) byteSize(name string) int64 {
+func (p *parser) byteSize(name value) int64 {
 	v := p.str(name)
 	num, mult := v, int64(1)
 	for _, u := range []struct {

@@ -15,8 +15,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -31,12 +32,6 @@ const (
 	NeedTopics
 	// NeedWechat requires the signing merchant and the response verification keys.
 	NeedWechat
-)
-
-// Mode values of ORDERSYNC_MODE.
-const (
-	ModeServiceProvider = "service_provider"
-	ModeChannel         = "channel"
 )
 
 // Config is the checked configuration of one worker process.
@@ -109,28 +104,30 @@ func (e *Error) Error() string { return "invalid setting " + e.Setting + ": " + 
 // Loader reads the settings once the flag set it was bound to is parsed.
 type Loader struct {
 	fs      *flag.FlagSet
-	flags   map[string]*string
+	flags   map[int]*string // by spec index: the settings with a flag on fs
 	cfgFile *string
 }
 
-// Bind registers a flag for every setting, plus --config FILE, on fs.
-func Bind(fs *flag.FlagSet) *Loader {
-	l := &Loader{fs: fs, flags: make(map[string]*string, len(settings))}
-	for _, s := range settings {
-		if s.noFlag {
+// Bind registers --config FILE and the flags of the settings in groups on
+// fs; with no groups (worker run), the flag of every setting that has one.
+// A secret setting never gets a flag.
+func Bind(fs *flag.FlagSet, groups ...Group) *Loader {
+	l := &Loader{fs: fs, flags: map[int]*string{}}
+	for _, s := range specs() {
+		if s.flag == "" || s.secret || (len(groups) > 0 && !slices.ContainsFunc(s.groups, func(g Group) bool { return slices.Contains(groups, g) })) {
 			continue
 		}
-		usage := s.usage + " [" + s.env() + "]"
+		usage := s.usage + " [" + s.env + "]"
 		if s.def != "" {
 			usage += " (default " + strconv.Quote(s.def) + ")"
 		}
 		v := new(string)
-		l.flags[s.name] = v
-		if s.def == "true" || s.def == "false" {
-			fs.Var((*boolFlag)(v), s.flag(), usage) // --kafka-tls alone means true
+		l.flags[s.index] = v
+		if s.boolean {
+			fs.Var((*boolFlag)(v), s.flag, usage) // --kafka-tls alone means true
 			continue
 		}
-		fs.StringVar(v, s.flag(), "", usage)
+		fs.StringVar(v, s.flag, "", usage)
 	}
 	l.cfgFile = fs.String("config", "", "YAML file with the same settings, keys in snake case (max_in_flight)")
 	return l
@@ -156,28 +153,26 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 	}
 	set := map[string]bool{}
 	l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	raw := make(map[string]string, len(settings))
-	given := make(map[string]bool, len(settings)) // set by a flag, the environment or the file
-	for _, s := range settings {
-		given[s.name] = true
-		switch {
-		case !s.noFlag && set[s.flag()]:
-			raw[s.name] = *l.flags[s.name]
-		default:
-			if v, ok := getenv(s.env()); ok {
-				raw[s.name] = v
-			} else if v, ok := file[s.key()]; ok {
-				raw[s.name] = v
-			} else {
-				raw[s.name], given[s.name] = s.def, false
-			}
+	var all settings
+	for _, s := range specs() {
+		v := s.field(&all)
+		flagValue, bound := l.flags[s.index]
+		v.env, v.label, v.given = s.env, s.label(bound), true
+		if bound && set[s.flag] {
+			v.raw = *flagValue
+		} else if e, ok := getenv(s.env); ok {
+			v.raw = e
+		} else if f, ok := file[s.yaml]; ok {
+			v.raw = f
+		} else {
+			v.raw, v.given = s.def, false
 		}
 	}
-	cfg, err := parse(raw, need)
+	cfg, err := parse(&all, need)
 	if err != nil {
 		return nil, nil, err
 	}
-	warnings, err := parseRegistry(cfg, raw, given, need)
+	warnings, err := parseRegistry(cfg, &all, need)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -200,8 +195,7 @@ func (l *Loader) readFile() (map[string]string, error) {
 	}
 	out := make(map[string]string, len(doc))
 	for k, v := range doc {
-		s, ok := lookupSetting(strings.ToUpper(k))
-		if !ok || s.key() != k {
+		if _, ok := specByKey(k); !ok {
 			return nil, &Error{Setting: label, Reason: fmt.Sprintf("%s: unknown key %q", *l.cfgFile, k)}
 		}
 		str, err := yamlScalar(v)
@@ -245,11 +239,10 @@ func unknownEnv(environ []string) []string {
 	var warnings []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		rest, ok := strings.CutPrefix(name, EnvPrefix)
-		if !ok {
+		if !strings.HasPrefix(name, EnvPrefix) {
 			continue
 		}
-		if _, known := lookupSetting(rest); !known {
+		if _, known := specByEnv(name); !known {
 			warnings = append(warnings, fmt.Sprintf("unknown environment variable %s is ignored", name))
 		}
 	}
@@ -262,34 +255,33 @@ func firstLine(s string) string {
 	return line
 }
 
-// parser converts raw strings to typed values, stopping at the first error.
+// parser converts the settings to typed values, stopping at the first error.
 type parser struct {
-	raw      map[string]string
+	s        *settings
 	err      error
 	warnings []string
 }
 
-func (p *parser) fail(name, format string, args ...any) {
+func (p *parser) fail(v value, format string, args ...any) {
 	if p.err != nil {
 		return
 	}
-	s, _ := lookupSetting(name)
-	p.err = &Error{Setting: s.label(), Reason: fmt.Sprintf(format, args...)}
+	p.err = &Error{Setting: v.label, Reason: fmt.Sprintf(format, args...)}
 }
 
-func (p *parser) str(name string) string { return strings.TrimSpace(p.raw[name]) }
+func (p *parser) str(v value) string { return strings.TrimSpace(v.raw) }
 
-func (p *parser) required(name string) string {
-	v := p.str(name)
-	if v == "" {
-		p.fail(name, "required but not set")
+func (p *parser) required(v value) string {
+	s := p.str(v)
+	if s == "" {
+		p.fail(v, "required but not set")
 	}
-	return v
+	return s
 }
 
 // list splits a comma-separated setting, trimming spaces and dropping empty
 // and repeated items (a topic listed twice would be subscribed twice).
-func (p *parser) list(name string) []string {
+func (p *parser) list(name value) []string {
 	var out []string
 	for _, part := range strings.Split(p.str(name), ",") {
 		if part = strings.TrimSpace(part); part != "" && !slices.Contains(out, part) {
@@ -299,7 +291,7 @@ func (p *parser) list(name string) []string {
 	return out
 }
 
-func (p *parser) duration(name string, allowZero bool) time.Duration {
+func (p *parser) duration(name value, allowZero bool) time.Duration {
 	v := p.str(name)
 	d, err := time.ParseDuration(v)
 	switch {
@@ -311,7 +303,7 @@ func (p *parser) duration(name string, allowZero bool) time.Duration {
 	return d
 }
 
-func (p *parser) positiveInt(name string) int {
+func (p *parser) positiveInt(name value) int {
 	v := p.str(name)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
@@ -320,7 +312,7 @@ func (p *parser) positiveInt(name string) int {
 	return n
 }
 
-func (p *parser) boolean(name string) bool {
+func (p *parser) boolean(name value) bool {
 	v := p.str(name)
 	b, err := strconv.ParseBool(v)
 	if err != nil {
@@ -329,7 +321,7 @@ func (p *parser) boolean(name string) bool {
 	return b
 }
 
-func (p *parser) oneOf(name string, allowed ...string) string {
+func (p *parser) oneOf(name value, allowed ...string) string {
 	v := p.str(name)
 	for _, a := range allowed {
 		if v == a {
@@ -340,68 +332,68 @@ func (p *parser) oneOf(name string, allowed ...string) string {
 	return v
 }
 
-func parse(raw map[string]string, need Need) (*Config, error) {
-	p := &parser{raw: raw}
+func parse(s *settings, need Need) (*Config, error) {
+	p := &parser{s: s}
 	c := &Config{
-		GroupID:   p.str("GROUP_ID"),
-		Mode:      p.oneOf("MODE", ModeServiceProvider, ModeChannel),
-		SpAppID:   p.str("SP_APPID"),
-		ChannelID: p.str("CHANNEL_ID"),
-		SkipTypes: p.list("SKIP_TYPES"),
-		MchID:     p.str("MCHID"),
-		HTTPAddr:  p.str("HTTP_ADDR"),
-		LogFormat: p.oneOf("LOG_FORMAT", "json", "console"),
+		GroupID:   p.str(p.s.GroupID),
+		Mode:      p.oneOf(p.s.Mode, string(mapper.ModeServiceProvider), string(mapper.ModeChannel)),
+		SpAppID:   p.str(p.s.SpAppID),
+		ChannelID: p.str(p.s.ChannelID),
+		SkipTypes: p.list(p.s.SkipTypes),
+		MchID:     p.str(p.s.MchID),
+		HTTPAddr:  p.str(p.s.HTTPAddr),
+		LogFormat: p.oneOf(p.s.LogFormat, "json", "console"),
 	}
 	if c.GroupID == "" {
-		p.fail("GROUP_ID", "must not be empty")
+		p.fail(p.s.GroupID, "must not be empty")
 	}
 	c.LogLevel = parseLevel(p)
-	c.MappingFile = p.str("MAPPING_FILE")
-	c.Brokers = p.list("BROKERS")
+	c.MappingFile = p.str(p.s.MappingFile)
+	c.Brokers = p.list(p.s.Brokers)
 	if need&NeedKafka != 0 && len(c.Brokers) == 0 {
-		p.fail("BROKERS", "required but not set")
+		p.fail(p.s.Brokers, "required but not set")
 	}
 	for _, b := range c.Brokers {
 		if _, port, ok := strings.Cut(b, ":"); !ok || port == "" {
-			p.fail("BROKERS", "%q is not host:port", b)
+			p.fail(p.s.Brokers, "%q is not host:port", b)
 		}
 	}
-	c.Topics = p.list("TOPICS")
+	c.Topics = p.list(p.s.Topics)
 	if need&NeedTopics != 0 && len(c.Topics) == 0 {
-		p.fail("TOPICS", "required but not set")
+		p.fail(p.s.Topics, "required but not set")
 	}
-	c.DLQTopic = p.str("DLQ_TOPIC")
+	c.DLQTopic = p.str(p.s.DLQTopic)
 	if c.DLQTopic == "" && len(c.Topics) > 0 {
 		c.DLQTopic = c.Topics[0] + ".dlq"
 	}
 	for _, t := range c.Topics {
 		if t == c.DLQTopic {
-			p.fail("DLQ_TOPIC", "%q is also a source topic: dead letters would be consumed again", t)
+			p.fail(p.s.DLQTopic, "%q is also a source topic: dead letters would be consumed again", t)
 		}
 	}
 	parseLedger(p, c)
-	c.MaxInFlight = p.positiveInt("MAX_IN_FLIGHT")
-	c.MaxPendingBytes = p.byteSize("MAX_PENDING_BYTES")
-	c.RetryInitialInterval = p.duration("RETRY_INITIAL_INTERVAL", false)
-	c.RetryMaxInterval = p.duration("RETRY_MAX_INTERVAL", false)
-	c.RetryMaxElapsed = p.duration("RETRY_MAX_ELAPSED", false)
+	c.MaxInFlight = p.positiveInt(p.s.MaxInFlight)
+	c.MaxPendingBytes = p.byteSize(p.s.MaxPendingBytes)
+	c.RetryInitialInterval = p.duration(p.s.RetryInitialInterval, false)
+	c.RetryMaxInterval = p.duration(p.s.RetryMaxInterval, false)
+	c.RetryMaxElapsed = p.duration(p.s.RetryMaxElapsed, false)
 	if p.err == nil && c.RetryMaxInterval < c.RetryInitialInterval {
-		p.fail("RETRY_MAX_INTERVAL", "%s is shorter than ORDERSYNC_RETRY_INITIAL_INTERVAL %s", c.RetryMaxInterval, c.RetryInitialInterval)
+		p.fail(p.s.RetryMaxInterval, "%s is shorter than ORDERSYNC_RETRY_INITIAL_INTERVAL %s", c.RetryMaxInterval, c.RetryInitialInterval)
 	}
 	c.RateLimit = parseRate(p)
-	c.RequestTimeout = p.duration("REQUEST_TIMEOUT", false)
-	c.SessionTimeout = p.duration("SESSION_TIMEOUT", false)
-	c.RebalanceTimeout = p.duration("REBALANCE_TIMEOUT", false)
-	c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", false)
+	c.RequestTimeout = p.duration(p.s.RequestTimeout, false)
+	c.SessionTimeout = p.duration(p.s.SessionTimeout, false)
+	c.RebalanceTimeout = p.duration(p.s.RebalanceTimeout, false)
+	c.ShutdownTimeout = p.duration(p.s.ShutdownTimeout, false)
 	if c.HTTPAddr == "" {
-		p.fail("HTTP_ADDR", "must not be empty (e.g. :9090)")
+		p.fail(p.s.HTTPAddr, "must not be empty (e.g. :9090)")
 	}
 	c.Kafka = parseKafka(p)
 	c.BaseURL = parseBaseURL(p)
 	if need&NeedWechat != 0 {
 		checkBaseURL(p, c.BaseURL)
 	}
-	if need&NeedWechat != 0 && p.str("MERCHANTS_FILE") == "" {
+	if need&NeedWechat != 0 && p.str(p.s.MerchantsFile) == "" {
 		parseWechat(p, c)
 	}
 	if p.err != nil {
@@ -412,63 +404,63 @@ func parse(raw map[string]string, need Need) (*Config, error) {
 }
 
 func parseLevel(p *parser) zerolog.Level {
-	v := p.str("LOG_LEVEL")
+	v := p.str(p.s.LogLevel)
 	lvl, err := zerolog.ParseLevel(strings.ToLower(v))
 	if err != nil || v == "" {
-		p.fail("LOG_LEVEL", "%q must be one of trace, debug, info, warn, error", v)
+		p.fail(p.s.LogLevel, "%q must be one of trace, debug, info, warn, error", v)
 	}
 	return lvl
 }
 
 func parseRate(p *parser) float64 {
-	v := p.str("RATE_LIMIT")
+	v := p.str(p.s.RateLimit)
 	r, err := strconv.ParseFloat(v, 64)
 	if err != nil || r < 0 || r != r {
-		p.fail("RATE_LIMIT", "%q must be a number of requests per second, 0 for unlimited", v)
+		p.fail(p.s.RateLimit, "%q must be a number of requests per second, 0 for unlimited", v)
 	}
 	return r
 }
 
 func parseBaseURL(p *parser) string {
-	v := strings.TrimRight(p.str("WECHATPAY_BASE_URL"), "/")
+	v := strings.TrimRight(p.str(p.s.WechatPayBaseURL), "/")
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		p.fail("WECHATPAY_BASE_URL", "%q must be a scheme and host such as https://api.mch.weixin.qq.com", v)
+		p.fail(p.s.WechatPayBaseURL, "%q must be a scheme and host such as https://api.mch.weixin.qq.com", v)
 	}
 	return v
 }
 
 func parseWechat(p *parser, c *Config) {
-	c.MchID = p.required("MCHID")
-	c.MchCertSerial = p.required("MCH_CERT_SERIAL")
-	if path := p.required("MCH_PRIVATE_KEY_FILE"); path != "" {
-		p.checkPrivate("MCH_PRIVATE_KEY_FILE", path)
+	c.MchID = p.required(p.s.MchID)
+	c.MchCertSerial = p.required(p.s.MchCertSerial)
+	if path := p.required(p.s.MchPrivateKeyFile); path != "" {
+		p.checkPrivate(p.s.MchPrivateKeyFile, path)
 		key, err := uploader.LoadPrivateKey(path)
 		if err != nil {
-			p.fail("MCH_PRIVATE_KEY_FILE", "%v", err)
+			p.fail(p.s.MchPrivateKeyFile, "%v", err)
 		}
 		c.MchPrivateKey = key
 	}
-	pubFile, pubID, certFile := p.str("WECHATPAY_PUBLIC_KEY_FILE"), p.str("WECHATPAY_PUBLIC_KEY_ID"), p.str("WECHATPAY_CERT_FILE")
+	pubFile, pubID, certFile := p.str(p.s.WechatPayPublicKeyFile), p.str(p.s.WechatPayPublicKeyID), p.str(p.s.WechatPayCertFile)
 	switch {
 	case pubFile == "" && pubID == "" && certFile == "":
-		p.fail("WECHATPAY_PUBLIC_KEY_FILE", "required: set it with ORDERSYNC_WECHATPAY_PUBLIC_KEY_ID, or set ORDERSYNC_WECHATPAY_CERT_FILE")
+		p.fail(p.s.WechatPayPublicKeyFile, "required: set it with ORDERSYNC_WECHATPAY_PUBLIC_KEY_ID, or set ORDERSYNC_WECHATPAY_CERT_FILE")
 	case certFile != "" && (pubFile != "" || pubID != ""):
-		p.fail("WECHATPAY_CERT_FILE", "set either the public key (ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE and _ID) or the platform certificate, not both")
+		p.fail(p.s.WechatPayCertFile, "set either the public key (ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE and _ID) or the platform certificate, not both")
 	case certFile != "":
 		cert, err := uploader.LoadCertificate(certFile)
 		if err != nil {
-			p.fail("WECHATPAY_CERT_FILE", "%v", err)
+			p.fail(p.s.WechatPayCertFile, "%v", err)
 		}
 		c.WechatPayCert = cert
 	case pubFile == "":
-		p.fail("WECHATPAY_PUBLIC_KEY_FILE", "required with ORDERSYNC_WECHATPAY_PUBLIC_KEY_ID")
+		p.fail(p.s.WechatPayPublicKeyFile, "required with ORDERSYNC_WECHATPAY_PUBLIC_KEY_ID")
 	case pubID == "":
-		p.fail("WECHATPAY_PUBLIC_KEY_ID", "required with ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE (PUB_KEY_ID_… from the merchant portal)")
+		p.fail(p.s.WechatPayPublicKeyID, "required with ORDERSYNC_WECHATPAY_PUBLIC_KEY_FILE (PUB_KEY_ID_… from the merchant portal)")
 	default:
 		key, err := uploader.LoadPublicKey(pubFile)
 		if err != nil {
-			p.fail("WECHATPAY_PUBLIC_KEY_FILE", "%v", err)
+			p.fail(p.s.WechatPayPublicKeyFile, "%v", err)
 		}
 		c.WechatPayPublicKey, c.WechatPayPublicKeyID = key, pubID
 	}
@@ -477,9 +469,9 @@ func parseWechat(p *parser, c *Config) {
 // parseLedger reads the delivery ledger's settings: its topic defaults to
 // <first topic>.ledger and must be neither a source nor the dead-letter topic.
 func parseLedger(p *parser, c *Config) {
-	c.Ledger = p.oneOf("LEDGER", "on", "off") == "on"
-	c.LedgerRetention = p.duration("LEDGER_RETENTION", false)
-	c.LedgerTopic = p.str("LEDGER_TOPIC")
+	c.Ledger = p.oneOf(p.s.Ledger, "on", "off") == "on"
+	c.LedgerRetention = p.duration(p.s.LedgerRetention, false)
+	c.LedgerTopic = p.str(p.s.LedgerTopic)
 	if c.LedgerTopic == "" && len(c.Topics) > 0 {
 		c.LedgerTopic = c.Topics[0] + ".ledger"
 	}
@@ -488,7 +480,7 @@ func parseLedger(p *parser, c *Config) {
 	}
 	for _, t := range append([]string{c.DLQTopic}, c.Topics...) {
 		if t == c.LedgerTopic {
-			p.fail("LEDGER_TOPIC", "%q is also a source or the dead-letter topic", t)
+			p.fail(p.s.LedgerTopic, "%q is also a source or the dead-letter topic", t)
 		}
 	}
 }

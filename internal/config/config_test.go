@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ordersync/ordersync/internal/mapper"
 )
 
 func load(t *testing.T, args []string, env map[string]string, need Need) (*Config, []string, error) {
@@ -55,7 +57,7 @@ func TestDefaults(t *testing.T) {
 		{"ledger", cfg.Ledger, true},
 		{"ledger topic", cfg.LedgerTopic, "orders.ledger"},
 		{"ledger retention", cfg.LedgerRetention, 72 * time.Hour},
-		{"mode", cfg.Mode, ModeServiceProvider},
+		{"mode", cfg.Mode, string(mapper.ModeServiceProvider)},
 		{"in flight", cfg.MaxInFlight, 64},
 		{"skip", strings.Join(cfg.SkipTypes, ","), "order.cancelled,order.closed,order.refunded,order.served"},
 		{"retry initial", cfg.RetryInitialInterval, 500 * time.Millisecond},
@@ -256,8 +258,7 @@ func TestComposeNamesOnlyRealSettings(t *testing.T) {
 		t.Fatal("docker-compose.yml has no worker service with an environment")
 	}
 	for name := range worker.Environment {
-		rest, ok := strings.CutPrefix(name, EnvPrefix)
-		if _, known := lookupSetting(rest); !ok || !known {
+		if _, known := specByEnv(name); !known {
 			t.Errorf("docker-compose.yml sets %s, which the worker does not read", name)
 		}
 	}
@@ -281,5 +282,61 @@ func TestBooleanFlagsTakeNoValue(t *testing.T) {
 	}
 	if cfg.Kafka.TLS != nil {
 		t.Error("--kafka-tls=false turned TLS on")
+	}
+}
+
+// TestSettingNames: every setting's names follow one rule (flag in kebab and
+// YAML key in snake case of the variable without its prefix), none is
+// repeated, and a secret has no flag.
+func TestSettingNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range specs() {
+		base, ok := strings.CutPrefix(s.env, EnvPrefix)
+		if !ok || s.yaml != strings.ToLower(base) {
+			t.Errorf("%s: yaml key %q, want %q", s.env, s.yaml, strings.ToLower(base))
+		}
+		if want := strings.ReplaceAll(s.yaml, "_", "-"); s.flag != want && !(s.secret && s.flag == "") {
+			t.Errorf("%s: flag %q, want %q", s.env, s.flag, want)
+		}
+		if s.secret && s.flag != "" {
+			t.Errorf("%s is secret but has the flag --%s", s.env, s.flag)
+		}
+		for _, g := range s.groups {
+			if g != GroupKafka && g != GroupLedger && g != GroupGuard && g != GroupMapper {
+				t.Errorf("%s: unknown group %q", s.env, g)
+			}
+		}
+		for _, n := range []string{s.env, "--" + s.flag, s.yaml} {
+			if seen[n] && n != "--" {
+				t.Errorf("%s: name %s repeated", s.env, n)
+			}
+			seen[n] = true
+		}
+	}
+}
+
+// TestBindGroups: a command registers only the flags of its groups, and an
+// error about a setting it has no flag for names the variable alone.
+func TestBindGroups(t *testing.T) {
+	fs := flag.NewFlagSet("dlq", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := Bind(fs, GroupKafka)
+	for _, name := range []string{"brokers", "dlq-topic", "kafka-tls", "kafka-password-file", "config"} {
+		if fs.Lookup(name) == nil {
+			t.Errorf("--%s not registered", name)
+		}
+	}
+	for _, name := range []string{"mch-private-key-file", "max-in-flight", "mchid", "kafka-password", "http-addr", "ledger-topic"} {
+		if fs.Lookup(name) != nil {
+			t.Errorf("--%s registered by a Kafka-only command", name)
+		}
+	}
+	if err := fs.Parse([]string{"--brokers", "k:9092"}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ORDERSYNC_MAX_IN_FLIGHT": "0"}
+	_, _, err := l.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil, NeedKafka)
+	if err == nil || !strings.Contains(err.Error(), "ORDERSYNC_MAX_IN_FLIGHT:") {
+		t.Errorf("err = %v, want it to name ORDERSYNC_MAX_IN_FLIGHT without a flag", err)
 	}
 }

@@ -15,9 +15,9 @@ import (
 
 // SASL mechanisms accepted by ORDERSYNC_KAFKA_SASL_MECHANISM.
 const (
-	SASLPlain       = "PLAIN"
-	SASLScramSHA256 = "SCRAM-SHA-256"
-	SASLScramSHA512 = "SCRAM-SHA-512"
+	saslPlain       = "PLAIN"
+	saslScramSHA256 = "SCRAM-SHA-256"
+	saslScramSHA512 = "SCRAM-SHA-512"
 )
 
 // Kafka holds the checked broker security settings.
@@ -40,48 +40,48 @@ func (k Kafka) Transport() *kafka.Transport {
 
 func parseKafka(p *parser) Kafka {
 	var k Kafka
-	caFile := p.str("KAFKA_TLS_CA_FILE")
-	if p.boolean("KAFKA_TLS") {
+	caFile := p.str(p.s.KafkaTLSCAFile)
+	if p.boolean(p.s.KafkaTLS) {
 		k.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 		if caFile != "" {
 			pool, err := loadCAs(caFile)
 			if err != nil {
-				p.fail("KAFKA_TLS_CA_FILE", "%v", err)
+				p.fail(p.s.KafkaTLSCAFile, "%v", err)
 			}
 			k.TLS.RootCAs = pool
 		}
 	} else if caFile != "" {
-		p.fail("KAFKA_TLS_CA_FILE", "set but ORDERSYNC_KAFKA_TLS is false")
+		p.fail(p.s.KafkaTLSCAFile, "set but ORDERSYNC_KAFKA_TLS is false")
 	}
-	mech := p.str("KAFKA_SASL_MECHANISM")
-	user, pass := p.str("KAFKA_USERNAME"), kafkaPassword(p)
+	mech := p.str(p.s.KafkaSASLMechanism)
+	user, pass := p.str(p.s.KafkaUsername), kafkaPassword(p)
 	if mech == "" {
 		if user != "" || pass != "" {
-			p.fail("KAFKA_SASL_MECHANISM", "required when ORDERSYNC_KAFKA_USERNAME or _PASSWORD is set")
+			p.fail(p.s.KafkaSASLMechanism, "required when ORDERSYNC_KAFKA_USERNAME or _PASSWORD is set")
 		}
 		return k
 	}
 	if user == "" {
-		p.fail("KAFKA_USERNAME", "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s", mech)
+		p.fail(p.s.KafkaUsername, "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s", mech)
 	}
 	if pass == "" {
-		p.fail("KAFKA_PASSWORD", "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s (or ORDERSYNC_KAFKA_PASSWORD_FILE)", mech)
+		p.fail(p.s.KafkaPassword, "required with ORDERSYNC_KAFKA_SASL_MECHANISM %s (or ORDERSYNC_KAFKA_PASSWORD_FILE)", mech)
 	}
 	switch mech {
-	case SASLPlain:
+	case saslPlain:
 		k.SASL = plain.Mechanism{Username: user, Password: pass}
-	case SASLScramSHA256, SASLScramSHA512:
+	case saslScramSHA256, saslScramSHA512:
 		algo := scram.SHA256
-		if mech == SASLScramSHA512 {
+		if mech == saslScramSHA512 {
 			algo = scram.SHA512
 		}
 		m, err := scram.Mechanism(algo, user, pass)
 		if err != nil {
-			p.fail("KAFKA_PASSWORD", "cannot prepare SCRAM credentials")
+			p.fail(p.s.KafkaPassword, "cannot prepare SCRAM credentials")
 		}
 		k.SASL = m
 	default:
-		p.fail("KAFKA_SASL_MECHANISM", "%q must be one of %s, %s, %s", mech, SASLPlain, SASLScramSHA256, SASLScramSHA512)
+		p.fail(p.s.KafkaSASLMechanism, "%q must be one of %s, %s, %s", mech, saslPlain, saslScramSHA256, saslScramSHA512)
 	}
 	return k
 }

@@ -70,10 +70,15 @@ func TestMerchantsFileFormsTheRegistry(t *testing.T) {
 }
 
 func TestMerchantsFileConflictsWithSingleAccountSettings(t *testing.T) {
-	for _, name := range singleAccount {
-		env := map[string]string{"ORDERSYNC_MERCHANTS_FILE": writeRegistry(t, "/x"), EnvPrefix + name: "channel"}
+	var named settings
+	for _, s := range specs() {
+		s.field(&named).env = s.env
+	}
+	for _, v := range named.singleAccount() {
+		name := v.env
+		env := map[string]string{"ORDERSYNC_MERCHANTS_FILE": writeRegistry(t, "/x"), name: "channel"}
 		_, _, err := load(t, nil, env, 0)
-		if err == nil || !strings.Contains(err.Error(), "ORDERSYNC_MERCHANTS_FILE") || !strings.Contains(err.Error(), "conflicts with "+EnvPrefix+name) {
+		if err == nil || !strings.Contains(err.Error(), "ORDERSYNC_MERCHANTS_FILE") || !strings.Contains(err.Error(), "conflicts with "+name) {
 			t.Errorf("%s with a registry: err = %v", name, err)
 		}
 	}

@@ -12,33 +12,32 @@ import (
 // content of ORDERSYNC_KAFKA_PASSWORD_FILE without its trailing newline.
 // Setting both is an error.
 func kafkaPassword(p *parser) string {
-	pass, file := p.raw["KAFKA_PASSWORD"], p.str("KAFKA_PASSWORD_FILE")
+	pass, file := p.s.KafkaPassword.raw, p.str(p.s.KafkaPasswordFile)
 	if file == "" {
 		return pass
 	}
 	if pass != "" {
-		p.fail("KAFKA_PASSWORD_FILE", "set together with ORDERSYNC_KAFKA_PASSWORD; set one of them")
+		p.fail(p.s.KafkaPasswordFile, "set together with ORDERSYNC_KAFKA_PASSWORD; set one of them")
 		return ""
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		p.fail("KAFKA_PASSWORD_FILE", "cannot read %s", file)
+		p.fail(p.s.KafkaPasswordFile, "cannot read %s", file)
 		return ""
 	}
-	p.checkPrivate("KAFKA_PASSWORD_FILE", file)
+	p.checkPrivate(p.s.KafkaPasswordFile, file)
 	return strings.TrimRight(string(data), "\r\n")
 }
 
-// checkPrivate warns when the secret file path of setting name can be read
+// checkPrivate warns when the secret file path of setting v can be read
 // by its group or by others.
-func (p *parser) checkPrivate(name, path string) {
+func (p *parser) checkPrivate(v value, path string) {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm()&0o077 == 0 {
 		return
 	}
-	s, _ := lookupSetting(name)
 	p.warnings = append(p.warnings, fmt.Sprintf("%s: %s is readable by group or others (mode %04o); chmod 600 it",
-		s.env(), path, fi.Mode().Perm()))
+		v.env, path, fi.Mode().Perm()))
 }
 
 // checkBaseURL refuses a plain-http API base URL, which would carry login
@@ -49,8 +48,8 @@ func checkBaseURL(p *parser, base string) {
 	if err != nil || u.Scheme != "http" {
 		return
 	}
-	if !loopback(u.Hostname()) && !p.boolean("ALLOW_INSECURE_BASE_URL") {
-		p.fail("WECHATPAY_BASE_URL", "%q is plain http to a host other than this one: bodies, login_token included, "+
+	if !loopback(u.Hostname()) && !p.boolean(p.s.AllowInsecureBaseURL) {
+		p.fail(p.s.WechatPayBaseURL, "%q is plain http to a host other than this one: bodies, login_token included, "+
 			"would cross the network unencrypted; use https, or set ORDERSYNC_ALLOW_INSECURE_BASE_URL=true (sandbox only)", base)
 		return
 	}
