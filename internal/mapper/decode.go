@@ -1,0 +1,237 @@
+package mapper
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// maxDepth bounds the nesting of arrays and objects in a message value.
+const maxDepth = 64
+
+// The message value as decoded: each member the mapper reads is a named
+// field. Scalars stay jsontext.Value (the exact text, so numbers keep every
+// digit and a member of the wrong type is reported, not fatal); objects and
+// arrays are decoded as far as their kind allows (obj, list).
+
+// topJSON is the message value: a CloudEvents structured envelope, whose
+// event is in Data, or the order event itself (docs/events.md).
+type topJSON struct {
+	SpecVersion     jsontext.Value `json:"specversion"`
+	ID              jsontext.Value `json:"id"`
+	Type            jsontext.Value `json:"type"`
+	Time            jsontext.Value `json:"time"`
+	Data            obj[eventJSON] `json:"data"`
+	DataContentType jsontext.Value `json:"datacontenttype"`
+	DataBase64      jsontext.Value `json:"data_base64"`
+	Event           eventJSON      `json:",embed"`
+}
+
+type eventJSON struct {
+	EventID    jsontext.Value    `json:"event_id"`
+	EventType  jsontext.Value    `json:"event_type"`
+	OccurredAt jsontext.Value    `json:"occurred_at"`
+	Merchant   obj[merchantJSON] `json:"merchant"`
+	Customer   obj[customerJSON] `json:"customer"`
+	Order      obj[orderJSON]    `json:"order"`
+	Payment    obj[paymentJSON]  `json:"payment"`
+}
+
+type merchantJSON struct {
+	SpMchID   jsontext.Value `json:"sp_mchid"`
+	SpAppID   jsontext.Value `json:"sp_appid"`
+	ChannelID jsontext.Value `json:"channel_id"`
+	SubMchID  jsontext.Value `json:"sub_mchid"`
+	SubAppID  jsontext.Value `json:"sub_appid"`
+	ShopNo    jsontext.Value `json:"shop_no"`
+}
+
+type customerJSON struct {
+	OpenID     jsontext.Value `json:"openid"`
+	SubOpenID  jsontext.Value `json:"sub_openid"`
+	LoginToken jsontext.Value `json:"login_token"`
+}
+
+type orderJSON struct {
+	OrderNo        jsontext.Value      `json:"order_no"`
+	Entry          jsontext.Value      `json:"entry"`
+	TableNo        jsontext.Value      `json:"table_no"`
+	PeopleCount    jsontext.Value      `json:"people_count"`
+	TotalAmount    jsontext.Value      `json:"total_amount"`
+	DiscountAmount jsontext.Value      `json:"discount_amount"`
+	UserAmount     jsontext.Value      `json:"user_amount"`
+	Dishes         list[obj[dishJSON]] `json:"dishes"`
+}
+
+type dishJSON struct {
+	DishNo     jsontext.Value      `json:"dish_no"`
+	Name       jsontext.Value      `json:"name"`
+	Price      jsontext.Value      `json:"price"`
+	Unit       jsontext.Value      `json:"unit"`
+	Count      jsontext.Value      `json:"count"`
+	Discount   jsontext.Value      `json:"discount"`
+	Category   jsontext.Value      `json:"category"`
+	Priority   jsontext.Value      `json:"priority"`
+	Properties obj[propertiesJSON] `json:"properties"`
+}
+
+// propertiesJSON holds taste, cuisine, main_material, ingredients and
+// others, in the order they are sent (propertyKeys).
+type propertiesJSON struct {
+	Taste        prop `json:"taste"`
+	Cuisine      prop `json:"cuisine"`
+	MainMaterial prop `json:"main_material"`
+	Ingredients  prop `json:"ingredients"`
+	Others       prop `json:"others"`
+}
+
+func (p *propertiesJSON) all() [5]*prop {
+	return [5]*prop{&p.Taste, &p.Cuisine, &p.MainMaterial, &p.Ingredients, &p.Others}
+}
+
+type paymentJSON struct {
+	TransactionID jsontext.Value `json:"transaction_id"`
+	OutTradeNo    jsontext.Value `json:"out_trade_no"`
+	PaidAt        jsontext.Value `json:"paid_at"`
+}
+
+// obj is a member that must be an object: V is decoded when it is one,
+// Kind says what was found (0 when absent).
+type obj[T any] struct {
+	Kind jsontext.Kind
+	V    T
+}
+
+// UnmarshalJSONFrom decodes an object into V and skips any other value.
+func (o *obj[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	o.Kind = dec.PeekKind()
+	if o.Kind == '{' {
+		return json.UnmarshalDecode(dec, &o.V)
+	}
+	return dec.SkipValue()
+}
+
+// present reports whether the member was given and not null.
+func (o *obj[T]) present() bool { return o.Kind != 0 && o.Kind != 'n' }
+
+// list is a member that must be an array, like obj.
+type list[T any] struct {
+	Kind jsontext.Kind
+	V    []T
+}
+
+// UnmarshalJSONFrom decodes an array into V and skips any other value.
+func (l *list[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	l.Kind = dec.PeekKind()
+	if l.Kind == '[' {
+		return json.UnmarshalDecode(dec, &l.V)
+	}
+	return dec.SkipValue()
+}
+
+// prop is a properties value: a string or other scalar (Value) or an array
+// (Elems); Kind says which (0 when absent).
+type prop struct {
+	Kind  jsontext.Kind
+	Value jsontext.Value
+	Elems []jsontext.Value
+}
+
+// UnmarshalJSONFrom keeps a scalar as Value and an array's elements as Elems.
+func (p *prop) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	p.Kind = dec.PeekKind()
+	if p.Kind == '[' {
+		return json.UnmarshalDecode(dec, &p.Elems)
+	}
+	v, err := dec.ReadValue()
+	p.Value = v.Clone()
+	return err
+}
+
+func (p *prop) present() bool { return p.Kind != 0 && p.Kind != 'n' }
+
+// given reports whether a scalar member was given and not null.
+func given(v jsontext.Value) bool { return len(v) > 0 && v.Kind() != 'n' }
+
+// unquote returns the content of the JSON string v (checked by the decoder).
+func unquote(v jsontext.Value) []byte {
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v[1 : len(v)-1]
+	}
+	b, _ := jsontext.AppendUnquote(nil, v)
+	return b
+}
+
+// decodeOptions: the decoder rejects duplicate names and invalid UTF-8 by
+// default; decode already checked both.
+var decodeOptions = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
+// decode parses value into top, or returns the violation that makes it
+// unacceptable JSON: invalid syntax, invalid UTF-8, a duplicate name or more
+// than maxDepth levels of nesting.
+func decode(value []byte, top *obj[topJSON]) *Violation {
+	// Nesting cannot exceed the number of '{' and '[' bytes; only then is a
+	// token-by-token check needed before decoding.
+	if bytes.Count(value, []byte("{"))+bytes.Count(value, []byte("[")) > maxDepth {
+		if v := checkSyntax(value); v != nil {
+			return v
+		}
+	}
+	if err := json.Unmarshal(value, top); err != nil {
+		if v := checkSyntax(value); v != nil {
+			return v
+		}
+		return &Violation{Reason: "invalid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+// checkSyntax reads value token by token and describes its first fault, or
+// returns nil. Field is a pointer to the value at fault.
+func checkSyntax(value []byte) *Violation {
+	dec := jsontext.NewDecoder(bytes.NewReader(value))
+	for read := false; ; read = true {
+		tok, err := dec.ReadToken()
+		switch {
+		case err == io.EOF && !read:
+			return &Violation{Reason: fmt.Sprintf("invalid JSON at byte %d: unexpected end of input", len(value))}
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return syntaxViolation(value, err, read && dec.StackDepth() == 0)
+		}
+		if k := tok.Kind(); (k == '{' || k == '[') && dec.StackDepth() > maxDepth {
+			return &Violation{Field: string(dec.StackPointer()),
+				Reason: fmt.Sprintf("invalid JSON at byte %d: nested deeper than %d levels", dec.InputOffset()-1, maxDepth)}
+		}
+	}
+}
+
+// syntaxViolation words a decoder error; done says the top-level value was
+// complete, so the fault is data after it.
+func syntaxViolation(value []byte, err error, done bool) *Violation {
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return &Violation{Reason: "invalid JSON: " + err.Error()}
+	}
+	off := int(se.ByteOffset)
+	reason := se.Err.Error()
+	switch {
+	case se.Err == jsontext.ErrDuplicateName:
+		return &Violation{Field: string(se.JSONPointer), Reason: "duplicate key in object"}
+	case se.Err == io.ErrUnexpectedEOF || off >= len(value):
+		reason, off = "unexpected end of input", len(value)
+	case done:
+		reason = "unexpected data after the JSON value"
+	case bytes.HasSuffix([]byte(reason), []byte("(expecting non-control character)")):
+		reason = "control character in string"
+	case bytes.HasSuffix([]byte(reason), []byte("at start of value")):
+		reason = "unexpected character " + strconv.QuoteRune(rune(value[off]))
+	}
+	return &Violation{Field: string(se.JSONPointer), Reason: fmt.Sprintf("invalid JSON at byte %d: %s", off, reason)}
+}
