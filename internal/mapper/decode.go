@@ -22,20 +22,20 @@ const maxDepth = 64
 // topJSON is the message value: a CloudEvents structured envelope, whose
 // event is in Data, or the order event itself (docs/events.md).
 type topJSON struct {
-	SpecVersion     jsontext.Value `json:"specversion"`
-	ID              jsontext.Value `json:"id"`
-	Type            jsontext.Value `json:"type"`
-	Time            jsontext.Value `json:"time"`
+	SpecVersion     span           `json:"specversion"`
+	ID              span           `json:"id"`
+	Type            span           `json:"type"`
+	Time            span           `json:"time"`
 	Data            obj[eventJSON] `json:"data"`
-	DataContentType jsontext.Value `json:"datacontenttype"`
-	DataBase64      jsontext.Value `json:"data_base64"`
+	DataContentType span           `json:"datacontenttype"`
+	DataBase64      span           `json:"data_base64"`
 	Event           eventJSON      `json:",embed"`
 }
 
 type eventJSON struct {
-	EventID    jsontext.Value    `json:"event_id"`
-	EventType  jsontext.Value    `json:"event_type"`
-	OccurredAt jsontext.Value    `json:"occurred_at"`
+	EventID    span              `json:"event_id"`
+	EventType  span              `json:"event_type"`
+	OccurredAt span              `json:"occurred_at"`
 	Merchant   obj[merchantJSON] `json:"merchant"`
 	Customer   obj[customerJSON] `json:"customer"`
 	Order      obj[orderJSON]    `json:"order"`
@@ -43,40 +43,40 @@ type eventJSON struct {
 }
 
 type merchantJSON struct {
-	SpMchID   jsontext.Value `json:"sp_mchid"`
-	SpAppID   jsontext.Value `json:"sp_appid"`
-	ChannelID jsontext.Value `json:"channel_id"`
-	SubMchID  jsontext.Value `json:"sub_mchid"`
-	SubAppID  jsontext.Value `json:"sub_appid"`
-	ShopNo    jsontext.Value `json:"shop_no"`
+	SpMchID   span `json:"sp_mchid"`
+	SpAppID   span `json:"sp_appid"`
+	ChannelID span `json:"channel_id"`
+	SubMchID  span `json:"sub_mchid"`
+	SubAppID  span `json:"sub_appid"`
+	ShopNo    span `json:"shop_no"`
 }
 
 type customerJSON struct {
-	OpenID     jsontext.Value `json:"openid"`
-	SubOpenID  jsontext.Value `json:"sub_openid"`
-	LoginToken jsontext.Value `json:"login_token"`
+	OpenID     span `json:"openid"`
+	SubOpenID  span `json:"sub_openid"`
+	LoginToken span `json:"login_token"`
 }
 
 type orderJSON struct {
-	OrderNo        jsontext.Value      `json:"order_no"`
-	Entry          jsontext.Value      `json:"entry"`
-	TableNo        jsontext.Value      `json:"table_no"`
-	PeopleCount    jsontext.Value      `json:"people_count"`
-	TotalAmount    jsontext.Value      `json:"total_amount"`
-	DiscountAmount jsontext.Value      `json:"discount_amount"`
-	UserAmount     jsontext.Value      `json:"user_amount"`
+	OrderNo        span                `json:"order_no"`
+	Entry          span                `json:"entry"`
+	TableNo        span                `json:"table_no"`
+	PeopleCount    span                `json:"people_count"`
+	TotalAmount    span                `json:"total_amount"`
+	DiscountAmount span                `json:"discount_amount"`
+	UserAmount     span                `json:"user_amount"`
 	Dishes         list[obj[dishJSON]] `json:"dishes"`
 }
 
 type dishJSON struct {
-	DishNo     jsontext.Value      `json:"dish_no"`
-	Name       jsontext.Value      `json:"name"`
-	Price      jsontext.Value      `json:"price"`
-	Unit       jsontext.Value      `json:"unit"`
-	Count      jsontext.Value      `json:"count"`
-	Discount   jsontext.Value      `json:"discount"`
-	Category   jsontext.Value      `json:"category"`
-	Priority   jsontext.Value      `json:"priority"`
+	DishNo     span                `json:"dish_no"`
+	Name       span                `json:"name"`
+	Price      span                `json:"price"`
+	Unit       span                `json:"unit"`
+	Count      span                `json:"count"`
+	Discount   span                `json:"discount"`
+	Category   span                `json:"category"`
+	Priority   span                `json:"priority"`
 	Properties obj[propertiesJSON] `json:"properties"`
 }
 
@@ -95,9 +95,9 @@ func (p *propertiesJSON) all() [5]*prop {
 }
 
 type paymentJSON struct {
-	TransactionID jsontext.Value `json:"transaction_id"`
-	OutTradeNo    jsontext.Value `json:"out_trade_no"`
-	PaidAt        jsontext.Value `json:"paid_at"`
+	TransactionID span `json:"transaction_id"`
+	OutTradeNo    span `json:"out_trade_no"`
+	PaidAt        span `json:"paid_at"`
 }
 
 // obj is a member that must be an object: V is decoded when it is one,
@@ -138,22 +138,46 @@ func (l *list[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // (Elems); Kind says which (0 when absent).
 type prop struct {
 	Kind  jsontext.Kind
-	Value jsontext.Value
-	Elems []jsontext.Value
+	Value span
+	Elems []span
 }
 
 // UnmarshalJSONFrom keeps a scalar as Value and an array's elements as Elems.
 func (p *prop) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	p.Kind = dec.PeekKind()
-	if p.Kind == '[' {
-		return json.UnmarshalDecode(dec, &p.Elems)
+	if p.Kind != '[' {
+		return p.Value.UnmarshalJSONFrom(dec)
 	}
-	v, err := dec.ReadValue()
-	p.Value = v.Clone()
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != ']' {
+		var e span
+		if err := e.UnmarshalJSONFrom(dec); err != nil {
+			return err
+		}
+		p.Elems = append(p.Elems, e)
+	}
+	_, err := dec.ReadToken()
 	return err
 }
 
 func (p *prop) present() bool { return p.Kind != 0 && p.Kind != 'n' }
+
+// span is where a scalar member's text is in the message value: value[lo:hi]
+// (empty when absent).
+type span struct{ lo, hi int32 }
+
+// UnmarshalJSONFrom records where the value is, without copying it.
+func (s *span) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	s.hi = int32(dec.InputOffset())
+	s.lo = s.hi - int32(len(v))
+	return nil
+}
 
 // given reports whether a scalar member was given and not null.
 func given(v jsontext.Value) bool { return len(v) > 0 && v.Kind() != 'n' }

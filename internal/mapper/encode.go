@@ -152,12 +152,12 @@ func (r *run) encode(p *payload, hint int) []byte {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendDish(b, &p.dishes[k])
+		b = r.appendDish(b, &p.dishes[k])
 	}
 	return append(b, ']', '}')
 }
 
-func appendDish(b []byte, d *dish) []byte {
+func (r *run) appendDish(b []byte, d *dish) []byte {
 	b = append(b, '{')
 	b = appendField(b, "out_dish_no", d.no)
 	b = appendField(b, "name", d.name)
@@ -180,7 +180,7 @@ func appendDish(b []byte, d *dish) []byte {
 		for j, pr := range d.props.all() {
 			if pr.present() {
 				b = appendName(b, propertyKeys[j])
-				b = appendJoined(b, pr)
+				b = r.appendJoined(b, pr)
 			}
 		}
 		b = append(b, '}')
@@ -190,16 +190,16 @@ func appendDish(b []byte, d *dish) []byte {
 
 // appendJoined appends a properties value: a string as is, an array's
 // strings joined with " | ".
-func appendJoined(b []byte, v *prop) []byte {
+func (r *run) appendJoined(b []byte, v *prop) []byte {
 	if v.Kind == '"' {
-		return appendString(b, unquote(v.Value))
+		return appendString(b, unquote(r.v(v.Value)))
 	}
 	b = append(b, '"')
 	for j, e := range v.Elems {
 		if j > 0 {
 			b = append(b, separator...)
 		}
-		b = appendEscaped(b, unquote(e))
+		b = appendEscaped(b, unquote(r.v(e)))
 	}
 	return append(b, '"')
 }

@@ -37,6 +37,7 @@ func (p path) elem(j int) path {
 // run is the state of one Map call.
 type run struct {
 	m     *Mapper
+	in    []byte   // the message value
 	mode  Mode     // the event's account's mode (Config.Accounts), else the Mapper's
 	acct  *Account // the event's account, nil without Config.Accounts
 	base  string
@@ -67,6 +68,9 @@ func (r *run) ptr(p path) string {
 }
 
 func (r *run) bad(p path, reason string) { r.add(r.ptr(p), reason) }
+
+// v returns the text of the member at s.
+func (r *run) v(s span) jsontext.Value { return r.in[s.lo:s.hi] }
 
 // peek returns the string v, or nil when v is absent or not a string.
 func peek(v jsontext.Value) []byte {
@@ -242,7 +246,7 @@ func readHeaders(hs []Header) ceHeaders {
 // violation (the Result then carries what identification could be read).
 // Safe for concurrent use, pure: no I/O, no logger, no ctx.
 func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
-	r := run{m: m, mode: m.mode}
+	r := run{m: m, in: value, mode: m.mode}
 	h := readHeaders(headers)
 	if len(value) > m.maxBytes {
 		r.add("", fmt.Sprintf("value is %d bytes, more than the %d allowed", len(value), m.maxBytes))
@@ -277,15 +281,15 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 		if h.hasTim {
 			tim = source{fromH: true, hdr: h.time, p: abs("ce_time")}
 		}
-	case given(env.SpecVersion):
+	case given(r.v(env.SpecVersion)):
 		r.base = "/data"
-		if string(peek(env.SpecVersion)) != "1.0" {
+		if string(peek(r.v(env.SpecVersion))) != "1.0" {
 			r.bad(abs("/specversion"), `must be "1.0"`)
 		}
-		if ct := env.DataContentType; given(ct) && !isJSONType(peek(ct)) {
+		if ct := r.v(env.DataContentType); given(ct) && !isJSONType(peek(ct)) {
 			r.bad(abs("/datacontenttype"), "must be a JSON media type such as application/json")
 		}
-		if given(env.DataBase64) {
+		if given(r.v(env.DataBase64)) {
 			r.bad(abs("/data_base64"), "is not supported: the order event must be JSON in data")
 		}
 		ev = &env.Data.V
@@ -297,31 +301,31 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 			r.bad(abs("/data"), "must be a JSON object")
 			ev = nil
 		}
-		if given(env.ID) {
-			id = source{v: env.ID, p: abs("/id")}
+		if given(r.v(env.ID)) {
+			id = source{v: r.v(env.ID), p: abs("/id")}
 		}
-		if given(env.Type) {
-			typ = source{v: env.Type, p: abs("/type")}
+		if given(r.v(env.Type)) {
+			typ = source{v: r.v(env.Type), p: abs("/type")}
 		}
-		if given(env.Time) {
-			tim = source{v: env.Time, p: abs("/time")}
+		if given(r.v(env.Time)) {
+			tim = source{v: r.v(env.Time), p: abs("/time")}
 		}
 	}
 	if ev != nil {
-		if given(ev.EventID) {
-			id = source{v: ev.EventID, p: rel("/event_id")}
+		if given(r.v(ev.EventID)) {
+			id = source{v: r.v(ev.EventID), p: rel("/event_id")}
 		}
-		if given(ev.EventType) {
-			typ = source{v: ev.EventType, p: rel("/event_type")}
+		if given(r.v(ev.EventType)) {
+			typ = source{v: r.v(ev.EventType), p: rel("/event_type")}
 		}
-		if given(ev.OccurredAt) {
-			tim = source{v: ev.OccurredAt, p: rel("/occurred_at")}
+		if given(r.v(ev.OccurredAt)) {
+			tim = source{v: r.v(ev.OccurredAt), p: rel("/occurred_at")}
 		}
 	}
 
 	res := Result{EventID: cut128(r.peekSource(id)), EventType: eventType(r.peekSource(typ))}
 	if ev != nil && ev.Order.Kind == '{' {
-		res.OrderNo = cut128(peek(ev.Order.V.OrderNo))
+		res.OrderNo = cut128(peek(r.v(ev.Order.V.OrderNo)))
 	}
 	if ev == nil {
 		return r.invalid(res)
@@ -467,7 +471,7 @@ func (r *run) merchant(o *obj[merchantJSON], p *payload) {
 	}
 	p.hasMerchant = true
 	f := &o.V
-	p.subMchID = r.text(f.SubMchID, rel("/merchant/sub_mchid"), maxID, true)
+	p.subMchID = r.text(r.v(f.SubMchID), rel("/merchant/sub_mchid"), maxID, true)
 	mchID, spAppID, channelID := r.m.mchID, r.m.spAppID, r.m.channelID
 	if r.m.accounts != nil && p.subMchID != nil {
 		a, ok := r.m.accounts.Account(string(p.subMchID))
@@ -476,22 +480,22 @@ func (r *run) merchant(o *obj[merchantJSON], p *payload) {
 		} else {
 			r.acct, r.mode = &a, a.Mode
 			mchID, spAppID, channelID = []byte(a.MchID), []byte(a.SpAppID), []byte(a.ChannelID)
-			r.sameAsAccount(f.SpMchID, rel("/merchant/sp_mchid"), "sp_mchid", a.Mode == ModeServiceProvider, a.MchID)
-			r.sameAsAccount(f.ChannelID, rel("/merchant/channel_id"), "channel_id", a.Mode == ModeChannel, a.ChannelID)
+			r.sameAsAccount(r.v(f.SpMchID), rel("/merchant/sp_mchid"), "sp_mchid", a.Mode == ModeServiceProvider, a.MchID)
+			r.sameAsAccount(r.v(f.ChannelID), rel("/merchant/channel_id"), "channel_id", a.Mode == ModeChannel, a.ChannelID)
 		}
 	}
 	switch {
 	case r.m.accounts != nil && r.acct == nil:
 		// No account: its ids are unknown, the one violation above says why.
 	case r.mode == ModeServiceProvider:
-		p.spMchID = r.override(f.SpMchID, rel("/merchant/sp_mchid"), mchID)
-		p.spAppID = r.override(f.SpAppID, rel("/merchant/sp_appid"), spAppID)
+		p.spMchID = r.override(r.v(f.SpMchID), rel("/merchant/sp_mchid"), mchID)
+		p.spAppID = r.override(r.v(f.SpAppID), rel("/merchant/sp_appid"), spAppID)
 	default:
-		p.channelID = r.override(f.ChannelID, rel("/merchant/channel_id"), channelID)
+		p.channelID = r.override(r.v(f.ChannelID), rel("/merchant/channel_id"), channelID)
 	}
-	p.hasSubAppID = given(f.SubAppID)
-	p.subAppID = r.text(f.SubAppID, rel("/merchant/sub_appid"), maxID, r.mode == ModeChannel)
-	p.shopNo = r.text(f.ShopNo, rel("/merchant/shop_no"), maxID, true)
+	p.hasSubAppID = given(r.v(f.SubAppID))
+	p.subAppID = r.text(r.v(f.SubAppID), rel("/merchant/sub_appid"), maxID, r.mode == ModeChannel)
+	p.shopNo = r.text(r.v(f.ShopNo), rel("/merchant/shop_no"), maxID, true)
 }
 
 // sameAsAccount records a violation when the event names its own sp_mchid
@@ -526,10 +530,10 @@ func (r *run) customer(o *obj[customerJSON], p *payload) {
 	}
 	p.hasCustomer = true
 	f := &o.V
-	p.hasOpenID, p.hasSubOpenID = given(f.OpenID), given(f.SubOpenID)
-	p.openID = r.text(f.OpenID, rel("/customer/openid"), maxID, false)
-	p.subOpenID = r.text(f.SubOpenID, rel("/customer/sub_openid"), maxID, false)
-	p.loginToken = r.text(f.LoginToken, rel("/customer/login_token"), maxLoginToken, true)
+	p.hasOpenID, p.hasSubOpenID = given(r.v(f.OpenID)), given(r.v(f.SubOpenID))
+	p.openID = r.text(r.v(f.OpenID), rel("/customer/openid"), maxID, false)
+	p.subOpenID = r.text(r.v(f.SubOpenID), rel("/customer/sub_openid"), maxID, false)
+	p.loginToken = r.text(r.v(f.LoginToken), rel("/customer/login_token"), maxLoginToken, true)
 }
 
 // modeRules checks the conditional identity rules of the mode.
@@ -562,17 +566,17 @@ func (r *run) order(o *obj[orderJSON], p *payload) {
 		return
 	}
 	f := &o.V
-	p.orderNo = r.text(f.OrderNo, rel("/order/order_no"), maxPayID, true)
-	p.entry = r.text(f.Entry, rel("/order/entry"), maxEntry, true)
-	p.tableNo = r.text(f.TableNo, rel("/order/table_no"), maxTableNo, false)
-	v, ok := r.integer(f.PeopleCount, rel("/order/people_count"), false)
+	p.orderNo = r.text(r.v(f.OrderNo), rel("/order/order_no"), maxPayID, true)
+	p.entry = r.text(r.v(f.Entry), rel("/order/entry"), maxEntry, true)
+	p.tableNo = r.text(r.v(f.TableNo), rel("/order/table_no"), maxTableNo, false)
+	v, ok := r.integer(r.v(f.PeopleCount), rel("/order/people_count"), false)
 	p.people, p.hasPeople = v, r.inRange(v, ok, rel("/order/people_count"), 1, 1<<63-1, "must be at least 1")
 	var okT, okD, okU bool
-	p.total, okT = r.integer(f.TotalAmount, rel("/order/total_amount"), true)
+	p.total, okT = r.integer(r.v(f.TotalAmount), rel("/order/total_amount"), true)
 	okT = r.inRange(p.total, okT, rel("/order/total_amount"), 0, 1<<63-1, "must not be negative")
-	p.discount, okD = r.integer(f.DiscountAmount, rel("/order/discount_amount"), true)
+	p.discount, okD = r.integer(r.v(f.DiscountAmount), rel("/order/discount_amount"), true)
 	okD = r.inRange(p.discount, okD, rel("/order/discount_amount"), 0, 1<<63-1, "must not be negative")
-	p.user, okU = r.integer(f.UserAmount, rel("/order/user_amount"), true)
+	p.user, okU = r.integer(r.v(f.UserAmount), rel("/order/user_amount"), true)
 	okU = r.inRange(p.user, okU, rel("/order/user_amount"), 0, 1<<63-1, "must not be negative")
 	if okT && okD && p.discount > p.total {
 		r.bad(rel("/order/discount_amount"), "must not exceed total_amount")
@@ -608,22 +612,22 @@ func (r *run) dish(o *obj[dishJSON], k int, d *dish) {
 		return
 	}
 	f := &o.V
-	d.no = r.text(f.DishNo, dishPath(k, "/dish_no"), maxDishNo, true)
-	d.name = r.text(f.Name, dishPath(k, "/name"), maxDishName, true)
+	d.no = r.text(r.v(f.DishNo), dishPath(k, "/dish_no"), maxDishNo, true)
+	d.name = r.text(r.v(f.Name), dishPath(k, "/name"), maxDishName, true)
 	var ok bool
-	d.price, ok = r.integer(f.Price, dishPath(k, "/price"), true)
+	d.price, ok = r.integer(r.v(f.Price), dishPath(k, "/price"), true)
 	r.inRange(d.price, ok, dishPath(k, "/price"), 0, 1<<63-1, "must not be negative")
-	if u := r.text(f.Unit, dishPath(k, "/unit"), 16, true); u != nil {
+	if u := r.text(r.v(f.Unit), dishPath(k, "/unit"), 16, true); u != nil {
 		if oneOf(u, units) {
 			d.unit = u
 		} else {
 			r.bad(dishPath(k, "/unit"), fmt.Sprintf("unit %s must be BY_SHARE or BY_WEIGHT", quote(string(u))))
 		}
 	}
-	r.count(f.Count, dishPath(k, "/count"), d)
-	d.discount, ok = r.integer(f.Discount, dishPath(k, "/discount"), false)
+	r.count(r.v(f.Count), dishPath(k, "/count"), d)
+	d.discount, ok = r.integer(r.v(f.Discount), dishPath(k, "/discount"), false)
 	d.hasDiscount = r.inRange(d.discount, ok, dishPath(k, "/discount"), 1, 100, "must be between 1 and 100 (percent)")
-	if c := r.text(f.Category, dishPath(k, "/category"), 32, false); c != nil {
+	if c := r.text(r.v(f.Category), dishPath(k, "/category"), 32, false); c != nil {
 		switch {
 		case oneOf(c, categories):
 			d.category = c
@@ -633,7 +637,7 @@ func (r *run) dish(o *obj[dishJSON], k int, d *dish) {
 			r.bad(dishPath(k, "/category"), fmt.Sprintf("category %s is not in the documented list", quote(string(c))))
 		}
 	}
-	d.priority, ok = r.integer(f.Priority, dishPath(k, "/priority"), false)
+	d.priority, ok = r.integer(r.v(f.Priority), dishPath(k, "/priority"), false)
 	d.hasPriority = r.inRange(d.priority, ok, dishPath(k, "/priority"), 1, 100, "must be between 1 and 100")
 	if r.object(f.Properties.Kind, dishPath(k, "/properties"), false) {
 		d.props = &f.Properties.V
@@ -671,14 +675,15 @@ func (r *run) property(v *prop, p path, required bool) {
 		}
 		return
 	case v.Kind == '"':
-		r.text(v.Value, p, maxProperty, true)
+		r.text(r.v(v.Value), p, maxProperty, true)
 		return
 	case v.Kind != '[':
 		r.bad(p, "must be a string or an array of strings")
 		return
 	}
 	total, ok := 0, true
-	for j, e := range v.Elems {
+	for j, sp := range v.Elems {
+		e := r.v(sp)
 		if j > 0 {
 			total += len(separator)
 		}
@@ -713,9 +718,9 @@ func (r *run) payment(o *obj[paymentJSON], p *payload) {
 		return
 	}
 	f := &o.V
-	p.transactionID = r.text(f.TransactionID, rel("/payment/transaction_id"), maxPayID, true)
-	p.outTradeNo = r.text(f.OutTradeNo, rel("/payment/out_trade_no"), maxPayID, true)
-	if t := r.text(f.PaidAt, rel("/payment/paid_at"), 64, true); t != nil {
+	p.transactionID = r.text(r.v(f.TransactionID), rel("/payment/transaction_id"), maxPayID, true)
+	p.outTradeNo = r.text(r.v(f.OutTradeNo), rel("/payment/out_trade_no"), maxPayID, true)
+	if t := r.text(r.v(f.PaidAt), rel("/payment/paid_at"), 64, true); t != nil {
 		p.payTime, _ = r.timeOf(t, rel("/payment/paid_at"))
 	}
 }
