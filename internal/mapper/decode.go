@@ -15,9 +15,9 @@ import (
 const maxDepth = 64
 
 // The message value as decoded: each member the mapper reads is a named
-// field. Scalars stay jsontext.Value (the exact text, so numbers keep every
-// digit and a member of the wrong type is reported, not fatal); objects and
-// arrays are decoded as far as their kind allows (obj, list).
+// field. A scalar is a span of the value's text (so numbers keep every digit
+// and a member of the wrong type is reported, not fatal); objects and arrays
+// are decoded as far as their kind allows (obj, list, prop).
 
 // topJSON is the message value: a CloudEvents structured envelope, whose
 // event is in Data, or the order event itself (docs/events.md).
@@ -191,13 +191,9 @@ func unquote(v jsontext.Value) []byte {
 	return b
 }
 
-// decodeOptions: the decoder rejects duplicate names and invalid UTF-8 by
-// default; decode already checked both.
-var decodeOptions = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-
 // decode parses value into top, or returns the violation that makes it
-// unacceptable JSON: invalid syntax, invalid UTF-8, a duplicate name or more
-// than maxDepth levels of nesting.
+// unacceptable JSON: invalid syntax, invalid UTF-8, a duplicate name (the
+// decoder's defaults reject both) or more than maxDepth levels of nesting.
 func decode(value []byte, top *obj[topJSON]) *Violation {
 	// Nesting cannot exceed the number of '{' and '[' bytes; only then is a
 	// token-by-token check needed before decoding.

@@ -3,7 +3,10 @@
 // of every rule the event breaks.
 //
 // The package is pure: no I/O, no logging, no context. A Mapper is safe for
-// concurrent use.
+// concurrent use. Values are decoded with github.com/go-json-experiment/json
+// (strict RFC 8259, valid UTF-8, no duplicate names); syntax faults are
+// reported as "invalid JSON at byte N: ..." at the pointer of the value at
+// fault.
 //
 // Decisions the contract leaves open, fixed here:
 //   - JSON null on a field is treated exactly as if the field were absent: an
