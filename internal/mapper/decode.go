@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -248,9 +249,16 @@ func syntaxViolation(value []byte, err error, done bool) *Violation {
 		reason, off = "unexpected end of input", len(value)
 	case done:
 		reason = "unexpected data after the JSON value"
-	case bytes.HasSuffix([]byte(reason), []byte("(expecting non-control character)")):
+	case strings.HasSuffix(reason, "(expecting non-control character)"):
 		reason = "control character in string"
-	case bytes.HasSuffix([]byte(reason), []byte("at start of value")):
+	case strings.HasPrefix(reason, "invalid surrogate pair"):
+		// The library's wording quotes the input; these do not.
+		reason = `lone UTF-16 surrogate in \u escape`
+	case strings.HasPrefix(reason, "invalid escape sequence `\\u"):
+		reason = `invalid \u escape`
+	case strings.HasPrefix(reason, "invalid escape sequence"):
+		reason = "invalid escape"
+	case strings.HasSuffix(reason, "at start of value"):
 		reason = "unexpected character " + strconv.QuoteRune(rune(value[off]))
 	}
 	return &Violation{Field: string(se.JSONPointer), Reason: fmt.Sprintf("invalid JSON at byte %d: %s", off, reason)}
