@@ -223,23 +223,23 @@ func mapperConfig(cfg *config.Config) mapper.Config {
 // would reject is reported as the setting that holds it.
 func newMapper(cfg *config.Config) (*mapper.Mapper, error) {
 	m, err := mapper.New(mapperConfig(cfg))
-	if err == nil {
-		return m, nil
-	}
-	mode := mapper.Mode(cfg.Mode)
-	for _, one := range []struct {
-		setting string
-		cfg     mapper.Config
-	}{
-		{"ORDERSYNC_MCHID (--mchid)", mapper.Config{Mode: mode, MchID: cfg.MchID}},
-		{"ORDERSYNC_SP_APPID (--sp-appid)", mapper.Config{Mode: mode, SpAppID: cfg.SpAppID}},
-		{"ORDERSYNC_CHANNEL_ID (--channel-id)", mapper.Config{Mode: mode, ChannelID: cfg.ChannelID}},
-	} {
-		if _, oneErr := mapper.New(one.cfg); oneErr != nil {
-			return nil, &config.Error{Setting: one.setting, Reason: oneErr.Error()}
+	var ce *mapper.ConfigError
+	if errors.As(err, &ce) {
+		if setting, ok := mapperSettings[ce.Field]; ok {
+			return nil, &config.Error{Setting: setting, Reason: err.Error()}
 		}
 	}
-	return nil, fmt.Errorf("build mapper: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("build mapper: %w", err)
+	}
+	return m, nil
+}
+
+// mapperSettings names the setting behind each mapper.Config id field.
+var mapperSettings = map[string]string{
+	"MchID":     "ORDERSYNC_MCHID (--mchid)",
+	"SpAppID":   "ORDERSYNC_SP_APPID (--sp-appid)",
+	"ChannelID": "ORDERSYNC_CHANNEL_ID (--channel-id)",
 }
 
 func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -174,13 +174,13 @@ func (r *run) appendDish(b []byte, d *dish) []byte {
 	if d.hasPriority {
 		b = appendInt(b, "priority", d.priority)
 	}
-	if d.hasProps {
+	if d.props != nil {
 		b = appendName(b, "properties")
 		b = append(b, '{')
-		for j, key := range propertyKeys {
-			if d.props[j] >= 0 {
-				b = appendName(b, key)
-				b = r.appendJoined(b, d.props[j])
+		for j, pr := range d.props.all() {
+			if pr.present() {
+				b = appendName(b, propertyKeys[j])
+				b = r.appendJoined(b, pr)
 			}
 		}
 		b = append(b, '}')
@@ -190,16 +190,16 @@ func (r *run) appendDish(b []byte, d *dish) []byte {
 
 // appendJoined appends a properties value: a string as is, an array's
 // strings joined with " | ".
-func (r *run) appendJoined(b []byte, i int32) []byte {
-	if r.n[i].kind == kindString {
-		return appendString(b, r.raw(i))
+func (r *run) appendJoined(b []byte, v *prop) []byte {
+	if v.Kind == '"' {
+		return appendString(b, unquote(r.v(v.Value)))
 	}
 	b = append(b, '"')
-	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
-		if e > i+1 {
+	for j, e := range v.Elems {
+		if j > 0 {
 			b = append(b, separator...)
 		}
-		b = appendEscaped(b, r.raw(e))
+		b = appendEscaped(b, unquote(r.v(e)))
 	}
 	return append(b, '"')
 }

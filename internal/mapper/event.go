@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // path is a JSON pointer built only when a violation needs it: s1, then i1
@@ -35,11 +37,9 @@ func (p path) elem(j int) path {
 // run is the state of one Map call.
 type run struct {
 	m     *Mapper
+	in    []byte   // the message value
 	mode  Mode     // the event's account's mode (Config.Accounts), else the Mapper's
 	acct  *Account // the event's account, nil without Config.Accounts
-	in    []byte
-	n     []node
-	tape  *tape
 	base  string
 	vs    []Violation
 	extra int // violations beyond maxViolations
@@ -69,45 +69,15 @@ func (r *run) ptr(p path) string {
 
 func (r *run) bad(p path, reason string) { r.add(r.ptr(p), reason) }
 
-// fields fills out[k] with the value node of member keys[k] of the object at
-// obj, or -1 when the member is absent or null.
-func (r *run) fields(obj int32, keys []string, out []int32) {
-	for k := range out {
-		out[k] = -1
-	}
-	for k := obj + 1; k < r.n[obj].next; k = r.n[k+1].next {
-		kn := r.n[k]
-		key := r.in[kn.start:kn.end]
-		if kn.esc {
-			key = unescape(nil, key)
-		}
-		for j, name := range keys {
-			if string(key) == name {
-				if r.n[k+1].kind != kindNull {
-					out[j] = k + 1
-				}
-				break
-			}
-		}
-	}
-}
+// v returns the text of the member at s.
+func (r *run) v(s span) jsontext.Value { return r.in[s.lo:s.hi] }
 
-// raw returns the decoded content of the string node i.
-func (r *run) raw(i int32) []byte {
-	n := r.n[i]
-	b := r.in[n.start:n.end]
-	if n.esc {
-		return unescape(make([]byte, 0, len(b)), b)
-	}
-	return b
-}
-
-// peek returns the string at node i, or nil when i is absent or not a string.
-func (r *run) peek(i int32) []byte {
-	if i < 0 || r.n[i].kind != kindString {
+// peek returns the string v, or nil when v is absent or not a string.
+func peek(v jsontext.Value) []byte {
+	if v.Kind() != '"' {
 		return nil
 	}
-	return r.raw(i)
+	return unquote(v)
 }
 
 // textReason reports why valid UTF-8 s cannot be sent as a string of at most
@@ -135,20 +105,20 @@ func checkText(s []byte, max int, allow4 bool) string {
 	return ""
 }
 
-// text checks the string field at node i and returns it, or nil when it is
-// absent or broken (after recording why).
-func (r *run) text(i int32, p path, max int, required bool) []byte {
-	if i < 0 {
+// text checks the string member v and returns it, or nil when it is absent
+// or broken (after recording why).
+func (r *run) text(v jsontext.Value, p path, max int, required bool) []byte {
+	if !given(v) {
 		if required {
 			r.bad(p, "is required")
 		}
 		return nil
 	}
-	if r.n[i].kind != kindString {
+	if v.Kind() != '"' {
 		r.bad(p, "must be a string")
 		return nil
 	}
-	s := r.raw(i)
+	s := unquote(v)
 	if reason := textReason(s, max); reason != "" {
 		r.bad(p, reason)
 		return nil
@@ -156,26 +126,25 @@ func (r *run) text(i int32, p path, max int, required bool) []byte {
 	return s
 }
 
-// integer checks the integer field at node i.
-func (r *run) integer(i int32, p path, required bool) (int64, bool) {
-	if i < 0 {
+// integer checks the integer member v.
+func (r *run) integer(v jsontext.Value, p path, required bool) (int64, bool) {
+	if !given(v) {
 		if required {
 			r.bad(p, "is required")
 		}
 		return 0, false
 	}
-	n := r.n[i]
-	if n.kind != kindNumber {
+	if v.Kind() != '0' {
 		r.bad(p, "must be an integer")
 		return 0, false
 	}
-	d := parseDecimal(r.in[n.start:n.end])
-	v, reason := d.int64()
+	d := parseDecimal(v)
+	n, reason := d.int64()
 	if reason != "" {
 		r.bad(p, reason)
 		return 0, false
 	}
-	return v, true
+	return n, true
 }
 
 // inRange checks an integer against [lo, hi].
@@ -204,7 +173,7 @@ func (r *run) timeOf(s []byte, p path) (time.Time, bool) {
 // source is where an event attribute (event_id, event_type, occurred_at) was
 // found: the order event, a CloudEvents attribute or a ce_* header.
 type source struct {
-	i     int32 // tape node, -1 when absent or from a header
+	v     jsontext.Value // the member, nil when absent or from a header
 	hdr   []byte
 	fromH bool
 	p     path
@@ -216,14 +185,14 @@ type source struct {
 func (r *run) value(s source, max int) ([]byte, bool) {
 	v := s.hdr
 	switch {
-	case !s.fromH && s.i < 0:
+	case !s.fromH && !given(s.v):
 		r.bad(s.p, "is required")
 		return nil, false
-	case !s.fromH && r.n[s.i].kind != kindString:
+	case !s.fromH && s.v.Kind() != '"':
 		r.bad(s.p, "must be a string")
 		return nil, false
 	case !s.fromH:
-		v = r.raw(s.i)
+		v = unquote(s.v)
 	case !utf8.Valid(v):
 		r.bad(s.p, "is not valid UTF-8")
 		return nil, false
@@ -240,20 +209,11 @@ func (r *run) peekSource(s source) []byte {
 	if s.fromH {
 		return s.hdr
 	}
-	return r.peek(s.i)
+	return peek(s.v)
 }
 
-// Member names read from each object.
-var (
-	envelopeKeys = []string{"specversion", "id", "type", "time", "data", "datacontenttype", "data_base64"}
-	eventKeys    = []string{"event_id", "event_type", "occurred_at", "merchant", "customer", "order", "payment"}
-	merchantKeys = []string{"sp_mchid", "sp_appid", "channel_id", "sub_mchid", "sub_appid", "shop_no"}
-	customerKeys = []string{"openid", "sub_openid", "login_token"}
-	orderKeys    = []string{"order_no", "entry", "table_no", "people_count", "total_amount", "discount_amount", "user_amount", "dishes"}
-	dishKeys     = []string{"dish_no", "name", "price", "unit", "count", "discount", "category", "priority", "properties"}
-	paymentKeys  = []string{"transaction_id", "out_trade_no", "paid_at"}
-	maxTypeLen   = 128
-)
+// maxTypeLen bounds an event type.
+const maxTypeLen = 128
 
 // ceHeaders are the CloudEvents binary-mode headers of a record (the first
 // occurrence of each).
@@ -292,92 +252,82 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 		r.add("", fmt.Sprintf("value is %d bytes, more than the %d allowed", len(value), m.maxBytes))
 		return r.invalid(Result{EventID: cut128(h.id)})
 	}
-	t := getTape()
-	defer putTape(t)
-	if err := parseJSON(value, t); err != nil {
-		r.add(err.ptr, err.reason)
+	var top obj[topJSON]
+	if v := decode(value, &top); v != nil {
+		r.add(v.Field, v.Reason)
 		return r.invalid(Result{EventID: cut128(h.id)})
 	}
-	r.n, r.tape = t.nodes, t
-	if r.n[0].kind != kindObject {
+	if top.Kind != '{' {
 		r.add("", "must be a JSON object")
 		return r.invalid(Result{EventID: cut128(h.id)})
 	}
 
-	data := int32(0)
-	id := source{i: -1, p: rel("/event_id")}
-	typ := source{i: -1, p: rel("/event_type")}
-	tim := source{i: -1, p: rel("/occurred_at")}
-	var env [7]int32
-	r.fields(0, envelopeKeys, env[:])
+	env := &top.V
+	ev := &env.Event
+	id := source{p: rel("/event_id")}
+	typ := source{p: rel("/event_type")}
+	tim := source{p: rel("/occurred_at")}
 	switch {
 	case h.binary:
 		if string(h.specversion) != "1.0" {
 			r.add("ce_specversion", `must be "1.0"`)
 		}
 		if h.hasID {
-			id = source{i: -1, fromH: true, hdr: h.id, p: abs("ce_id")}
+			id = source{fromH: true, hdr: h.id, p: abs("ce_id")}
 		}
 		if h.hasTyp {
-			typ = source{i: -1, fromH: true, hdr: h.typ, p: abs("ce_type")}
+			typ = source{fromH: true, hdr: h.typ, p: abs("ce_type")}
 		}
 		if h.hasTim {
-			tim = source{i: -1, fromH: true, hdr: h.time, p: abs("ce_time")}
+			tim = source{fromH: true, hdr: h.time, p: abs("ce_time")}
 		}
-	case env[0] >= 0:
+	case given(r.v(env.SpecVersion)):
 		r.base = "/data"
-		if sv := env[0]; r.n[sv].kind != kindString || string(r.raw(sv)) != "1.0" {
+		if string(peek(r.v(env.SpecVersion))) != "1.0" {
 			r.bad(abs("/specversion"), `must be "1.0"`)
 		}
-		if ct := env[5]; ct >= 0 && !isJSONType(r.peek(ct)) {
+		if ct := r.v(env.DataContentType); given(ct) && !isJSONType(peek(ct)) {
 			r.bad(abs("/datacontenttype"), "must be a JSON media type such as application/json")
 		}
-		if env[6] >= 0 {
+		if given(r.v(env.DataBase64)) {
 			r.bad(abs("/data_base64"), "is not supported: the order event must be JSON in data")
 		}
-		data = env[4]
+		ev = &env.Data.V
 		switch {
-		case data < 0:
+		case !env.Data.present():
 			r.bad(abs("/data"), "is required")
-		case r.n[data].kind != kindObject:
+			ev = nil
+		case env.Data.Kind != '{':
 			r.bad(abs("/data"), "must be a JSON object")
-			data = -1
+			ev = nil
 		}
-		if env[1] >= 0 {
-			id = source{i: env[1], p: abs("/id")}
+		if given(r.v(env.ID)) {
+			id = source{v: r.v(env.ID), p: abs("/id")}
 		}
-		if env[2] >= 0 {
-			typ = source{i: env[2], p: abs("/type")}
+		if given(r.v(env.Type)) {
+			typ = source{v: r.v(env.Type), p: abs("/type")}
 		}
-		if env[3] >= 0 {
-			tim = source{i: env[3], p: abs("/time")}
+		if given(r.v(env.Time)) {
+			tim = source{v: r.v(env.Time), p: abs("/time")}
 		}
 	}
-	var ev [7]int32
-	if data >= 0 {
-		r.fields(data, eventKeys, ev[:])
-		if ev[0] >= 0 {
-			id = source{i: ev[0], p: rel("/event_id")}
+	if ev != nil {
+		if given(r.v(ev.EventID)) {
+			id = source{v: r.v(ev.EventID), p: rel("/event_id")}
 		}
-		if ev[1] >= 0 {
-			typ = source{i: ev[1], p: rel("/event_type")}
+		if given(r.v(ev.EventType)) {
+			typ = source{v: r.v(ev.EventType), p: rel("/event_type")}
 		}
-		if ev[2] >= 0 {
-			tim = source{i: ev[2], p: rel("/occurred_at")}
-		}
-	} else {
-		for k := range ev {
-			ev[k] = -1
+		if given(r.v(ev.OccurredAt)) {
+			tim = source{v: r.v(ev.OccurredAt), p: rel("/occurred_at")}
 		}
 	}
 
 	res := Result{EventID: cut128(r.peekSource(id)), EventType: eventType(r.peekSource(typ))}
-	var ord [8]int32
-	if o := ev[5]; o >= 0 && r.n[o].kind == kindObject {
-		r.fields(o, orderKeys, ord[:])
-		res.OrderNo = cut128(r.peek(ord[0]))
+	if ev != nil && ev.Order.Kind == '{' {
+		res.OrderNo = cut128(peek(r.v(ev.Order.V.OrderNo)))
 	}
-	if data < 0 {
+	if ev == nil {
 		return r.invalid(res)
 	}
 	if len(r.vs) == 0 {
@@ -398,7 +348,7 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 			// An order changed after it was paid carries its payment: sent as
 			// CREATE_DEAL it would take the paid order back.
 			p.status = StatusCreateDeal
-			if ev[6] >= 0 {
+			if ev.Payment.present() {
 				p.status = StatusPaySuccess
 			}
 		case TypePaid:
@@ -411,12 +361,12 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 	if t, ok := r.value(tim, 64); ok {
 		p.actionTime, _ = r.timeOf(t, tim.p)
 	}
-	r.merchant(ev[3], &p)
+	r.merchant(&ev.Merchant, &p)
 	res.SubMchID, res.Account = string(p.subMchID), r.acct
-	r.customer(ev[4], &p)
-	r.order(ev[5], ord, &p)
+	r.customer(&ev.Customer, &p)
+	r.order(&ev.Order, &p)
 	if p.status == StatusPaySuccess {
-		r.payment(ev[6], &p)
+		r.payment(&ev.Payment, &p)
 	}
 	r.modeRules(&p)
 	if len(r.vs) > 0 {
@@ -496,34 +446,32 @@ type dish struct {
 	hasDiscount, hasPriority  bool
 	count                     [countMaxDigits + 2]byte
 	countLen                  int
-	props                     [5]int32 // nodes of taste, cuisine, main_material, ingredients, others; -1 absent
-	hasProps                  bool
+	props                     *propertiesJSON // nil when absent
 }
 
-// object reports whether node i is an object, recording a violation at p
-// when it is absent (and required) or not an object.
-func (r *run) object(i int32, p path, required bool) bool {
+// object reports whether kind k (0 when absent) is an object, recording a
+// violation at p when it is absent (and required) or not an object.
+func (r *run) object(k jsontext.Kind, p path, required bool) bool {
 	switch {
-	case i < 0:
+	case k == 0 || k == 'n':
 		if required {
 			r.bad(p, "is required")
 		}
 		return false
-	case r.n[i].kind != kindObject:
+	case k != '{':
 		r.bad(p, "must be an object")
 		return false
 	}
 	return true
 }
 
-func (r *run) merchant(i int32, p *payload) {
-	if !r.object(i, rel("/merchant"), true) {
+func (r *run) merchant(o *obj[merchantJSON], p *payload) {
+	if !r.object(o.Kind, rel("/merchant"), true) {
 		return
 	}
 	p.hasMerchant = true
-	var f [6]int32
-	r.fields(i, merchantKeys, f[:])
-	p.subMchID = r.text(f[3], rel("/merchant/sub_mchid"), maxID, true)
+	f := &o.V
+	p.subMchID = r.text(r.v(f.SubMchID), rel("/merchant/sub_mchid"), maxID, true)
 	mchID, spAppID, channelID := r.m.mchID, r.m.spAppID, r.m.channelID
 	if r.m.accounts != nil && p.subMchID != nil {
 		a, ok := r.m.accounts.Account(string(p.subMchID))
@@ -532,61 +480,60 @@ func (r *run) merchant(i int32, p *payload) {
 		} else {
 			r.acct, r.mode = &a, a.Mode
 			mchID, spAppID, channelID = []byte(a.MchID), []byte(a.SpAppID), []byte(a.ChannelID)
-			r.sameAsAccount(f[0], rel("/merchant/sp_mchid"), "sp_mchid", a.Mode == ModeServiceProvider, a.MchID)
-			r.sameAsAccount(f[2], rel("/merchant/channel_id"), "channel_id", a.Mode == ModeChannel, a.ChannelID)
+			r.sameAsAccount(r.v(f.SpMchID), rel("/merchant/sp_mchid"), "sp_mchid", a.Mode == ModeServiceProvider, a.MchID)
+			r.sameAsAccount(r.v(f.ChannelID), rel("/merchant/channel_id"), "channel_id", a.Mode == ModeChannel, a.ChannelID)
 		}
 	}
 	switch {
 	case r.m.accounts != nil && r.acct == nil:
 		// No account: its ids are unknown, the one violation above says why.
 	case r.mode == ModeServiceProvider:
-		p.spMchID = r.override(f[0], rel("/merchant/sp_mchid"), mchID)
-		p.spAppID = r.override(f[1], rel("/merchant/sp_appid"), spAppID)
+		p.spMchID = r.override(r.v(f.SpMchID), rel("/merchant/sp_mchid"), mchID)
+		p.spAppID = r.override(r.v(f.SpAppID), rel("/merchant/sp_appid"), spAppID)
 	default:
-		p.channelID = r.override(f[2], rel("/merchant/channel_id"), channelID)
+		p.channelID = r.override(r.v(f.ChannelID), rel("/merchant/channel_id"), channelID)
 	}
-	p.hasSubAppID = f[4] >= 0
-	p.subAppID = r.text(f[4], rel("/merchant/sub_appid"), maxID, r.mode == ModeChannel)
-	p.shopNo = r.text(f[5], rel("/merchant/shop_no"), maxID, true)
+	p.hasSubAppID = given(r.v(f.SubAppID))
+	p.subAppID = r.text(r.v(f.SubAppID), rel("/merchant/sub_appid"), maxID, r.mode == ModeChannel)
+	p.shopNo = r.text(r.v(f.ShopNo), rel("/merchant/shop_no"), maxID, true)
 }
 
 // sameAsAccount records a violation when the event names its own sp_mchid
-// or channel_id (node i) and it is not its account's: the account decides
-// who reports the sub-merchant. An id of the other mode is ignored, as
-// without a registry.
-func (r *run) sameAsAccount(i int32, p path, name string, used bool, want string) {
-	if i < 0 || !used || r.acct.Overridable || r.n[i].kind != kindString {
+// or channel_id (v) and it is not its account's: the account decides who
+// reports the sub-merchant. An id of the other mode is ignored, as without
+// a registry.
+func (r *run) sameAsAccount(v jsontext.Value, p path, name string, used bool, want string) {
+	if !used || r.acct.Overridable || v.Kind() != '"' {
 		return
 	}
-	if got := r.raw(i); string(got) != want {
+	if got := unquote(v); string(got) != want {
 		r.bad(p, fmt.Sprintf("%s %s differs from %s of merchant account %s, which the merchant registry assigns this sub-merchant to",
 			quote(string(got)), name, quote(want), r.acct.Name))
 	}
 }
 
-// override returns the event's value at node i, or the configured default.
-func (r *run) override(i int32, p path, def []byte) []byte {
-	if i < 0 && len(def) > 0 {
+// override returns the event's value v, or the configured default.
+func (r *run) override(v jsontext.Value, p path, def []byte) []byte {
+	if !given(v) && len(def) > 0 {
 		return def
 	}
-	if i < 0 {
+	if !given(v) {
 		r.bad(p, "is required: the deployment configures no default")
 		return nil
 	}
-	return r.text(i, p, maxID, true)
+	return r.text(v, p, maxID, true)
 }
 
-func (r *run) customer(i int32, p *payload) {
-	if !r.object(i, rel("/customer"), true) {
+func (r *run) customer(o *obj[customerJSON], p *payload) {
+	if !r.object(o.Kind, rel("/customer"), true) {
 		return
 	}
 	p.hasCustomer = true
-	var f [3]int32
-	r.fields(i, customerKeys, f[:])
-	p.hasOpenID, p.hasSubOpenID = f[0] >= 0, f[1] >= 0
-	p.openID = r.text(f[0], rel("/customer/openid"), maxID, false)
-	p.subOpenID = r.text(f[1], rel("/customer/sub_openid"), maxID, false)
-	p.loginToken = r.text(f[2], rel("/customer/login_token"), maxLoginToken, true)
+	f := &o.V
+	p.hasOpenID, p.hasSubOpenID = given(r.v(f.OpenID)), given(r.v(f.SubOpenID))
+	p.openID = r.text(r.v(f.OpenID), rel("/customer/openid"), maxID, false)
+	p.subOpenID = r.text(r.v(f.SubOpenID), rel("/customer/sub_openid"), maxID, false)
+	p.loginToken = r.text(r.v(f.LoginToken), rel("/customer/login_token"), maxLoginToken, true)
 }
 
 // modeRules checks the conditional identity rules of the mode.
@@ -614,21 +561,22 @@ func (r *run) modeRules(p *payload) {
 	}
 }
 
-func (r *run) order(i int32, f [8]int32, p *payload) {
-	if !r.object(i, rel("/order"), true) {
+func (r *run) order(o *obj[orderJSON], p *payload) {
+	if !r.object(o.Kind, rel("/order"), true) {
 		return
 	}
-	p.orderNo = r.text(f[0], rel("/order/order_no"), maxPayID, true)
-	p.entry = r.text(f[1], rel("/order/entry"), maxEntry, true)
-	p.tableNo = r.text(f[2], rel("/order/table_no"), maxTableNo, false)
-	v, ok := r.integer(f[3], rel("/order/people_count"), false)
+	f := &o.V
+	p.orderNo = r.text(r.v(f.OrderNo), rel("/order/order_no"), maxPayID, true)
+	p.entry = r.text(r.v(f.Entry), rel("/order/entry"), maxEntry, true)
+	p.tableNo = r.text(r.v(f.TableNo), rel("/order/table_no"), maxTableNo, false)
+	v, ok := r.integer(r.v(f.PeopleCount), rel("/order/people_count"), false)
 	p.people, p.hasPeople = v, r.inRange(v, ok, rel("/order/people_count"), 1, 1<<63-1, "must be at least 1")
 	var okT, okD, okU bool
-	p.total, okT = r.integer(f[4], rel("/order/total_amount"), true)
+	p.total, okT = r.integer(r.v(f.TotalAmount), rel("/order/total_amount"), true)
 	okT = r.inRange(p.total, okT, rel("/order/total_amount"), 0, 1<<63-1, "must not be negative")
-	p.discount, okD = r.integer(f[5], rel("/order/discount_amount"), true)
+	p.discount, okD = r.integer(r.v(f.DiscountAmount), rel("/order/discount_amount"), true)
 	okD = r.inRange(p.discount, okD, rel("/order/discount_amount"), 0, 1<<63-1, "must not be negative")
-	p.user, okU = r.integer(f[6], rel("/order/user_amount"), true)
+	p.user, okU = r.integer(r.v(f.UserAmount), rel("/order/user_amount"), true)
 	okU = r.inRange(p.user, okU, rel("/order/user_amount"), 0, 1<<63-1, "must not be negative")
 	if okT && okD && p.discount > p.total {
 		r.bad(rel("/order/discount_amount"), "must not exceed total_amount")
@@ -636,61 +584,50 @@ func (r *run) order(i int32, f [8]int32, p *payload) {
 	if okT && okU && p.user > p.total {
 		r.bad(rel("/order/user_amount"), "must not exceed total_amount")
 	}
-	r.dishes(f[7], p)
+	r.dishes(&f.Dishes, p)
 }
 
-func (r *run) dishes(i int32, p *payload) {
+func (r *run) dishes(l *list[obj[dishJSON]], p *payload) {
 	pd := rel("/order/dishes")
 	switch {
-	case i < 0:
+	case l.Kind == 0 || l.Kind == 'n':
 		r.bad(pd, "is required")
 		return
-	case r.n[i].kind != kindArray:
+	case l.Kind != '[':
 		r.bad(pd, "must be an array")
 		return
-	}
-	n := 0
-	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
-		n++
-	}
-	if n == 0 {
+	case len(l.V) == 0:
 		r.bad(pd, "must have at least one dish")
 		return
 	}
-	if cap(r.tape.dishes) < n {
-		r.tape.dishes = make([]dish, n)
-	}
-	p.dishes = r.tape.dishes[:n]
-	k := 0
-	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
-		r.dish(e, k, &p.dishes[k])
-		k++
+	p.dishes = make([]dish, len(l.V))
+	for k := range l.V {
+		r.dish(&l.V[k], k, &p.dishes[k])
 	}
 }
 
-func (r *run) dish(i int32, k int, d *dish) {
-	if r.n[i].kind != kindObject {
+func (r *run) dish(o *obj[dishJSON], k int, d *dish) {
+	if o.Kind != '{' {
 		r.bad(dishPath(k, ""), "must be an object")
 		return
 	}
-	var f [9]int32
-	r.fields(i, dishKeys, f[:])
-	d.no = r.text(f[0], dishPath(k, "/dish_no"), maxDishNo, true)
-	d.name = r.text(f[1], dishPath(k, "/name"), maxDishName, true)
+	f := &o.V
+	d.no = r.text(r.v(f.DishNo), dishPath(k, "/dish_no"), maxDishNo, true)
+	d.name = r.text(r.v(f.Name), dishPath(k, "/name"), maxDishName, true)
 	var ok bool
-	d.price, ok = r.integer(f[2], dishPath(k, "/price"), true)
+	d.price, ok = r.integer(r.v(f.Price), dishPath(k, "/price"), true)
 	r.inRange(d.price, ok, dishPath(k, "/price"), 0, 1<<63-1, "must not be negative")
-	if u := r.text(f[3], dishPath(k, "/unit"), 16, true); u != nil {
+	if u := r.text(r.v(f.Unit), dishPath(k, "/unit"), 16, true); u != nil {
 		if oneOf(u, units) {
 			d.unit = u
 		} else {
 			r.bad(dishPath(k, "/unit"), fmt.Sprintf("unit %s must be BY_SHARE or BY_WEIGHT", quote(string(u))))
 		}
 	}
-	r.count(f[4], dishPath(k, "/count"), d)
-	d.discount, ok = r.integer(f[5], dishPath(k, "/discount"), false)
+	r.count(r.v(f.Count), dishPath(k, "/count"), d)
+	d.discount, ok = r.integer(r.v(f.Discount), dishPath(k, "/discount"), false)
 	d.hasDiscount = r.inRange(d.discount, ok, dishPath(k, "/discount"), 1, 100, "must be between 1 and 100 (percent)")
-	if c := r.text(f[6], dishPath(k, "/category"), 32, false); c != nil {
+	if c := r.text(r.v(f.Category), dishPath(k, "/category"), 32, false); c != nil {
 		switch {
 		case oneOf(c, categories):
 			d.category = c
@@ -700,28 +637,26 @@ func (r *run) dish(i int32, k int, d *dish) {
 			r.bad(dishPath(k, "/category"), fmt.Sprintf("category %s is not in the documented list", quote(string(c))))
 		}
 	}
-	d.priority, ok = r.integer(f[7], dishPath(k, "/priority"), false)
+	d.priority, ok = r.integer(r.v(f.Priority), dishPath(k, "/priority"), false)
 	d.hasPriority = r.inRange(d.priority, ok, dishPath(k, "/priority"), 1, 100, "must be between 1 and 100")
-	if r.object(f[8], dishPath(k, "/properties"), false) {
-		d.hasProps = true
-		r.fields(f[8], propertyKeys[:], d.props[:])
-		for j := range propertyKeys {
-			r.property(d.props[j], dishPath(k, propertyPaths[j]), j < 4)
+	if r.object(f.Properties.Kind, dishPath(k, "/properties"), false) {
+		d.props = &f.Properties.V
+		for j, pr := range d.props.all() {
+			r.property(pr, dishPath(k, propertyPaths[j]), j < 4)
 		}
 	}
 }
 
-func (r *run) count(i int32, p path, d *dish) {
-	if i < 0 {
+func (r *run) count(v jsontext.Value, p path, d *dish) {
+	if !given(v) {
 		r.bad(p, "is required")
 		return
 	}
-	n := r.n[i]
-	if n.kind != kindNumber {
+	if v.Kind() != '0' {
 		r.bad(p, "must be a number")
 		return
 	}
-	dec := parseDecimal(r.in[n.start:n.end])
+	dec := parseDecimal(v)
 	out, reason := dec.count(d.count[:0])
 	if reason != "" {
 		r.bad(p, reason)
@@ -732,36 +667,39 @@ func (r *run) count(i int32, p path, d *dish) {
 
 // property checks one properties value: a string, or an array of strings
 // joined with " | ", at most 128 characters either way.
-func (r *run) property(i int32, p path, required bool) {
-	if i < 0 {
+func (r *run) property(v *prop, p path, required bool) {
+	switch {
+	case !v.present():
 		if required {
 			r.bad(p, "is required when properties is present")
 		}
 		return
-	}
-	switch r.n[i].kind {
-	case kindString:
-		r.text(i, p, maxProperty, true)
+	case v.Kind == '"':
+		r.text(r.v(v.Value), p, maxProperty, true)
 		return
-	case kindArray:
-	default:
+	case v.Kind != '[':
 		r.bad(p, "must be a string or an array of strings")
 		return
 	}
-	total, j, ok := 0, 0, true
-	for e := i + 1; e < r.n[i].next; e = r.n[e].next {
+	total, ok := 0, true
+	for j, sp := range v.Elems {
+		e := r.v(sp)
 		if j > 0 {
 			total += len(separator)
+		}
+		if e.Kind() != '"' {
+			r.bad(p.elem(j), "must be a string")
+			ok = false
+			continue
 		}
 		s := r.text(e, p.elem(j), 1<<30, true)
 		if s == nil {
 			ok = false
 		}
 		total += runes(s)
-		j++
 	}
 	switch {
-	case j == 0:
+	case len(v.Elems) == 0:
 		r.bad(p, "must not be empty")
 	case ok && total > maxProperty:
 		r.bad(p, fmt.Sprintf("must be at most %d characters once joined with %q, got %d", maxProperty, separator, total))
@@ -770,20 +708,19 @@ func (r *run) property(i int32, p path, required bool) {
 
 const separator = " | "
 
-func (r *run) payment(i int32, p *payload) {
+func (r *run) payment(o *obj[paymentJSON], p *payload) {
 	switch {
-	case i < 0:
+	case !o.present():
 		r.bad(rel("/payment"), "is required for order.paid")
 		return
-	case r.n[i].kind != kindObject:
+	case o.Kind != '{':
 		r.bad(rel("/payment"), "must be an object")
 		return
 	}
-	var f [3]int32
-	r.fields(i, paymentKeys, f[:])
-	p.transactionID = r.text(f[0], rel("/payment/transaction_id"), maxPayID, true)
-	p.outTradeNo = r.text(f[1], rel("/payment/out_trade_no"), maxPayID, true)
-	if t := r.text(f[2], rel("/payment/paid_at"), 64, true); t != nil {
+	f := &o.V
+	p.transactionID = r.text(r.v(f.TransactionID), rel("/payment/transaction_id"), maxPayID, true)
+	p.outTradeNo = r.text(r.v(f.OutTradeNo), rel("/payment/out_trade_no"), maxPayID, true)
+	if t := r.text(r.v(f.PaidAt), rel("/payment/paid_at"), 64, true); t != nil {
 		p.payTime, _ = r.timeOf(t, rel("/payment/paid_at"))
 	}
 }

@@ -77,7 +77,7 @@ func TestGolden(t *testing.T) {
 			res, err := testMapper(t, mode).Map(value, headers)
 			got := outcomeLine(t, res, err)
 			if err == nil && !res.Skipped {
-				if vs := ValidatePayload(mode, res.Body); len(vs) > 0 {
+				if vs := checkBody(mode, res.Body); len(vs) > 0 {
 					t.Errorf("body breaks %v", vs)
 				}
 			}

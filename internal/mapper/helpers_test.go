@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ordersync/ordersync/internal/sandbox"
 )
 
 // baseEvent is a valid service-provider order.paid event (docs/events.md with a
@@ -128,4 +130,24 @@ func wantViolations(t *testing.T, err error, want []Violation) {
 			t.Errorf("violation %d = %q %q, want %q containing %q", i, g.Field, g.Reason, w.Field, w.Reason)
 		}
 	}
+}
+
+// checkBody checks a body with the sandbox's server-side checker (written
+// independently of this package) and that it is a body of mode; it returns
+// what is wrong, nothing when the body is acceptable.
+func checkBody(mode Mode, body []byte) []sandbox.Violation {
+	if v := sandbox.ValidateOrder(body); v != nil {
+		return []sandbox.Violation{*v}
+	}
+	var ids struct {
+		SpMchID   *string `json:"sp_mchid"`
+		ChannelID *string `json:"channel_id"`
+	}
+	if err := json.Unmarshal(body, &ids); err != nil {
+		return []sandbox.Violation{{Issue: err.Error()}}
+	}
+	if (mode == ModeServiceProvider) != (ids.SpMchID != nil) || (mode == ModeChannel) != (ids.ChannelID != nil) {
+		return []sandbox.Violation{{Issue: "not a body of mode " + string(mode)}}
+	}
+	return nil
 }

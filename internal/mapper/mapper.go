@@ -3,7 +3,10 @@
 // of every rule the event breaks.
 //
 // The package is pure: no I/O, no logging, no context. A Mapper is safe for
-// concurrent use.
+// concurrent use. Values are decoded with github.com/go-json-experiment/json
+// (strict RFC 8259, valid UTF-8, no duplicate names); syntax faults are
+// reported as "invalid JSON at byte N: ..." at the pointer of the value at
+// fault.
 //
 // Decisions the contract leaves open, fixed here:
 //   - JSON null on a field is treated exactly as if the field were absent: an
@@ -132,21 +135,36 @@ type Mapper struct {
 	accounts  Accounts
 }
 
-// New returns a Mapper for cfg. It fails on an unknown mode, on a default id
-// the API would reject, or on a negative MaxValueBytes.
+// ConfigError is a Config value New refuses. Field is the name of the
+// Config field (Mode, MchID, SpAppID, ChannelID or MaxValueBytes), so the
+// caller can name the setting that holds it; Reason says why.
+type ConfigError struct {
+	Field  string
+	Reason string
+	err    error // ErrUnknownMode for Mode
+}
+
+func (e *ConfigError) Error() string { return "mapper config: " + e.Reason }
+
+// Unwrap returns ErrUnknownMode for an unknown mode, else nil.
+func (e *ConfigError) Unwrap() error { return e.err }
+
+// New returns a Mapper for cfg. It fails with a *ConfigError on an unknown
+// mode, on a default id the API would reject, or on a negative
+// MaxValueBytes.
 func New(cfg Config) (*Mapper, error) {
 	if _, err := ParseMode(string(cfg.Mode)); err != nil {
-		return nil, fmt.Errorf("mapper config: %w", err)
+		return nil, &ConfigError{Field: "Mode", Reason: err.Error(), err: ErrUnknownMode}
 	}
-	for _, d := range []struct{ name, v string }{
-		{"mchid", cfg.MchID}, {"sp_appid", cfg.SpAppID}, {"channel_id", cfg.ChannelID},
+	for _, d := range []struct{ field, name, v string }{
+		{"MchID", "mchid", cfg.MchID}, {"SpAppID", "sp_appid", cfg.SpAppID}, {"ChannelID", "channel_id", cfg.ChannelID},
 	} {
 		if reason := idReason([]byte(d.v), maxID); reason != "" && d.v != "" {
-			return nil, fmt.Errorf("mapper config: %s %s", d.name, reason)
+			return nil, &ConfigError{Field: d.field, Reason: d.name + " " + reason}
 		}
 	}
 	if cfg.MaxValueBytes < 0 {
-		return nil, fmt.Errorf("mapper config: max value bytes %d is negative", cfg.MaxValueBytes)
+		return nil, &ConfigError{Field: "MaxValueBytes", Reason: fmt.Sprintf("max value bytes %d is negative", cfg.MaxValueBytes)}
 	}
 	m := &Mapper{
 		mode:      cfg.Mode,

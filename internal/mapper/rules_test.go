@@ -169,7 +169,7 @@ func TestMapRules(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Map: %v", err)
 			}
-			if vs := ValidatePayload(m.Mode(), res.Body); len(vs) > 0 {
+			if vs := checkBody(m.Mode(), res.Body); len(vs) > 0 {
 				t.Errorf("body %s breaks %v", res.Body, vs)
 			}
 		})

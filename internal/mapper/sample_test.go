@@ -39,7 +39,7 @@ func TestSampleStream(t *testing.T) {
 			if res.Status != ev.Status || res.EventID != ev.EventID || res.OrderNo != ev.OrderNo {
 				t.Errorf("%s: got %s %s %s, want %s %s %s", ev.EventID, res.Status, res.EventID, res.OrderNo, ev.Status, ev.EventID, ev.OrderNo)
 			}
-			if vs := ValidatePayload(ModeServiceProvider, res.Body); len(vs) > 0 {
+			if vs := checkBody(ModeServiceProvider, res.Body); len(vs) > 0 {
 				t.Errorf("%s: body breaks %v", ev.EventID, vs)
 			}
 		}

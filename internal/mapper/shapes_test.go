@@ -108,7 +108,7 @@ func TestMapShapes(t *testing.T) {
 			if res.EventID != tt.wantID || res.Status != tt.wantStatus {
 				t.Errorf("event id %q status %q, want %q %q", res.EventID, res.Status, tt.wantID, tt.wantStatus)
 			}
-			if vs := ValidatePayload(m.Mode(), res.Body); len(vs) > 0 {
+			if vs := checkBody(m.Mode(), res.Body); len(vs) > 0 {
 				t.Errorf("body breaks %v", vs)
 			}
 		})
