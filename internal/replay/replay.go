@@ -165,22 +165,22 @@ func (o Options) normalized() (Options, error) {
 
 // match reports whether d passes the class, time, merchant and order filters.
 func (o Options) match(d deadLetter) bool {
-	if len(o.Classes) > 0 && !slices.Contains(o.Classes, d.Class) {
+	if len(o.Classes) > 0 && !slices.Contains(o.Classes, d.dl.Failure.Class) {
 		return false
 	}
-	if (!o.Since.IsZero() || !o.Until.IsZero()) && !d.HasFailedAt {
+	if (!o.Since.IsZero() || !o.Until.IsZero()) && d.dl.FailedAt.IsZero() {
 		return false
 	}
-	if !o.Since.IsZero() && d.FailedAt.Before(o.Since) {
+	if !o.Since.IsZero() && d.dl.FailedAt.Before(o.Since) {
 		return false
 	}
-	if !o.Until.IsZero() && !d.FailedAt.Before(o.Until) {
+	if !o.Until.IsZero() && !d.dl.FailedAt.Before(o.Until) {
 		return false
 	}
-	if len(o.Merchants) > 0 && !slices.Contains(o.Merchants, d.SubMchID) {
+	if len(o.Merchants) > 0 && !slices.Contains(o.Merchants, d.dl.Failure.SubMchID) {
 		return false
 	}
-	if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, d.Account) {
+	if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, d.dl.Failure.Account) {
 		return false
 	}
 	return o.Order == "" || d.matchesOrder(o.Order)
@@ -188,7 +188,7 @@ func (o Options) match(d deadLetter) bool {
 
 // overLimit reports whether d must be left alone for its replay count.
 func (o Options) overLimit(d deadLetter) bool {
-	return !o.Force && (d.BadReplayCount || d.ReplayCount >= o.MaxReplays)
+	return !o.Force && (d.dl.BadReplayCount || d.dl.ReplayCount >= o.MaxReplays)
 }
 
 // Summary counts what a run did with the dead-letter records it read.
@@ -423,10 +423,10 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 	}
 	to := r.opts.To
 	if to == "" {
-		to = d.OriginalTopic
+		to = d.dl.Topic
 	}
 	switch {
-	case d.Omitted:
+	case d.dl.Omitted > 0:
 		r.sum.Omitted++
 		r.line("original-omitted", d, to)
 	case to == "" || to == r.opts.DLQTopic:
@@ -591,8 +591,8 @@ func (r *runner) guard(d deadLetter) string {
 // line writes one line about d to the output.
 func (r *runner) line(action string, d deadLetter, to string) {
 	fmt.Fprintf(r.out, "%s source=%s dlq=%s/%d/%d order=%s class=%s replays=%d to=%s reason=%s\n",
-		action, d.OriginalPos, r.opts.DLQTopic, d.Partition, d.Offset,
-		strconv.Quote(d.OrderNumber()), orDash(d.Class), d.ReplayCount, orDash(to), strconv.Quote(d.Reason))
+		action, d.dl.Source(), r.opts.DLQTopic, d.Partition, d.Offset,
+		strconv.Quote(d.OrderNumber()), orDash(d.dl.Failure.Class), d.dl.ReplayCount, orDash(to), strconv.Quote(d.Reason))
 }
 
 // progress writes a progress line when progressEvery has passed.
