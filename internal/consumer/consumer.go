@@ -174,8 +174,7 @@ const (
 	windowPerSlot = 4
 	minWindow     = 64
 	// leaveGrace is added to ShutdownTimeout for the final commit and for
-	// leaving the group; kafka-go's Close can hang (#1248), so Run stops
-	// waiting after it.
+	// leaving the group; Run stops waiting after it (see closeWithin).
 	leaveGrace = 5 * time.Second
 	// warnEvery spaces the repeats of a retry loop's warning (fetch, join).
 	warnEvery = 30 * time.Second
@@ -355,18 +354,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 // upload goroutines, which are idle once every partition has drained,
 // waiting at most ShutdownTimeout plus a grace period.
 func (c *Consumer) stop(group *kafka.ConsumerGroup) {
-	closed := make(chan struct{})
-	go func() {
-		defer close(closed)
+	bound := c.cfg.ShutdownTimeout + leaveGrace
+	if !closeWithin(bound, func() {
 		_ = group.Close() // always nil
 		c.stopUploads()
-	}()
-	t := time.NewTimer(c.cfg.ShutdownTimeout + leaveGrace)
-	defer t.Stop()
-	select {
-	case <-closed:
-	case <-t.C:
-		c.log.Warn().Dur("after", c.cfg.ShutdownTimeout+leaveGrace).Msg("leaving the consumer group did not finish; giving up")
+	}) {
+		c.log.Warn().Dur("after", bound).Msg("leaving the consumer group did not finish; giving up")
 	}
 	if c.ownTransport {
 		c.cfg.Transport.CloseIdleConnections()
@@ -445,11 +438,8 @@ type uploadPool struct {
 	wg      sync.WaitGroup
 }
 
-// stopUploads stops the upload goroutines and waits for them to exit.
-// Uploads run on long-lived goroutines rather than on the per-key ones
-// because a signed HTTPS request grows a goroutine's stack (net/http,
-// wechatpay-go, crypto/rsa): a fresh goroutine per event paid for that
-// growth each time.
+// stopUploads stops the upload goroutines (see upload) and waits for them
+// to exit.
 func (c *Consumer) stopUploads() {
 	c.pool.mu.Lock()
 	c.pool.stopped = true
@@ -513,14 +503,6 @@ func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (out up
 		}
 	}
 	return <-done, release, true
-}
-
-// kafkaLogger routes kafka-go's error log to debug: the errors that matter
-// surface through Next, FetchMessage and commits and are logged there.
-func kafkaLogger(l zerolog.Logger) kafka.Logger {
-	return kafka.LoggerFunc(func(msg string, args ...any) {
-		l.Debug().Str("source", "kafka-go").Msgf(msg, args...)
-	})
 }
 
 type nopObserver struct{}
