@@ -125,6 +125,17 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		defer func() { _ = led.Close() }()
 		consLedger, healthLedger = led, led
 	}
+	kafkaTransport := cfg.Kafka.Transport() // closed by deadLetters.Close
+	deadLetters, err := dlq.NewWriter(dlq.WriterConfig{Brokers: cfg.Brokers, Topic: cfg.DLQTopic, Transport: kafkaTransport})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("build dead-letter writer: %w", err)
+	}
+	defer func() {
+		if err := deadLetters.Close(); err != nil {
+			log.Warn().Err(err).Msg("closing dead-letter writer")
+		}
+	}()
 	cons, err := consumer.New(consumer.Config{
 		Brokers:          cfg.Brokers,
 		Topics:           cfg.Topics,
@@ -136,7 +147,8 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		RebalanceTimeout: cfg.RebalanceTimeout,
 		ShutdownTimeout:  cfg.ShutdownTimeout,
 		Dialer:           cfg.Kafka.Dialer(),
-		Transport:        cfg.Kafka.Transport(),
+		Transport:        kafkaTransport,
+		DeadLetters:      deadLetters,
 		Logger:           log,
 		Observer:         m,
 		Mapping:          consumerMapping(prog),

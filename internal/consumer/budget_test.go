@@ -30,7 +30,7 @@ func TestPendingBytesBounded(t *testing.T) {
 
 	rec := newRecorder(time.Millisecond)
 	cons, err := New(Config{
-		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: 64, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		ShutdownTimeout: 5 * time.Second, MaxPendingBytes: 1 << 20,
 		Logger: zerolog.New(testWriter{t}).Level(zerolog.WarnLevel),

@@ -50,6 +50,17 @@ type Uploader interface {
 	Upload(ctx context.Context, body []byte) uploader.Outcome
 }
 
+// DeadLetterWriter writes dead-letter records; *dlq.Writer implements it. It
+// must be safe for concurrent use. Write returns nil only once the record is
+// durably written; an error wrapping dlq.ErrTooLarge means the topic refuses
+// the record as too large (rec.WithoutOriginal may fit), any other error may
+// be retried. The consumer never closes it: its owner does, after Run returns.
+type DeadLetterWriter interface {
+	Write(ctx context.Context, rec dlq.Record) error
+}
+
+var _ DeadLetterWriter = (*dlq.Writer)(nil)
+
 // Observer receives the consumer's measurements (implemented by the metrics
 // package). Methods are called concurrently and must not block.
 type Observer interface {
@@ -91,10 +102,12 @@ const SkipListed = "skip_list"
 
 // Static configuration errors of New.
 var (
-	ErrNoBrokers     = errors.New("consumer: no brokers")
-	ErrNoTopics      = errors.New("consumer: no topics")
-	ErrNoGroupID     = errors.New("consumer: no group id")
-	ErrNoDLQTopic    = errors.New("consumer: no dead-letter topic")
+	ErrNoBrokers  = errors.New("consumer: no brokers")
+	ErrNoTopics   = errors.New("consumer: no topics")
+	ErrNoGroupID  = errors.New("consumer: no group id")
+	ErrNoDLQTopic = errors.New("consumer: no dead-letter topic")
+	// ErrNoDeadLetters means Config.DeadLetters is nil.
+	ErrNoDeadLetters = errors.New("consumer: no dead-letter writer")
 	ErrDLQIsSource   = errors.New("consumer: dead-letter topic is also a source topic")
 	ErrMaxInFlight   = errors.New("consumer: max in flight must be at least 1")
 	ErrNegativeDelay = errors.New("consumer: timeouts must not be negative")
@@ -106,6 +119,8 @@ var (
 type Config struct {
 	Brokers, Topics   []string
 	GroupID, DLQTopic string
+	// DeadLetters writes to DLQTopic; required.
+	DeadLetters DeadLetterWriter
 	// MaxInFlight bounds the events of this instance being uploaded or
 	// waiting between retries, across all partitions. A delivered event
 	// keeps its slot until its ledger record is acknowledged, so a crash
@@ -124,8 +139,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Dialer carries TLS/SASL for the group and the fetchers; nil = default.
 	Dialer *kafka.Dialer
-	// Transport carries TLS/SASL for the dead-letter writer and the
-	// partition watcher; nil = default.
+	// Transport carries TLS/SASL for commits, offset and metadata reads and
+	// the dead-letter topic's creation; nil = a private one, closed by Run.
 	Transport *kafka.Transport
 	// PartitionWatchInterval is how often the source topics' partition
 	// counts are read to notice added partitions and topics created after
@@ -159,8 +174,7 @@ const (
 	windowPerSlot = 4
 	minWindow     = 64
 	// leaveGrace is added to ShutdownTimeout for the final commit and for
-	// leaving the group; kafka-go's Close can hang (#1248), so Run stops
-	// waiting after it.
+	// leaving the group; Run stops waiting after it (see closeWithin).
 	leaveGrace = 5 * time.Second
 	// warnEvery spaces the repeats of a retry loop's warning (fetch, join).
 	warnEvery = 30 * time.Second
@@ -172,7 +186,7 @@ type Consumer struct {
 	cfg       Config
 	mapper    Mapper
 	uploader  Uploader
-	dlq       *dlq.Writer
+	dlq       DeadLetterWriter
 	client    *kafka.Client // commits, offset metadata and partition counts, over Config.Transport
 	obs       Observer
 	log       zerolog.Logger
@@ -180,6 +194,9 @@ type Consumer struct {
 	tracer    Tracer
 	heartbeat time.Duration
 	window    int
+	// ownTransport is set when Config.Transport was nil: Run closes the
+	// private transport's idle connections when it stops.
+	ownTransport bool
 
 	// uploads hands an upload to one of at most MaxInFlight long-lived
 	// goroutines (see upload); waiting for a free one is the in-flight bound.
@@ -216,6 +233,8 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		return nil, ErrNoGroupID
 	case cfg.DLQTopic == "":
 		return nil, ErrNoDLQTopic
+	case cfg.DeadLetters == nil:
+		return nil, ErrNoDeadLetters
 	case cfg.MaxInFlight < 1:
 		return nil, ErrMaxInFlight
 	case cfg.SessionTimeout < 0 || cfg.RebalanceTimeout < 0 || cfg.ShutdownTimeout < 0:
@@ -243,12 +262,9 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 	if cfg.PartitionWatchInterval <= 0 {
 		cfg.PartitionWatchInterval = defaultPartitionWatch
 	}
-	if cfg.Transport == nil {
-		cfg.Transport = &kafka.Transport{} // shared with the dead-letter writer, which closes it
-	}
-	w, err := dlq.NewWriter(dlq.WriterConfig{Brokers: cfg.Brokers, Topic: cfg.DLQTopic, Transport: cfg.Transport})
-	if err != nil {
-		return nil, fmt.Errorf("new consumer: %w", err)
+	ownTransport := cfg.Transport == nil
+	if ownTransport {
+		cfg.Transport = &kafka.Transport{}
 	}
 	obs := cfg.Observer
 	if obs == nil {
@@ -259,22 +275,23 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		tracer = cfg.Tracer
 	}
 	return &Consumer{
-		cfg:       cfg,
-		mapper:    m,
-		uploader:  u,
-		dlq:       w,
-		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport},
-		obs:       obs,
-		tracer:    tracer,
-		log:       cfg.Logger.With().Str("component", "consumer").Logger(),
-		warnings:  lograte.New(warnEvery, time.Now),
-		heartbeat: min(3*time.Second, cfg.SessionTimeout/3),
-		window:    max(windowPerSlot*cfg.MaxInFlight, minWindow),
-		uploads:   make(chan uploadCall),
-		budget:    newByteBudget(cfg.MaxPendingBytes),
-		pool:      uploadPool{quit: make(chan struct{})},
-		readyWhy:  "not started",
-		finished:  map[topicPartition]progress{},
+		cfg:          cfg,
+		mapper:       m,
+		uploader:     u,
+		dlq:          cfg.DeadLetters,
+		ownTransport: ownTransport,
+		client:       &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport},
+		obs:          obs,
+		tracer:       tracer,
+		log:          cfg.Logger.With().Str("component", "consumer").Logger(),
+		warnings:     lograte.New(warnEvery, time.Now),
+		heartbeat:    min(3*time.Second, cfg.SessionTimeout/3),
+		window:       max(windowPerSlot*cfg.MaxInFlight, minWindow),
+		uploads:      make(chan uploadCall),
+		budget:       newByteBudget(cfg.MaxPendingBytes),
+		pool:         uploadPool{quit: make(chan struct{})},
+		readyWhy:     "not started",
+		finished:     map[topicPartition]progress{},
 	}, nil
 }
 
@@ -334,25 +351,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 // stop closes the group — which ends the current generation, drains its
 // partitions, makes the final commit and leaves the group — then stops the
-// upload goroutines, which are idle once every partition has drained, and
-// closes the dead-letter writer, waiting at most ShutdownTimeout plus a
-// grace period.
+// upload goroutines, which are idle once every partition has drained,
+// waiting at most ShutdownTimeout plus a grace period.
 func (c *Consumer) stop(group *kafka.ConsumerGroup) {
-	closed := make(chan struct{})
-	go func() {
-		defer close(closed)
+	bound := c.cfg.ShutdownTimeout + leaveGrace
+	if !closeWithin(bound, func() {
 		_ = group.Close() // always nil
 		c.stopUploads()
-	}()
-	t := time.NewTimer(c.cfg.ShutdownTimeout + leaveGrace)
-	defer t.Stop()
-	select {
-	case <-closed:
-	case <-t.C:
-		c.log.Warn().Dur("after", c.cfg.ShutdownTimeout+leaveGrace).Msg("leaving the consumer group did not finish; giving up")
+	}) {
+		c.log.Warn().Dur("after", bound).Msg("leaving the consumer group did not finish; giving up")
 	}
-	if err := c.dlq.Close(); err != nil {
-		c.log.Warn().Err(err).Msg("closing dead-letter writer")
+	if c.ownTransport {
+		c.cfg.Transport.CloseIdleConnections()
 	}
 }
 
@@ -428,11 +438,8 @@ type uploadPool struct {
 	wg      sync.WaitGroup
 }
 
-// stopUploads stops the upload goroutines and waits for them to exit.
-// Uploads run on long-lived goroutines rather than on the per-key ones
-// because a signed HTTPS request grows a goroutine's stack (net/http,
-// wechatpay-go, crypto/rsa): a fresh goroutine per event paid for that
-// growth each time.
+// stopUploads stops the upload goroutines (see upload) and waits for them
+// to exit.
 func (c *Consumer) stopUploads() {
 	c.pool.mu.Lock()
 	c.pool.stopped = true
@@ -496,14 +503,6 @@ func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (out up
 		}
 	}
 	return <-done, release, true
-}
-
-// kafkaLogger routes kafka-go's error log to debug: the errors that matter
-// surface through Next, FetchMessage and commits and are logged there.
-func kafkaLogger(l zerolog.Logger) kafka.Logger {
-	return kafka.LoggerFunc(func(msg string, args ...any) {
-		l.Debug().Str("source", "kafka-go").Msgf(msg, args...)
-	})
 }
 
 type nopObserver struct{}

@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -537,4 +538,12 @@ func TestLargeInFlightLimitCostsNothingUnused(t *testing.T) {
 	}
 	in.stop(t)
 	rec.checkOrder(t, p.ok)
+}
+
+func TestNewRequiresDeadLetterWriter(t *testing.T) {
+	_, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{srcTopic}, GroupID: "g",
+		DLQTopic: dlqTopic, MaxInFlight: 1}, fakeMapper{}, nil)
+	if !errors.Is(err, ErrNoDeadLetters) {
+		t.Fatalf("New without DeadLetters: %v, want ErrNoDeadLetters", err)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol/offsetcommit"
 )
 
 // startGeneration runs one group generation: a fetcher per assigned
@@ -112,33 +111,20 @@ func (c *Consumer) commit(gen *kafka.Generation, parts []*partition) {
 	if withMeta {
 		metaBytes = metaBudget(len(parts))
 	}
-	req := &offsetcommit.Request{GroupID: gen.GroupID, GenerationID: gen.ID, MemberID: gen.MemberID, RetentionTimeMs: -1}
-	topicIndex := map[string]int{}
+	var commits []offsetCommit
 	sent := map[topicPartition]pendingCommit{}
 	for _, p := range parts {
 		off, meta, ok := p.tracker.committable(metaBytes)
 		if !ok {
 			continue
 		}
-		i, ok := topicIndex[p.topic]
-		if !ok {
-			i = len(req.Topics)
-			topicIndex[p.topic] = i
-			req.Topics = append(req.Topics, offsetcommit.RequestTopic{Name: p.topic})
-		}
-		// Leader epoch -1: unknown. kafka-go's Client.OffsetCommit sends 0,
-		// which a client validating positions (KIP-320) would take for a
-		// real epoch and could read as a log truncation.
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, offsetcommit.RequestPartition{
-			PartitionIndex: int32(p.id), CommittedOffset: off, CommittedLeaderEpoch: -1, CommitTimestamp: -1,
-			CommittedMetadata: meta,
-		})
+		commits = append(commits, offsetCommit{topicPartition{p.topic, p.id}, off, meta})
 		sent[topicPartition{p.topic, p.id}] = pendingCommit{p, off, meta}
 	}
 	if len(sent) == 0 {
 		return
 	}
-	landed, metaRefused, err := c.sendCommit(req)
+	landed, metaRefused, err := c.commitOffsets(gen, commits)
 	if err != nil {
 		ev := c.log.Warn()
 		if errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) {
@@ -175,36 +161,6 @@ type pendingCommit struct {
 	p      *partition
 	offset int64
 	meta   string
-}
-
-// sendCommit sends req to the group coordinator and returns the partitions
-// whose commit landed, whether any was refused in a way its metadata can
-// explain (too large, the request too large, a request the broker cannot
-// take), and the first other error.
-func (c *Consumer) sendCommit(req *offsetcommit.Request) (landed []topicPartition, metaRefused bool, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
-	m, err := c.cfg.Transport.RoundTrip(ctx, c.client.Addr, req)
-	if err != nil {
-		return nil, false, fmt.Errorf("offset commit: %w", err)
-	}
-	resp, ok := m.(*offsetcommit.Response)
-	if !ok {
-		return nil, false, fmt.Errorf("offset commit: unexpected response %T", m)
-	}
-	for _, t := range resp.Topics {
-		for _, pr := range t.Partitions {
-			switch code := kafka.Error(pr.ErrorCode); {
-			case pr.ErrorCode == 0:
-				landed = append(landed, topicPartition{t.Name, int(pr.PartitionIndex)})
-			case code == kafka.OffsetMetadataTooLarge, code == kafka.InvalidCommitOffsetSize, code == kafka.InvalidRequest:
-				metaRefused = true
-			case err == nil:
-				err = code
-			}
-		}
-	}
-	return landed, metaRefused, err
 }
 
 // finishedAhead reads the group's committed offsets of gen's partitions with
@@ -276,19 +232,14 @@ func (c *Consumer) remember(p *partition, gen int32) {
 	c.finished[topicPartition{p.topic, p.id}] = progress{below: below, landed: landed, gen: gen, above: above}
 }
 
-// resume starts p, assigned in generation gen, past what is known finished:
-// ahead, the offsets the group's last commit names finished above the
-// committed one (whichever member made it), and what this process finished
-// in an earlier generation whose commit did not land (the broker was down, a
-// rebalance fenced it). Re-uploading those events would send older states of
-// their orders after newer ones. Finished offsets are skipped — at least
-// once still holds, they were delivered, skipped or dead-lettered — and
-// committed with the next commit. This process's own record holds only when
-// no other member can have owned the partition in between: the previous
-// generation held it, or the group's committed offset is still the last one
-// this process landed. Otherwise another member may have uploaded older
-// states since, and only ahead is used. It returns how many offsets p will
-// pass over.
+// resume starts p, assigned in generation gen, past the offsets known
+// finished: ahead, those the group's last commit names finished above the
+// committed offset, and — only when no other member can have owned p since:
+// the previous generation held it, or the committed offset is still the last
+// one this process landed — what this process finished in an earlier
+// generation whose commit did not land. The offsets passed over are
+// committed with the next commit; it returns how many there are (see
+// docs/architecture.md "Resuming a partition").
 func (c *Consumer) resume(p *partition, gen int32, ahead []offsetRange) (n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

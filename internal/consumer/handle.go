@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/ordersync/ordersync/internal/dlq"
@@ -140,40 +139,32 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 	if rec.Topic == "" {
 		rec.Topic, rec.Partition = p.topic, p.id
 	}
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = 200 * time.Millisecond
-	bo.MaxInterval = 5 * time.Second
-	bo.MaxElapsedTime = 0
-	for attempt := 1; ; attempt++ {
-		rec.FailedAt = time.Now()
-		err := c.dlq.Write(ctx, rec)
-		ev.trace.DeadLetterWritten(rec.FailedAt, f.Class, err)
-		if err == nil {
-			c.dlqWritten()
-			c.obs.EventDone(OutcomeDeadLettered, f.Class)
-			c.eventLog(p, ev, zerolog.WarnLevel).Str("class", f.Class).Str("code", f.Code).Str("field", f.Field).
-				Int("http_status", f.HTTPStatus).Int("attempts", f.Attempts).Str("reason", dlq.OneLine(f.Message)).
-				Msg("event dead-lettered")
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		if errors.Is(err, dlq.ErrTooLarge) && rec.Omitted == 0 {
+	write := func() error {
+		for {
+			rec.FailedAt = time.Now()
+			err := c.dlq.Write(ctx, rec)
+			ev.trace.DeadLetterWritten(rec.FailedAt, f.Class, err)
+			if err == nil || !errors.Is(err, dlq.ErrTooLarge) || rec.Omitted > 0 || ctx.Err() != nil {
+				return err
+			}
 			rec = rec.WithoutOriginal()
 			c.eventLog(p, ev, zerolog.WarnLevel).Err(err).Int("omitted_bytes", rec.Omitted).
 				Msg("dead-letter topic refused the record whole; writing it without the original value and headers, which stay at the source offset until retention")
-			continue
 		}
+	}
+	if !retryUntilDone(ctx, deadLetterBackoff, write, func(err error, attempt int) {
 		c.dlqFailed(ctx, err)
 		c.eventLog(p, ev, zerolog.DebugLevel).Err(err).Int("attempt", attempt).
 			Msg("dead-letter write failed; retrying, nothing committed past this event")
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(bo.NextBackOff()):
-		}
+	}) {
+		return false
 	}
+	c.dlqWritten()
+	c.obs.EventDone(OutcomeDeadLettered, f.Class)
+	c.eventLog(p, ev, zerolog.WarnLevel).Str("class", f.Class).Str("code", f.Code).Str("field", f.Field).
+		Int("http_status", f.HTTPStatus).Int("attempts", f.Attempts).Str("reason", dlq.OneLine(f.Message)).
+		Msg("event dead-lettered")
+	return true
 }
 
 // eventLog starts a log line at level naming the event — never its value.

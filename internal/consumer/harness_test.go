@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/goleak"
 
+	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -301,6 +302,17 @@ func produce(t *testing.T, brokers []string, topic string, msgs []kafka.Message)
 	w.Transport.(*kafka.Transport).CloseIdleConnections()
 }
 
+// testDeadLetters returns a dead-letter writer to dlqTopic, closed when tb ends.
+func testDeadLetters(tb testing.TB, brokers []string) *dlq.Writer {
+	tb.Helper()
+	w, err := dlq.NewWriter(dlq.WriterConfig{Brokers: brokers, Topic: dlqTopic})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = w.Close() })
+	return w
+}
+
 // instance is one running consumer.
 type instance struct {
 	c      *Consumer
@@ -318,7 +330,7 @@ func startConsumer(t *testing.T, brokers []string, name string, maxInFlight int,
 		log = zerolog.New(testWriter{t}).Level(zerolog.WarnLevel)
 	}
 	c, err := New(Config{
-		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: maxInFlight, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		ShutdownTimeout: shutdown, PartitionWatchInterval: time.Second,
 		Logger: log.With().Str("instance", name).Logger(), Observer: obs,

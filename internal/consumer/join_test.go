@@ -42,7 +42,7 @@ func TestJoinRefusedForBadCredentials(t *testing.T) {
 	t.Cleanup(c.Close)
 	mech := plain.Mechanism{Username: "ordersync", Password: "wrong"}
 	cons, err := New(Config{
-		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, MaxInFlight: 1,
+		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, c.ListenAddrs()), MaxInFlight: 1,
 		Dialer: &kafka.Dialer{Timeout: 5 * time.Second, SASLMechanism: mech}, Transport: &kafka.Transport{SASL: mech},
 		Logger: zerolog.New(testWriter{t}).Level(zerolog.WarnLevel),
 	}, fakeMapper{}, newRecorder(0).uploader("a"))
@@ -64,7 +64,7 @@ func TestJoinRefusedForSessionTimeout(t *testing.T) {
 	}
 	t.Cleanup(c.Close)
 	cons, err := New(Config{
-		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, MaxInFlight: 1,
+		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, c.ListenAddrs()), MaxInFlight: 1,
 		SessionTimeout: 3 * time.Second, Logger: zerolog.New(testWriter{t}).Level(zerolog.WarnLevel),
 	}, fakeMapper{}, newRecorder(0).uploader("a"))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/ordersync/ordersync/internal/ledger"
@@ -63,23 +62,11 @@ func (c *Consumer) recordDelivery(ctx context.Context, p *partition, ev *event, 
 	if rec.Status == ledger.StatusPaySuccess {
 		rec.TransactionID, rec.UserAmount = ev.result.TransactionID, &amount
 	}
-	bo := retryForever()
-	for attempt := 1; ; attempt++ {
-		err := c.cfg.Ledger.Write(ctx, p.id, rec)
-		if err == nil {
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
+	write := func() error { return c.cfg.Ledger.Write(ctx, p.id, rec) }
+	return retryUntilDone(ctx, ledgerBackoff, write, func(err error, attempt int) {
 		c.eventLog(p, ev, zerolog.WarnLevel).Err(err).Int("attempt", attempt).
 			Msg("ledger write failed after the upload's 204; retrying, nothing committed past this event")
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(bo.NextBackOff()):
-		}
-	}
+	})
 }
 
 // restore loads p's ledger state, retrying with backoff until it succeeds
@@ -88,30 +75,19 @@ func (c *Consumer) restore(ctx context.Context, p *partition) bool {
 	if c.cfg.Ledger == nil {
 		return true
 	}
-	bo := retryForever()
-	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		n, err := c.cfg.Ledger.Restore(ctx, p.id)
-		if err == nil {
-			p.log.Info().Int("records", n).Dur("took", time.Since(start)).Msg("ledger state restored")
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		p.log.Warn().Err(err).Int("attempt", attempt).Msg("restoring the ledger state failed; retrying, nothing of this partition is uploaded before")
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(bo.NextBackOff()):
-		}
+	start := time.Now()
+	n := 0
+	load := func() error {
+		var err error
+		start = time.Now()
+		n, err = c.cfg.Ledger.Restore(ctx, p.id)
+		return err
 	}
-}
-
-func retryForever() backoff.BackOff {
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = 200 * time.Millisecond
-	bo.MaxInterval = 5 * time.Second
-	bo.MaxElapsedTime = 0
-	return bo
+	if !retryUntilDone(ctx, ledgerBackoff, load, func(err error, attempt int) {
+		p.log.Warn().Err(err).Int("attempt", attempt).Msg("restoring the ledger state failed; retrying, nothing of this partition is uploaded before")
+	}) {
+		return false
+	}
+	p.log.Info().Int("records", n).Dur("took", time.Since(start)).Msg("ledger state restored")
+	return true
 }

@@ -83,7 +83,7 @@ func newTestLedger(t *testing.T, brokers []string) *switchLedger {
 func startWithLedger(t *testing.T, brokers []string, name string, st *stack, led Ledger, obs Observer) *instance {
 	t.Helper()
 	c, err := New(Config{
-		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: 16, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		ShutdownTimeout: 2 * time.Second, PartitionWatchInterval: time.Second,
 		Logger:   zerolog.New(testWriter{t}).Level(zerolog.WarnLevel).With().Str("instance", name).Logger(),

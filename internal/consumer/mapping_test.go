@@ -47,7 +47,7 @@ func TestMappingProgramRunsBeforeTheMapper(t *testing.T) {
 		{Key: []byte("A4"), Value: []byte(`{"kind":"sale","no":"A4","total_yuan":"1","unit":"BY_BOWL"}`)},
 	})
 	ends := endOffsets(t, brokers, srcTopic)
-	cons, err := New(Config{Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+	cons, err := New(Config{Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: 4, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		Logger: zerolog.New(testWriter{t}).Level(zerolog.WarnLevel), Mapping: prog}, st.m, st.u)
 	if err != nil {

@@ -2,41 +2,12 @@ package consumer
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 )
-
-// offsetsTimeout bounds one read of a partition's first and end offsets.
-const offsetsTimeout = 5 * time.Second
 
 // gapCheckInterval spaces the offset reads made when fetched offsets skip
 // some (compaction leaves gaps on every fetch; retention only at the log start).
 const gapCheckInterval = time.Second
-
-// partitionOffsets returns the first and end (high watermark) offsets of
-// topic/partition.
-func (c *Consumer) partitionOffsets(ctx context.Context, topic string, partition int) (first, end int64, err error) {
-	ctx, cancel := context.WithTimeout(ctx, offsetsTimeout)
-	defer cancel()
-	resp, err := c.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
-		topic: {kafka.FirstOffsetOf(partition), kafka.LastOffsetOf(partition)},
-	}})
-	if err != nil {
-		return 0, 0, fmt.Errorf("offsets of %s/%d: %w", topic, partition, err)
-	}
-	for _, po := range resp.Topics[topic] {
-		if po.Partition != partition {
-			continue
-		}
-		if po.Error != nil {
-			return 0, 0, fmt.Errorf("offsets of %s/%d: %w", topic, partition, po.Error)
-		}
-		return po.FirstOffset, po.LastOffset, nil
-	}
-	return 0, 0, fmt.Errorf("offsets of %s/%d: not in the answer", topic, partition)
-}
 
 // checkStart compares p's start with the partition's offsets before it is
 // fetched. A start past the end means the topic was recreated or truncated:

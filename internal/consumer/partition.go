@@ -73,37 +73,12 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 	defer cancelWork()
 
 	c.checkStart(fetchCtx, p)
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:          c.cfg.Brokers,
-		Topic:            p.topic,
-		Partition:        p.id,
-		Dialer:           c.cfg.Dialer,
-		MinBytes:         1,
-		MaxBytes:         1 << 20,
-		MaxWait:          500 * time.Millisecond,
-		ReadBatchTimeout: 5 * time.Second,
-		// kafka-go's queue of fetched messages sits outside the byte
-		// budget: kept short, it holds at most readerQueue messages.
-		QueueCapacity:   readerQueue,
-		ReadLagInterval: -1,
-		// A position past the end (the topic was recreated or truncated)
-		// fails FetchMessage instead of being retried for ever.
-		OffsetOutOfRangeError: true,
-		ErrorLogger:           kafkaLogger(p.log),
-	})
-	if err := r.SetOffset(p.start); err != nil {
-		p.log.Error().Err(err).Msg("set fetch offset") // only fails on a closed reader
-	}
-
+	r := c.openReader(p)
 	if c.restore(fetchCtx, p) {
 		c.fetch(fetchCtx, workCtx, p, r)
 	}
 
-	readerClosed := make(chan struct{})
-	go func() {
-		defer close(readerClosed)
-		_ = r.Close() // always nil
-	}()
+	readerClosed := r.close()
 	bound := c.cfg.ShutdownTimeout
 	if runCtx.Err() == nil {
 		bound = c.revokeTimeout()
@@ -127,10 +102,6 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 	<-readerClosed
 }
 
-// readerQueue is the capacity of each partition reader's queue of messages
-// fetched ahead of the byte budget (see docs/reliability.md).
-const readerQueue = 4
-
 // revokeTimeout bounds draining a revoked partition so that this member
 // rejoins before the coordinator's RebalanceTimeout evicts it (an evicted
 // member's uploads could overlap the new owner's).
@@ -144,18 +115,18 @@ func (c *Consumer) revokeTimeout() time.Duration {
 // It returns early, which ends the generation, when the fetch position is
 // past the partition's end: the next generation restarts the partition (see
 // checkStart).
-func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kafka.Reader) {
+func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *partitionReader) {
 	var lastGapCheck time.Time
 	for {
 		if err := p.tracker.waitSpace(fetchCtx); err != nil {
 			return
 		}
-		m, err := r.FetchMessage(fetchCtx)
+		m, err := r.fetch(fetchCtx)
 		if err != nil {
 			if fetchCtx.Err() != nil {
 				return
 			}
-			if errors.Is(err, kafka.OffsetOutOfRange) {
+			if errors.Is(err, errOutOfRange) {
 				p.log.Warn().Int64("position", p.pos.Load()).
 					Msg("fetch position is out of the partition's range (topic recreated or truncated); rebalancing to restart it")
 				return
@@ -176,12 +147,12 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *kaf
 		if p.tracker.add(m.Offset, now, m.HighWaterMark) {
 			continue // finished before, by this process or the last committer
 		}
-		if txnMarker(m) {
+		if m.control {
 			p.tracker.finish(m.Offset)
 			continue
 		}
 		c.obs.EventConsumed(p.topic)
-		ev := &event{msg: m, fetched: now, trace: c.tracer.StartEvent(m)}
+		ev := &event{msg: m.Message, fetched: now, trace: c.tracer.StartEvent(m.Message)}
 		if !c.mapEvent(fetchCtx, p, ev) {
 			return // stopped while the mapping program ran: left for redelivery
 		}

@@ -101,7 +101,7 @@ func TestResumeNothingContiguousFinished(t *testing.T) {
 func newTestConsumer(t *testing.T) *Consumer {
 	t.Helper()
 	c, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"orders"}, GroupID: "g",
-		DLQTopic: "orders.dlq", MaxInFlight: 4}, nil, nil)
+		DLQTopic: "orders.dlq", DeadLetters: testDeadLetters(t, []string{"127.0.0.1:1"}), MaxInFlight: 4}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

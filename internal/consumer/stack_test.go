@@ -208,7 +208,7 @@ func benchLatency(b *testing.B, msgs []kafka.Message, seams func(b *testing.B, m
 				c := newBenchCluster(b)
 				brokers := c.ListenAddrs()
 				produceB(b, brokers, msgs)
-				cons, err := New(Config{Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+				cons, err := New(Config{Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(b, brokers),
 					MaxInFlight: mif, SessionTimeout: 3 * time.Second, RebalanceTimeout: 3 * time.Second, Logger: zerolog.Nop()}, m, u)
 				if err != nil {
 					b.Fatal(err)

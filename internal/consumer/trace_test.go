@@ -40,7 +40,7 @@ func TestEventTraces(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	cons, err := New(Config{
-		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: 4, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		ShutdownTimeout: 5 * time.Second, Logger: zerolog.Nop(), Tracer: recordedTracer{tracing.New(tp)},
 	}, fakeMapper{}, newRecorder(time.Millisecond).uploader("a"))
@@ -109,7 +109,7 @@ func TestEventTraceHasOneSpanPerUploadAttempt(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	cons, err := New(Config{
-		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic,
+		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: 4, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		ShutdownTimeout: 5 * time.Second, Logger: zerolog.Nop(), Tracer: recordedTracer{tracing.New(tp)},
 	}, st.m, st.u)

@@ -2,24 +2,17 @@ package consumer
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // watchPartitions ends the generation — the group then rebalances and the
 // new partitions are assigned — once the source topics hold a different
 // number of partitions than when the generation started: partitions added
-// to a topic, or a topic created after the worker started. Without it
-// kafka-go notices new partitions only at the next rebalance, and its own
-// watcher (WatchPartitionChanges) ends every generation at once while a
-// topic is missing, a rejoin storm. A missing topic counts 0 partitions; a
-// failed read is tried again at the next tick. It also ends the generation
-// when a partition's fetch position is past the partition's end (the topic
-// was recreated or truncated under a reader that keeps waiting there); the
-// next generation restarts it (see checkStart).
+// to a topic, or a topic created after the worker started. A missing topic
+// counts 0 partitions; a failed read is tried again at the next tick. It
+// also ends the generation when a partition's fetch position is past the
+// partition's end (the topic was recreated or truncated); the next
+// generation restarts it (see checkStart).
 func (c *Consumer) watchPartitions(ctx context.Context, gen int32, parts []*partition) {
 	warned := map[string]bool{} // missing topics already logged in this generation
 	count := func() (int, error) {
@@ -61,26 +54,6 @@ func (c *Consumer) watchPartitions(ctx context.Context, gen int32, parts []*part
 			return
 		}
 	}
-}
-
-// partitionCount returns the number of partitions of the source topics and
-// the topics that do not exist (they count 0).
-func (c *Consumer) partitionCount(ctx context.Context) (n int, missing []string, err error) {
-	md, err := c.client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.cfg.Topics})
-	if err != nil {
-		return 0, nil, fmt.Errorf("metadata of %v: %w", c.cfg.Topics, err)
-	}
-	for _, t := range md.Topics {
-		switch {
-		case errors.Is(t.Error, kafka.UnknownTopicOrPartition):
-			missing = append(missing, t.Name)
-		case t.Error != nil:
-			return 0, nil, fmt.Errorf("metadata of %s: %w", t.Name, t.Error)
-		default:
-			n += len(t.Partitions)
-		}
-	}
-	return n, missing, nil
 }
 
 // pastEndPartition returns a partition of parts whose fetch position is past

@@ -50,9 +50,8 @@ type WriterConfig struct {
 // offset until a Write succeeded). Writer is safe for concurrent use;
 // concurrent writes share produce requests.
 type Writer struct {
-	w         *kafka.Writer // batches concurrent writes, up to kafka-go's default 1 MiB
-	alone     *kafka.Writer // one record a request, for those too large to batch
-	transport *kafka.Transport
+	p     *Producer
+	topic string
 }
 
 // NewWriter returns a Writer for cfg. It does not connect until the first Write.
@@ -63,56 +62,35 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	if cfg.Topic == "" {
 		return nil, ErrNoTopic
 	}
-	transport := cfg.Transport
-	if transport == nil {
-		transport = &kafka.Transport{}
+	var transport kafka.RoundTripper
+	if cfg.Transport != nil {
+		transport = cfg.Transport
 	}
-	timeout := cfg.WriteTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	p, err := NewProducer(ProducerConfig{Brokers: cfg.Brokers, Transport: transport,
+		AllowAutoTopicCreation: cfg.AllowAutoTopicCreation, WriteTimeout: cfg.WriteTimeout})
+	if err != nil {
+		return nil, err
 	}
-	newWriter := func() *kafka.Writer {
-		return &kafka.Writer{
-			Addr:  kafka.TCP(cfg.Brokers...),
-			Topic: cfg.Topic,
-			// Same partition for the same key as the Java client's default
-			// partitioner, so a topic shared with Java tools stays consistent.
-			Balancer:               &kafka.Murmur2Balancer{},
-			MaxAttempts:            1,
-			BatchTimeout:           2 * time.Millisecond,
-			ReadTimeout:            timeout,
-			WriteTimeout:           timeout,
-			RequiredAcks:           kafka.RequireAll,
-			Transport:              transport,
-			AllowAutoTopicCreation: cfg.AllowAutoTopicCreation,
-		}
-	}
-	alone := newWriter()
-	alone.BatchSize, alone.BatchBytes = 1, MaxAloneBytes
-	return &Writer{w: newWriter(), alone: alone, transport: transport}, nil
+	return &Writer{p: p, topic: cfg.Topic}, nil
 }
 
 // Topic returns the dead-letter topic.
-func (w *Writer) Topic() string { return w.w.Topic }
+func (w *Writer) Topic() string { return w.topic }
 
 // Write produces r's dead-letter message and waits for acknowledgement by
 // all in-sync replicas. A non-nil error means the record may or may not have
 // been written; the caller retries (a retry may duplicate the record).
-//
-// A record too large to share a request (kafka-go's 1 MiB batch limit, or a
-// broker that refused the batch it was in) is written again on its own; if
-// the broker refuses it alone too, the error wraps ErrTooLarge.
+// A record the topic refuses as too large even on its own (see Producer)
+// fails with an error wrapping ErrTooLarge.
 func (w *Writer) Write(ctx context.Context, r Record) error {
 	msg := r.Message()
-	err := unwrapWriteErrors(w.w.WriteMessages(ctx, msg))
+	msg.Topic = w.topic
+	err := unwrapWriteErrors(w.p.Write(ctx, msg))
 	if TooLarge(err) {
-		err = unwrapWriteErrors(w.alone.WriteMessages(ctx, msg))
-		if TooLarge(err) {
-			err = fmt.Errorf("%w (key, value and headers %d bytes): %w", ErrTooLarge, messageBytes(msg), err)
-		}
+		err = fmt.Errorf("%w (key, value and headers %d bytes): %w", ErrTooLarge, messageBytes(msg), err)
 	}
 	if err != nil {
-		return fmt.Errorf("write dead letter %s/%d/%d to %s: %w", r.Topic, r.Partition, r.Offset, w.w.Topic, err)
+		return fmt.Errorf("write dead letter %s/%d/%d to %s: %w", r.Topic, r.Partition, r.Offset, w.topic, err)
 	}
 	return nil
 }
@@ -131,26 +109,10 @@ func messageBytes(m kafka.Message) int {
 	return n
 }
 
-// Close flushes pending writes and closes the Writer's idle connections.
+// Close flushes pending writes and closes the transport's idle connections.
 func (w *Writer) Close() error {
-	err := errors.Join(w.w.Close(), w.alone.Close())
-	w.transport.CloseIdleConnections()
-	if err != nil {
+	if err := w.p.Close(); err != nil {
 		return fmt.Errorf("close dead-letter writer: %w", err)
 	}
 	return nil
-}
-
-// unwrapWriteErrors returns the first error of a one-message kafka.WriteErrors
-// so that errors.Is sees the broker's error code.
-func unwrapWriteErrors(err error) error {
-	var werr kafka.WriteErrors
-	if errors.As(err, &werr) {
-		for _, e := range werr {
-			if e != nil {
-				return e
-			}
-		}
-	}
-	return err
 }

@@ -111,8 +111,13 @@ func startWorker(t *testing.T, st *stack.Stack, registry string) *itEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	deadLetters, err := dlq.NewWriter(dlq.WriterConfig{Brokers: []string{st.Broker}, Topic: st.DLQTopic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = deadLetters.Close() })
 	e.cons, err = consumer.New(consumer.Config{
-		Brokers: []string{st.Broker}, Topics: []string{st.Topic}, GroupID: "it", DLQTopic: st.DLQTopic,
+		Brokers: []string{st.Broker}, Topics: []string{st.Topic}, GroupID: "it", DLQTopic: st.DLQTopic, DeadLetters: deadLetters,
 		MaxInFlight: itInFlight, ShutdownTimeout: 2 * time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
 		Logger: zerolog.Nop(),
 		Route:  func(res mapper.Result) consumer.Uploader { return routed(e.router, res) },

@@ -111,28 +111,28 @@ func (r *Report) add(o Options, led ledger, m message) {
 	if o.overLimit(d) {
 		r.OverReplayLimit++
 	}
-	if d.Omitted {
+	if d.dl.Omitted > 0 {
 		r.Omitted++
 	}
-	r.ByClass[orDash(d.Class)]++
-	r.ByTopic[orDash(d.OriginalTopic)]++
-	r.ByAccount[orDash(d.Account)]++
-	r.BySubMchID[orDash(d.SubMchID)]++
-	if d.MerchantHeld && d.SubMchID != "" {
-		r.Held[d.SubMchID] = d.Account
+	r.ByClass[orDash(d.dl.Failure.Class)]++
+	r.ByTopic[orDash(d.dl.Topic)]++
+	r.ByAccount[orDash(d.dl.Failure.Account)]++
+	r.BySubMchID[orDash(d.dl.Failure.SubMchID)]++
+	if d.dl.Failure.MerchantHeld && d.dl.Failure.SubMchID != "" {
+		r.Held[d.dl.Failure.SubMchID] = d.dl.Failure.Account
 	}
-	if d.Code != "" {
-		r.ByCode[d.Code]++
+	if d.dl.Failure.Code != "" {
+		r.ByCode[d.dl.Failure.Code]++
 	}
-	if d.Field != "" {
-		r.ByField[fieldPattern(d.Field)]++
+	if d.dl.Failure.Field != "" {
+		r.ByField[fieldPattern(d.dl.Failure.Field)]++
 	}
-	if d.HasFailedAt {
-		if r.Oldest.IsZero() || d.FailedAt.Before(r.Oldest) {
-			r.Oldest = d.FailedAt
+	if !d.dl.FailedAt.IsZero() {
+		if r.Oldest.IsZero() || d.dl.FailedAt.Before(r.Oldest) {
+			r.Oldest = d.dl.FailedAt
 		}
-		if d.FailedAt.After(r.Newest) {
-			r.Newest = d.FailedAt
+		if d.dl.FailedAt.After(r.Newest) {
+			r.Newest = d.dl.FailedAt
 		}
 	}
 }

@@ -127,7 +127,7 @@ func ledgerMessage(ledgerTopic, dlqTopic string, d deadLetter, to string, at tim
 		DLQOffset:    d.Offset,
 		DLQTimestamp: d.Time.UnixMilli(),
 		To:           to,
-		ReplayCount:  d.ReplayCount + 1,
+		ReplayCount:  d.dl.ReplayCount + 1,
 		ReplayedAt:   at.UTC(),
 	}
 	value, err := json.Marshal(e)

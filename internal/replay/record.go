@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -22,92 +21,30 @@ type message struct {
 	Headers   []kafka.Header
 }
 
-// deadLetter is a dead-letter record with its headers decoded (README "Dead letters and replay").
+// deadLetter is one record of the dead-letter topic: where it is there
+// (message) and what it says (dl, read by dlq.Parse).
 type deadLetter struct {
 	message
-	Class         string
-	Reason        string
-	Field         string
-	Code          string
-	OriginalTopic string
-	OriginalPos   string // "topic/partition/offset" as recorded, for display
-	FailedAt      time.Time
-	HasFailedAt   bool
-	// ReplayCount is the value of dlq.HeaderReplayCount (absent = 0).
-	ReplayCount int
-	// BadReplayCount is set when the header is present but not a
-	// non-negative decimal: such a record counts as over the replay limit.
-	BadReplayCount bool
-	// Omitted is set when the record was written without the original's
-	// value and headers (dlq.HeaderOriginalOmitted): there is nothing to
-	// republish.
-	Omitted bool
-	// Account, SubMchID and MerchantHeld are the merchant registry headers.
-	Account, SubMchID string
-	MerchantHeld      bool
+	dl dlq.DeadLetter
+	// Reason is the reason a line gives: the recorded error message, or
+	// why replay left the record alone.
+	Reason string
 }
 
-// decode reads the ordersync.* headers of m. When a header appears more
-// than once the last one wins, except the replay count, where the highest
-// wins so that a record can never look less replayed than it is.
 func decode(m message) deadLetter {
-	d := deadLetter{message: m}
-	var origPartition, origOffset string
-	for _, h := range m.Headers {
-		v := string(h.Value)
-		switch h.Key {
-		case dlq.HeaderErrorClass:
-			d.Class = v
-		case dlq.HeaderErrorMessage:
-			d.Reason = v
-		case dlq.HeaderErrorField:
-			d.Field = v
-		case dlq.HeaderErrorCode:
-			d.Code = v
-		case dlq.HeaderOriginalTopic:
-			d.OriginalTopic = v
-		case dlq.HeaderOriginalPartition:
-			origPartition = v
-		case dlq.HeaderOriginalOffset:
-			origOffset = v
-		case dlq.HeaderOriginalOmitted:
-			d.Omitted = true
-		case dlq.HeaderAccount:
-			d.Account = v
-		case dlq.HeaderSubMchID:
-			d.SubMchID = v
-		case dlq.HeaderMerchantHeld:
-			d.MerchantHeld = v == "true"
-		case dlq.HeaderFailedAt:
-			t, err := time.Parse(time.RFC3339Nano, v)
-			d.FailedAt, d.HasFailedAt = t, err == nil
-		case dlq.HeaderReplayCount:
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < 0 {
-				d.BadReplayCount = true
-				continue
-			}
-			d.ReplayCount = max(d.ReplayCount, n)
-		}
-	}
-	d.OriginalPos = orDash(d.OriginalTopic) + "/" + orDash(origPartition) + "/" + orDash(origOffset)
-	return d
+	dl := dlq.Parse(kafka.Message{Key: m.Key, Value: m.Value, Headers: m.Headers})
+	return deadLetter{message: m, dl: dl, Reason: dl.Failure.Message}
 }
 
 // republished returns the record to produce for d: its key, value and
 // original headers, every ordersync.* header dropped, and the replay count
 // set to previous + 1.
 func (d deadLetter) republished(topic string) kafka.Message {
-	headers := make([]kafka.Header, 0, len(d.Headers)+1)
-	for _, h := range d.Headers {
-		if strings.HasPrefix(h.Key, dlq.Prefix) {
-			continue
-		}
-		headers = append(headers, h)
-	}
+	headers := make([]kafka.Header, 0, len(d.dl.Headers)+1)
+	headers = append(headers, d.dl.Headers...)
 	headers = append(headers, kafka.Header{
 		Key:   dlq.HeaderReplayCount,
-		Value: []byte(strconv.Itoa(d.ReplayCount + 1)),
+		Value: []byte(strconv.Itoa(d.dl.ReplayCount + 1)),
 	})
 	return kafka.Message{Topic: topic, Key: d.Key, Value: d.Value, Headers: headers}
 }

@@ -165,22 +165,22 @@ func (o Options) normalized() (Options, error) {
 
 // match reports whether d passes the class, time, merchant and order filters.
 func (o Options) match(d deadLetter) bool {
-	if len(o.Classes) > 0 && !slices.Contains(o.Classes, d.Class) {
+	if len(o.Classes) > 0 && !slices.Contains(o.Classes, d.dl.Failure.Class) {
 		return false
 	}
-	if (!o.Since.IsZero() || !o.Until.IsZero()) && !d.HasFailedAt {
+	if (!o.Since.IsZero() || !o.Until.IsZero()) && d.dl.FailedAt.IsZero() {
 		return false
 	}
-	if !o.Since.IsZero() && d.FailedAt.Before(o.Since) {
+	if !o.Since.IsZero() && d.dl.FailedAt.Before(o.Since) {
 		return false
 	}
-	if !o.Until.IsZero() && !d.FailedAt.Before(o.Until) {
+	if !o.Until.IsZero() && !d.dl.FailedAt.Before(o.Until) {
 		return false
 	}
-	if len(o.Merchants) > 0 && !slices.Contains(o.Merchants, d.SubMchID) {
+	if len(o.Merchants) > 0 && !slices.Contains(o.Merchants, d.dl.Failure.SubMchID) {
 		return false
 	}
-	if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, d.Account) {
+	if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, d.dl.Failure.Account) {
 		return false
 	}
 	return o.Order == "" || d.matchesOrder(o.Order)
@@ -188,7 +188,7 @@ func (o Options) match(d deadLetter) bool {
 
 // overLimit reports whether d must be left alone for its replay count.
 func (o Options) overLimit(d deadLetter) bool {
-	return !o.Force && (d.BadReplayCount || d.ReplayCount >= o.MaxReplays)
+	return !o.Force && (d.dl.BadReplayCount || d.dl.ReplayCount >= o.MaxReplays)
 }
 
 // Summary counts what a run did with the dead-letter records it read.
@@ -315,29 +315,19 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	r.sum.DryRun = o.DryRun
 	r.lastProgress = o.Now()
 	if !o.DryRun {
-		r.writer = &kafka.Writer{
-			Addr:         kafka.TCP(o.Brokers...),
-			Balancer:     kafka.Murmur2Balancer{},
-			RequiredAcks: kafka.RequireAll,
-			BatchSize:    batchSize,
-			BatchTimeout: 5 * time.Millisecond,
-			Transport:    transport,
-		}
-		r.alone = &kafka.Writer{
-			Addr:         kafka.TCP(o.Brokers...),
-			Balancer:     kafka.Murmur2Balancer{},
-			RequiredAcks: kafka.RequireAll,
-			BatchSize:    1,
-			BatchBytes:   dlq.MaxAloneBytes,
-			Transport:    transport,
+		// kafka-go's default attempts: a republish retries what the broker
+		// reports retriable before the batch counts as failed.
+		if r.producer, err = dlq.NewProducer(dlq.ProducerConfig{Brokers: o.Brokers, Transport: transport,
+			BatchSize: batchSize, MaxAttempts: 10}); err != nil {
+			return Summary{DryRun: o.DryRun}, err
 		}
 	}
 	err = r.run(runCtx, client, spans)
 	if cause := context.Cause(runCtx); errors.Is(cause, ErrLeaseLost) {
 		err = errors.Join(err, cause)
 	}
-	if r.writer != nil {
-		err = errors.Join(err, r.writer.Close(), r.alone.Close())
+	if r.producer != nil {
+		err = errors.Join(err, r.producer.Close())
 	}
 	if werr := r.out.err; werr != nil {
 		err = errors.Join(err, fmt.Errorf("write output: %w", werr))
@@ -375,8 +365,7 @@ type runner struct {
 	client       *kafka.Client
 	exists       map[string]bool // destination topics looked up, whether each exists
 	ledger       ledger
-	writer       *kafka.Writer // republishes a batch with one request
-	alone        *kafka.Writer // one record a request, for those too large to batch
+	producer     *dlq.Producer // republishes a batch with one request; nil in a dry run
 	out          *stickyWriter
 	sum          Summary
 	selected     int
@@ -423,10 +412,10 @@ func (r *runner) visit(ctx context.Context, m message) (bool, error) {
 	}
 	to := r.opts.To
 	if to == "" {
-		to = d.OriginalTopic
+		to = d.dl.Topic
 	}
 	switch {
-	case d.Omitted:
+	case d.dl.Omitted > 0:
 		r.sum.Omitted++
 		r.line("original-omitted", d, to)
 	case to == "" || to == r.opts.DLQTopic:
@@ -480,7 +469,7 @@ func (r *runner) flush(ctx context.Context) error {
 	for i, p := range batch {
 		msgs[i] = p.d.republished(p.to)
 	}
-	werr := r.write(ctx, msgs)
+	werr := r.producer.Write(ctx, msgs...)
 	var perMsg kafka.WriteErrors
 	errors.As(werr, &perMsg)
 
@@ -515,45 +504,11 @@ func (r *runner) flush(ctx context.Context) error {
 	if len(entries) == 0 {
 		return werr
 	}
-	if err := r.writer.WriteMessages(ctx, entries...); err != nil {
+	if err := r.producer.Write(ctx, entries...); err != nil {
 		return errors.Join(werr, fmt.Errorf("record %d republished records in ledger %s (a rerun republishes them again): %w",
 			len(entries), r.opts.LedgerTopic, err))
 	}
 	return werr
-}
-
-// write republishes msgs with one synchronous request. Records refused for
-// size — past kafka-go's 1 MiB batch limit, or in a batch over the
-// destination's limit — are written again one at a time without the
-// client-side limit, so that the destination topic decides; the error then
-// holds one entry per record (kafka.WriteErrors).
-func (r *runner) write(ctx context.Context, msgs []kafka.Message) error {
-	err := r.writer.WriteMessages(ctx, msgs...)
-	errs := make(kafka.WriteErrors, len(msgs))
-	var perMsg kafka.WriteErrors
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &perMsg) && len(perMsg) == len(msgs):
-		copy(errs, perMsg)
-	case dlq.TooLarge(err): // refused before sending: nothing was written
-		for i := range errs {
-			errs[i] = err
-		}
-	default:
-		return err
-	}
-	failed := false
-	for i, e := range errs {
-		if dlq.TooLarge(e) {
-			errs[i] = r.alone.WriteMessages(ctx, msgs[i])
-		}
-		failed = failed || errs[i] != nil
-	}
-	if !failed {
-		return nil
-	}
-	return errs
 }
 
 // destination reports whether topic exists, looking it up once a run; a
@@ -591,8 +546,8 @@ func (r *runner) guard(d deadLetter) string {
 // line writes one line about d to the output.
 func (r *runner) line(action string, d deadLetter, to string) {
 	fmt.Fprintf(r.out, "%s source=%s dlq=%s/%d/%d order=%s class=%s replays=%d to=%s reason=%s\n",
-		action, d.OriginalPos, r.opts.DLQTopic, d.Partition, d.Offset,
-		strconv.Quote(d.OrderNumber()), orDash(d.Class), d.ReplayCount, orDash(to), strconv.Quote(d.Reason))
+		action, d.dl.Source(), r.opts.DLQTopic, d.Partition, d.Offset,
+		strconv.Quote(d.OrderNumber()), orDash(d.dl.Failure.Class), d.dl.ReplayCount, orDash(to), strconv.Quote(d.Reason))
 }
 
 // progress writes a progress line when progressEvery has passed.
