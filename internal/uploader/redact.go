@@ -47,8 +47,14 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// redactResult removes secrets from the message and the error of r.
-func redactResult(r attemptResult, secrets []string) attemptResult {
+// redactResult removes body's secrets (bodySecrets) from the message and
+// the error of r. The body is read only when r has a message or an error:
+// a delivered attempt has nothing to redact.
+func redactResult(r attemptResult, body []byte) attemptResult {
+	if r.apiErr == nil && r.err == nil {
+		return r
+	}
+	secrets := bodySecrets(body)
 	if len(secrets) == 0 {
 		return r
 	}

@@ -18,12 +18,12 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/consts"
 )
 
-// poster makes one signed POST of a sync-status body: what wechatpay-go's
-// core.Client.Post does for a []byte body — the same headers, the
-// Authorization header from the SDK's credential, the answer checked by
-// core.CheckResponse and verified by the SDK's response validator — with
-// the headers that never change built once instead of on every request,
-// and the body neither buffered nor copied on its way to the connection.
+// poster makes one signed POST of a sync-status body, the request and its
+// checks equal to what wechatpay-go's core.Client.Post does for a []byte
+// body: the same headers, the Authorization header from the SDK's
+// credential, the answer checked by core.CheckResponse and verified by the
+// SDK's response validator. The fixed headers are built once, in newPoster;
+// the body goes to the connection as it is, unbuffered.
 type poster struct {
 	client     *http.Client
 	url        string

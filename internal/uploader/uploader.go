@@ -446,5 +446,5 @@ func (u *Uploader) attempt(ctx context.Context, body []byte) attemptResult {
 		_, _ = io.Copy(io.Discard, res.Response.Body) // ends at the cap
 		_ = res.Response.Body.Close()
 	}
-	return redactResult(classify(ctx, res, err, u.now()), bodySecrets(body))
+	return redactResult(classify(ctx, res, err, u.now()), body)
 }
