@@ -118,11 +118,18 @@ func (r Registry) YAML() string {
 	return b.String()
 }
 
-// WriteRegistry writes r to path, whole: it writes a temporary file beside
-// path and renames it, so that a file watcher never reads half a registry.
+// WriteRegistry writes r to path whole (see ReplaceFile).
 func WriteRegistry(tb testing.TB, path string, r Registry) {
 	tb.Helper()
-	if err := os.WriteFile(path+".tmp", []byte(r.YAML()), 0o600); err != nil {
+	ReplaceFile(tb, path, []byte(r.YAML()))
+}
+
+// ReplaceFile writes data to path whole: it writes a temporary file beside
+// path and renames it over path, so that a file watcher never reads half of
+// it.
+func ReplaceFile(tb testing.TB, path string, data []byte) {
+	tb.Helper()
+	if err := os.WriteFile(path+".tmp", data, 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
