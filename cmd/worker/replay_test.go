@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/goleak"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/dlq"
 )
 
@@ -84,12 +85,8 @@ func TestReplayUsageErrors(t *testing.T) {
 }
 
 func TestReplayAndDLQCommands(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "orders"), kfake.SeedTopics(1, "orders.dlq"))
-	if err != nil {
-		t.Fatalf("kfake: %v", err)
-	}
-	defer c.Close()
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the cluster's cleanup
+	c := kafkatest.Cluster(t, kfake.SeedTopics(3, "orders"), kfake.SeedTopics(1, "orders.dlq"))
 	tr := &kafka.Transport{}
 	defer tr.CloseIdleConnections()
 	cfg := replayConfig{Brokers: c.ListenAddrs(), DLQTopic: "orders.dlq", Transport: tr}
