@@ -1,46 +1,29 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ordersync/ordersync/internal/sandbox"
+	"github.com/ordersync/ordersync/internal/sandbox/sandboxtest"
 )
 
-// registryFile writes a two-account registry whose sp-east keys are real
-// (creds) and returns its path.
+// registryFile writes a two-account registry whose keys are creds' (both
+// accounts sign with them) and returns its path; edit, when set, changes
+// its text first.
 func registryFile(t *testing.T, creds *sandbox.Credentials, edit func(string) string) string {
 	t.Helper()
-	doc := fmt.Sprintf(`accounts:
-  sp-east:
-    mode: service_provider
-    mchid: "1230000109"
-    cert_serial: %s
-    private_key_file: %s
-    wechatpay_public_key_file: %s
-    wechatpay_public_key_id: %s
-    sp_appid: wx1234567890abcdef
-  bank-channel:
-    mode: channel
-    mchid: "1230000200"
-    cert_serial: %[1]s
-    private_key_file: %[2]s
-    wechatpay_public_key_file: %[3]s
-    wechatpay_public_key_id: %[4]s
-merchants:
-  "1900000201": bank-channel
-default_account: sp-east
-`, creds.MchCertSerial, creds.MchPrivateKeyFile, creds.WechatPayPublicKeyFile, creds.WechatPayPublicKeyID)
+	sp, ch := *creds, *creds
+	sp.MchID, ch.MchID = sandbox.DefaultMchID, "1230000200"
+	doc := sandboxtest.Registry{SP: &sp, Channel: &ch, ChannelPublicKey: true, Default: "sp-east",
+		Merchants: map[string]string{"1900000201": "bank-channel"}}.YAML()
 	if edit != nil {
 		doc = edit(doc)
 	}
 	path := filepath.Join(t.TempDir(), "merchants.yaml")
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	sandboxtest.ReplaceFile(t, path, []byte(doc))
 	return path
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/ledger"
 )
 
@@ -18,11 +19,7 @@ import (
 // naming the setting.
 func TestRunRefusesNonCompactingLedgerTopic(t *testing.T) {
 	runEnv(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "orders"))
 	if err := c.CreateTopic("orders.ledger", 1, map[string]string{"cleanup.policy": "delete"}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +64,7 @@ const createdEvent = `{"event_id":"evt-1","event_type":"order.created","occurred
 // --dry-run` says the guard would skip the dead letter as already_paid.
 func TestLedgerCommands(t *testing.T) {
 	runEnv(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kafkatest.Cluster(t, kfake.SeedTopics(2, "orders"))
 	brokers := c.ListenAddrs()
 	t.Setenv("ORDERSYNC_BROKERS", brokers[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

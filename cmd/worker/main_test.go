@@ -18,6 +18,7 @@ import (
 
 	"github.com/ordersync/ordersync/internal/buildcrypto"
 	"github.com/ordersync/ordersync/internal/config"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
 
@@ -128,11 +129,7 @@ func TestSubcommands(t *testing.T) {
 // setting, instead of letting dead letters of one order replace each other.
 func TestRunRefusesCompactedDeadLetterTopic(t *testing.T) {
 	runEnv(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "orders"))
 	if err := c.CreateTopic("orders.dlq", 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,11 +148,7 @@ func TestRunRefusesCompactedDeadLetterTopic(t *testing.T) {
 // topic compacted and stops the worker, exit 2 naming the setting.
 func TestRunRechecksDeadLetterTopicInBackground(t *testing.T) {
 	runEnv(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "orders"))
 	if err := c.CreateTopic("orders.dlq", 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
 		t.Fatal(err)
 	}
@@ -192,11 +185,7 @@ func TestRunStopsOnJoinRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			runEnv(t)
-			c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(1, "orders", "orders.dlq")}, tt.opts...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := kafkatest.Cluster(t, append([]kfake.Opt{kfake.SeedTopics(1, "orders", "orders.dlq")}, tt.opts...)...)
 			t.Setenv("ORDERSYNC_BROKERS", c.ListenAddrs()[0])
 			t.Setenv("ORDERSYNC_HTTP_ADDR", "127.0.0.1:0")
 			for k, v := range tt.giveEnv {

@@ -6,21 +6,18 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // TestReplayBadTopicsExitUsage: a replay ledger that is not compacted and a
 // --to topic that does not exist are set-up errors: exit 2, one line naming
 // the flag, nothing listed — for a dry run too.
 func TestReplayBadTopicsExitUsage(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders", "orders.dlq"))
-	if err != nil {
-		t.Fatalf("kfake: %v", err)
-	}
-	defer c.Close()
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "orders", "orders.dlq"))
 	tr := &kafka.Transport{}
 	defer tr.CloseIdleConnections()
 	cfg := replayConfig{Brokers: c.ListenAddrs(), DLQTopic: "orders.dlq", Transport: tr}
@@ -54,11 +51,9 @@ func TestReplaySecondSignalEndsAtOnce(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := dispatch(ctx, func() { restored.Store(true) }, []string{"replay", "--brokers", "127.0.0.1:1", "--dlq-topic", "orders.dlq"},
 		strings.NewReader(""), &stdout, &stderr)
-	// AfterFunc restores it from its own goroutine: poll, bounded.
-	for deadline := time.Now().Add(10 * time.Second); !restored.Load() && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	if code != exitFailed {
+		t.Errorf("cancelled replay: exit %d (stderr %q), want 1", code, stderr.String())
 	}
-	if code != exitFailed || !restored.Load() {
-		t.Errorf("cancelled replay: exit %d, default signal handling restored %v (stderr %q); want 1 and true", code, restored.Load(), stderr.String())
-	}
+	// AfterFunc restores it from its own goroutine.
+	kafkatest.WaitFor(t, "the default signal handling restored", restored.Load)
 }

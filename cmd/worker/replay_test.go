@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // runReplayArgs parses args as `worker replay` does and runs it.
@@ -84,12 +85,8 @@ func TestReplayUsageErrors(t *testing.T) {
 }
 
 func TestReplayAndDLQCommands(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "orders"), kfake.SeedTopics(1, "orders.dlq"))
-	if err != nil {
-		t.Fatalf("kfake: %v", err)
-	}
-	defer c.Close()
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the cluster's cleanup
+	c := kafkatest.Cluster(t, kfake.SeedTopics(3, "orders"), kfake.SeedTopics(1, "orders.dlq"))
 	tr := &kafka.Transport{}
 	defer tr.CloseIdleConnections()
 	cfg := replayConfig{Brokers: c.ListenAddrs(), DLQTopic: "orders.dlq", Transport: tr}

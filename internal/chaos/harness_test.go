@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/sample"
 	"github.com/ordersync/ordersync/internal/sandbox"
@@ -455,12 +456,7 @@ func (h *harness) result(timeout time.Duration) (figures, report) {
 			h.terminate(p)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dead, err := h.st.ReadTopic(ctx, h.st.DLQTopic)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	dead := kafkatest.ReadTopic(h.t, h.st.Broker, h.st.DLQTopic)
 	h.mu.Lock()
 	obs := observation{uploads: h.st.Sandbox.Records(), dead: dead, lifecycle: append([]time.Time(nil), h.lifecycle...)}
 	rep := report{crashes: h.crashes, workers: len(h.procs), elapsed: elapsed}

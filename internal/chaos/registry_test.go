@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -10,10 +9,12 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/sample"
 	"github.com/ordersync/ordersync/internal/sandbox"
+	"github.com/ordersync/ordersync/internal/sandbox/sandboxtest"
 	"github.com/ordersync/ordersync/internal/stack"
 )
 
@@ -32,38 +33,12 @@ type registryFile struct {
 }
 
 // write files channelSubMchID under the account under, with the channel
-// partner signing with the key in channelKey.
+// partner signing with the key in channelKey; the file is replaced whole,
+// so that the worker's file watcher never reads half of it.
 func (r registryFile) write(t *testing.T, under, channelKey string) {
 	t.Helper()
-	doc := fmt.Sprintf(`accounts:
-  sp-east:
-    mode: service_provider
-    mchid: %q
-    cert_serial: %s
-    private_key_file: %s
-    wechatpay_public_key_file: %s
-    wechatpay_public_key_id: %s
-    sp_appid: wx1234567890abcdef
-  bank-channel:
-    mode: channel
-    mchid: %q
-    cert_serial: %s
-    private_key_file: %s
-    wechatpay_cert_file: %s
-default_account: sp-east
-merchants:
-  %q: sp-east
-  %q: %s
-`, r.sp.MchID, r.sp.MchCertSerial, r.sp.MchPrivateKeyFile, r.sp.WechatPayPublicKeyFile, r.sp.WechatPayPublicKeyID,
-		r.ch.MchID, r.ch.MchCertSerial, channelKey, r.ch.PlatformCertFile,
-		sample.SubMchID, channelSubMchID, under)
-	// Write and rename: the worker's file watcher never reads half a file.
-	if err := os.WriteFile(r.path+".tmp", []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(r.path+".tmp", r.path); err != nil {
-		t.Fatal(err)
-	}
+	sandboxtest.WriteRegistry(t, r.path, sandboxtest.Registry{SP: r.sp, Channel: r.ch, ChannelKey: channelKey, Default: "sp-east",
+		Merchants: map[string]string{sample.SubMchID: "sp-east", channelSubMchID: under}})
 }
 
 // moveOrders gives every nth order of the sample's sub-merchant to
@@ -156,10 +131,7 @@ func registryAccounts(t *testing.T, orders int, timeout time.Duration) {
 	if m := h.scrapeAll(p); m["ordersync_merchants_held"] != 1 {
 		t.Errorf("ordersync_merchants_held = %v, want 1", m["ordersync_merchants_held"])
 	}
-	dead, err := h.st.ReadTopic(t.Context(), h.st.DLQTopic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dead := kafkatest.ReadTopic(t, h.st.Broker, h.st.DLQTopic)
 	var held int
 	for _, m := range dead {
 		if header(m, dlq.HeaderSubMchID) == channelSubMchID && header(m, dlq.HeaderMerchantHeld) == "true" {

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,11 +27,7 @@ type cluster struct {
 
 func newCluster(t testing.TB, topics map[string]int32) cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := kafkatest.Cluster(t)
 	for name, n := range topics {
 		if err := c.CreateTopic(name, n, nil); err != nil {
 			t.Fatal(err)

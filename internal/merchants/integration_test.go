@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,11 +18,13 @@ import (
 	"github.com/ordersync/ordersync/internal/consumer"
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/health"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/replay"
 	"github.com/ordersync/ordersync/internal/sample"
 	"github.com/ordersync/ordersync/internal/sandbox"
+	"github.com/ordersync/ordersync/internal/sandbox/sandboxtest"
 	"github.com/ordersync/ordersync/internal/stack"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -60,39 +60,19 @@ func startStack(t *testing.T) *stack.Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sandbox %+v", st.Sandbox.Stats())
+		}
+	})
 	return st
 }
 
 // registryFor writes a registry over the stack's sp-east keys and credsB.
 func registryFor(t *testing.T, st *stack.Stack, filed map[string]string, keyB string) string {
 	t.Helper()
-	doc := fmt.Sprintf(`accounts:
-  sp-east:
-    mode: service_provider
-    mchid: %q
-    cert_serial: %s
-    private_key_file: %s
-    wechatpay_public_key_file: %s
-    wechatpay_public_key_id: %s
-    sp_appid: wx1234567890abcdef
-  bank-channel:
-    mode: channel
-    mchid: %q
-    cert_serial: %s
-    private_key_file: %s
-    wechatpay_public_key_file: %s
-    wechatpay_public_key_id: %s
-merchants:
-`, st.Creds.MchID, st.Creds.MchCertSerial, st.Creds.MchPrivateKeyFile, st.Creds.WechatPayPublicKeyFile, st.Creds.WechatPayPublicKeyID,
-		credsB.MchID, credsB.MchCertSerial, keyB, credsB.WechatPayPublicKeyFile, credsB.WechatPayPublicKeyID)
-	for sub, acct := range filed {
-		doc += fmt.Sprintf("  %q: %s\n", sub, acct)
-	}
-	path := filepath.Join(t.TempDir(), "merchants.yaml")
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return sandboxtest.RegistryFile(t, sandboxtest.Registry{SP: st.Creds, Channel: credsB, ChannelKey: keyB,
+		ChannelPublicKey: true, Merchants: filed})
 }
 
 func startWorker(t *testing.T, st *stack.Stack, registry string) *itEnv {
@@ -149,25 +129,9 @@ func events(sub string, n int) []sample.Event {
 	return out
 }
 
-// waitFor polls cond until it holds or a minute passes.
-func (e *itEnv) waitFor(what string, cond func() bool) {
-	e.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s (sandbox %+v)", what, e.st.Sandbox.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (e *itEnv) dlq() []kafka.Message {
 	e.t.Helper()
-	msgs, err := e.st.ReadTopic(context.Background(), e.st.DLQTopic)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return msgs
+	return kafkatest.ReadTopic(e.t, e.st.Broker, e.st.DLQTopic)
 }
 
 func header(m kafka.Message, key string) string {
@@ -213,7 +177,7 @@ func TestTwoAccountsMixedModesHoldFixReloadReplay(t *testing.T) {
 	if err := st.Produce(context.Background(), all); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("the others delivered and the mis-filed dead-lettered", func() bool {
+	kafkatest.WaitFor(t, "the others delivered and the mis-filed dead-lettered", func() bool {
 		return st.Sandbox.Count() == 2*n && len(e.dlq()) == n
 	})
 	if got, wrong := acceptedFor(st.Sandbox, subChannel, channelPrefix); got != n || wrong != 0 {
@@ -260,7 +224,7 @@ func TestTwoAccountsMixedModesHoldFixReloadReplay(t *testing.T) {
 	if err != nil || sum.Republished != n {
 		t.Fatalf("replay: %s, %v", sum, err)
 	}
-	e.waitFor("the replayed events delivered", func() bool { return st.Sandbox.Count() == 3*n })
+	kafkatest.WaitFor(t, "the replayed events delivered", func() bool { return st.Sandbox.Count() == 3*n })
 	if got, wrong := acceptedFor(st.Sandbox, subMisfiled, channelPrefix); got != n || wrong != 0 {
 		t.Errorf("fixed sub-merchant: %d accepted, %d with the wrong body", got, wrong)
 	}
@@ -282,7 +246,7 @@ func TestOneAccountsWrongKeyPausesOnlyIt(t *testing.T) {
 	if err := st.Produce(context.Background(), append(events(subChannel, n), events(subSP, n)...)); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("sp-east delivered and bank-channel paused", func() bool {
+	kafkatest.WaitFor(t, "sp-east delivered and bank-channel paused", func() bool {
 		return st.Sandbox.Count() == n && e.obs.isPaused("bank-channel")
 	})
 	if got, _ := acceptedFor(st.Sandbox, subSP, spPrefix); got != n {
@@ -291,7 +255,7 @@ func TestOneAccountsWrongKeyPausesOnlyIt(t *testing.T) {
 	if e.obs.isPaused("sp-east") {
 		t.Error("sp-east paused too")
 	}
-	e.waitFor("/readyz ready", func() bool {
+	kafkatest.WaitFor(t, "/readyz ready", func() bool {
 		res, err := http.Get(srv.URL + "/readyz")
 		if err != nil {
 			return false
@@ -316,13 +280,13 @@ func TestWrongKeyFixedByReloadDeliversWaitingEvents(t *testing.T) {
 	if err := st.Produce(context.Background(), append(events(subChannel, n), events(subSP, n)...)); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("sp-east delivered and bank-channel paused", func() bool {
+	kafkatest.WaitFor(t, "sp-east delivered and bank-channel paused", func() bool {
 		return st.Sandbox.Count() == n && e.obs.isPaused("bank-channel")
 	})
 	if err := e.router.Reload(loadRegistry(t, registryFor(t, st, filed, credsB.MchPrivateKeyFile))); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("bank-channel's waiting events delivered", func() bool { return st.Sandbox.Count() == 2*n })
+	kafkatest.WaitFor(t, "bank-channel's waiting events delivered", func() bool { return st.Sandbox.Count() == 2*n })
 	if got, wrong := acceptedFor(st.Sandbox, subChannel, channelPrefix); got != n || wrong != 0 {
 		t.Errorf("bank-channel: %d accepted, %d with the wrong body", got, wrong)
 	}

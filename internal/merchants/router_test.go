@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +13,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/merchants"
 	"github.com/ordersync/ordersync/internal/sandbox"
+	"github.com/ordersync/ordersync/internal/sandbox/sandboxtest"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
 
@@ -31,33 +32,7 @@ const (
 // sub-merchants to account names; keyB is bank-channel's private key file.
 func twoAccounts(t *testing.T, filed map[string]string, keyB string) string {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, `accounts:
-  sp-east:
-    mode: service_provider
-    mchid: %q
-    cert_serial: %s
-    private_key_file: %s
-    wechatpay_public_key_file: %s
-    wechatpay_public_key_id: %s
-    sp_appid: wx1234567890abcdef
-  bank-channel:
-    mode: channel
-    mchid: %q
-    cert_serial: %s
-    private_key_file: %s
-    wechatpay_cert_file: %s
-merchants:
-`, creds.MchID, creds.MchCertSerial, creds.MchPrivateKeyFile, creds.WechatPayPublicKeyFile, creds.WechatPayPublicKeyID,
-		credsB.MchID, credsB.MchCertSerial, keyB, credsB.PlatformCertFile)
-	for sub, acct := range filed {
-		fmt.Fprintf(&b, "  %q: %s\n", sub, acct)
-	}
-	path := filepath.Join(t.TempDir(), "merchants.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return sandboxtest.RegistryFile(t, sandboxtest.Registry{SP: creds, Channel: credsB, ChannelKey: keyB, Merchants: filed})
 }
 
 func loadRegistry(t *testing.T, path string) *merchants.Registry {
@@ -72,19 +47,13 @@ func loadRegistry(t *testing.T, path string) *merchants.Registry {
 // startSandbox serves both accounts, with the bindings above.
 func startSandbox(t *testing.T) (*sandbox.Server, string) {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Config{
-		Credentials: creds,
-		Accounts:    []sandbox.Account{{Credentials: credsB}},
+	sb, srv := sandboxtest.Start(t, sandbox.Config{
+		Accounts: []sandbox.Account{{Credentials: credsB}},
 		Bindings: []sandbox.Binding{
 			{SubMchID: subChannel, MchID: credsB.MchID, Mode: "channel"},
 			{SubMchID: subSP, MchID: creds.MchID, Mode: "service_provider"},
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(func() { sb.Close(); srv.Close() })
+	}, creds)
 	return sb, srv.URL
 }
 
@@ -251,13 +220,7 @@ func TestWrongKeyPausesOnlyItsAccount(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan uploader.Outcome, 1)
 	go func() { _, out := upload(ctx, t, r, subChannel, "wrong-key"); done <- out }()
-	deadline := time.Now().Add(30 * time.Second)
-	for !obs.isPaused("bank-channel") {
-		if time.Now().After(deadline) {
-			t.Fatal("bank-channel never paused")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	kafkatest.WaitFor(t, "bank-channel paused", func() bool { return obs.isPaused("bank-channel") })
 	if paused, why := r.Paused(); paused {
 		t.Errorf("router paused (%s) while sp-east is fine", why)
 	}
@@ -276,32 +239,21 @@ func TestWrongKeyPausesOnlyItsAccount(t *testing.T) {
 func TestEveryAccountPausedFailsReadiness(t *testing.T) {
 	_, url := startSandbox(t)
 	obs := newObserver()
-	path := twoAccounts(t, map[string]string{subChannel: "bank-channel", subSP: "sp-east"}, creds.MchPrivateKeyFile)
-	doc, _ := os.ReadFile(path)
-	// sp-east signs with bank-channel's key: both accounts are wrong.
-	doc = []byte(strings.Replace(string(doc), "private_key_file: "+creds.MchPrivateKeyFile+"\n    wechatpay_public_key_file",
-		"private_key_file: "+credsB.MchPrivateKeyFile+"\n    wechatpay_public_key_file", 1))
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// sp-east signs with bank-channel's key and bank-channel with sp-east's:
+	// both accounts are wrong.
+	sp := *creds
+	sp.MchPrivateKeyFile = credsB.MchPrivateKeyFile
+	path := sandboxtest.RegistryFile(t, sandboxtest.Registry{SP: &sp, Channel: credsB, ChannelKey: creds.MchPrivateKeyFile,
+		Merchants: map[string]string{subChannel: "bank-channel", subSP: "sp-east"}})
 	r := newRouter(t, loadRegistry(t, path), url, obs)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, sub := range []string{subChannel, subSP} {
 		wg.Go(func() { upload(ctx, t, r, sub, "o-"+sub) })
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if paused, why := r.Paused(); paused {
-			if !strings.Contains(why, "every merchant account is paused: bank-channel: ") || !strings.Contains(why, "; sp-east: ") {
-				t.Errorf("why = %q", why)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("never all paused")
-		}
-		time.Sleep(10 * time.Millisecond)
+	kafkatest.WaitFor(t, "every account paused", func() bool { paused, _ := r.Paused(); return paused })
+	if _, why := r.Paused(); !strings.Contains(why, "every merchant account is paused: bank-channel: ") || !strings.Contains(why, "; sp-east: ") {
+		t.Errorf("why = %q", why)
 	}
 	obs.mu.Lock()
 	all := obs.all

@@ -26,6 +26,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/sandbox"
 	"github.com/ordersync/ordersync/internal/sandbox/sandboxtest"
 )
@@ -223,12 +224,16 @@ func (rr rawRequest) do(t *testing.T, url string) (*http.Response, map[string]an
 }
 
 func TestRequestChecks(t *testing.T) {
-	_, srv := newSandbox(t, sandbox.Config{})
+	// The sandbox's clock stands still: the ±300 s window is checked to the
+	// second, and a request built just before a second ticks over would
+	// otherwise reach it one second later.
+	now := time.Now()
+	_, srv := newSandbox(t, sandbox.Config{Now: func() time.Time { return now }})
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	body := orderJSON(t, "raw")
 	good := func() rawRequest {
 		return rawRequest{key: creds.MchPrivateKey, mchID: creds.MchID, serial: creds.MchCertSerial,
-			nonce: "593BEC0C930BF1AFEB40B4A08C8FB242", ts: time.Now().Unix(), scheme: "WECHATPAY2-SHA256-RSA2048",
+			nonce: "593BEC0C930BF1AFEB40B4A08C8FB242", ts: now.Unix(), scheme: "WECHATPAY2-SHA256-RSA2048",
 			signedBody: body, sentBody: body, userAgent: "test/1", accept: "application/json"}
 	}
 	tests := []struct {
@@ -436,11 +441,7 @@ func TestCloseReleasesHungRequests(t *testing.T) {
 		_, err := c.Post(context.Background(), srv.URL+sandbox.SyncStatusPath, orderJSON(t, "hang"))
 		done <- err
 	}()
-	for deadline := time.Now().Add(5 * time.Second); sb.Stats().Hung == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("request never reached the timeout fault")
-		}
-	}
+	kafkatest.WaitFor(t, "the request held by the timeout fault", func() bool { return sb.Stats().Hung > 0 })
 	sb.Close()
 	select {
 	case err := <-done:
@@ -448,7 +449,7 @@ func TestCloseReleasesHungRequests(t *testing.T) {
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
 			t.Errorf("err %v, want 503 after Close", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(kafkatest.WaitBound):
 		t.Fatal("hung request not released by Close")
 	}
 }

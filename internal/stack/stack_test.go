@@ -3,7 +3,8 @@ package stack
 import (
 	"net/http"
 	"testing"
-	"time"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 func TestSandboxConnsFollowsClientConnections(t *testing.T) {
@@ -31,11 +32,5 @@ func TestSandboxConnsFollowsClientConnections(t *testing.T) {
 		t.Errorf("%d connections open with one idle keep-alive client, want 1", n)
 	}
 	tr.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
-	for st.SandboxConns() != 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if n := st.SandboxConns(); n != 0 {
-		t.Errorf("%d connections open after the client closed its only one, want 0", n)
-	}
+	kafkatest.WaitFor(t, "no connection open after the client closed its only one", func() bool { return st.SandboxConns() == 0 })
 }

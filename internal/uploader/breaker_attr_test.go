@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/sandbox"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -49,7 +50,7 @@ func TestSkewedResponseTimestampIsClockFault(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan uploader.Outcome, 1)
 	go func() { done <- u.Upload(ctx, orderBody("o")) }()
-	waitFor(t, func() bool { _, paused, _ := obs.snapshot(); return len(paused) > 0 })
+	kafkatest.WaitFor(t, "a pause reported", func() bool { _, paused, _ := obs.snapshot(); return len(paused) > 0 })
 	cancel()
 	<-done
 	_, _, reasons := obs.snapshot()
