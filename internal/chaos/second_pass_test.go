@@ -1,0 +1,436 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordersync/ordersync/internal/sample"
+	"github.com/ordersync/ordersync/internal/sandbox"
+)
+
+// Scenarios of the reliability second pass (docs/reliability.md, "Second-pass
+// findings: where each is tested"): each breaks the real worker binary the
+// way a finding did, and checks what an operator sees and that nothing
+// deliverable is lost.
+
+// admin returns a franz-go client on the stack's broker for the topic
+// operations kafka-go's client lacks (delete records).
+func (h *harness) admin() *kgo.Client {
+	h.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.st.Broker), kgo.RequestTimeoutOverhead(5*time.Second))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(cl.Close)
+	return cl
+}
+
+func adminCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// deleteTopic deletes topic at the broker.
+func (h *harness) deleteTopic(cl *kgo.Client, topic string) {
+	h.t.Helper()
+	ctx, cancel := adminCtx()
+	defer cancel()
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.TopicNames = []string{topic}
+	rt := kmsg.NewDeleteTopicsRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+	}
+	if err != nil {
+		h.t.Fatalf("delete topic %s: %v", topic, err)
+	}
+}
+
+// createTopic creates topic with n partitions.
+func (h *harness) createTopic(cl *kgo.Client, topic string, n int32) {
+	h.t.Helper()
+	ctx, cancel := adminCtx()
+	defer cancel()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, n, 1
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+	}
+	if err != nil {
+		h.t.Fatalf("create topic %s: %v", topic, err)
+	}
+}
+
+// ends returns the high watermark of every source partition.
+func (h *harness) ends(cl *kgo.Client) []int64 {
+	h.t.Helper()
+	ctx, cancel := adminCtx()
+	defer cancel()
+	req := kmsg.NewPtrListOffsetsRequest()
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = h.st.Topic
+	for p := range partitions {
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp = int32(p), -1
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		h.t.Fatalf("list offsets of %s: %v", h.st.Topic, err)
+	}
+	out := make([]int64, partitions)
+	for _, p := range resp.Topics[0].Partitions {
+		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+			h.t.Fatalf("list offsets of %s/%d: %v", h.st.Topic, p.Partition, err)
+		}
+		out[p.Partition] = p.Offset
+	}
+	return out
+}
+
+// deleteRecordsBelow removes every source partition's records below
+// below[p], as retention does, and returns how many it removed above from[p].
+func (h *harness) deleteRecordsBelow(cl *kgo.Client, from, below []int64) int64 {
+	h.t.Helper()
+	ctx, cancel := adminCtx()
+	defer cancel()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = h.st.Topic
+	var n int64
+	for p := range partitions {
+		rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+		rp.Partition, rp.Offset = int32(p), below[p]
+		rt.Partitions = append(rt.Partitions, rp)
+		n += below[p] - from[p]
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		h.t.Fatalf("delete records of %s: %v", h.st.Topic, err)
+	}
+	for _, p := range resp.Topics[0].Partitions {
+		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+			h.t.Fatalf("delete records of %s/%d: %v", h.st.Topic, p.Partition, err)
+		}
+	}
+	return n
+}
+
+// committedEach returns the group's committed offset of every source
+// partition (-1: none).
+func (h *harness) committedEach(cl *kgo.Client) ([]int64, error) {
+	ctx, cancel := adminCtx()
+	defer cancel()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = "ordersync"
+	rt := kmsg.NewOffsetFetchRequestTopic()
+	rt.Topic = h.st.Topic
+	for p := range partitions {
+		rt.Partitions = append(rt.Partitions, int32(p))
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return nil, err
+	}
+	out := make([]int64, partitions)
+	for i := range out {
+		out[i] = -1
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return nil, err
+			}
+			out[p.Partition] = p.Offset
+		}
+	}
+	return out, nil
+}
+
+// waitCommittedEach waits until every source partition's committed offset
+// is exactly its high watermark: what the sum in waitCommitted cannot tell
+// once a topic was recreated and old commits are higher than its ends.
+func (h *harness) waitCommittedEach(cl *kgo.Client, timeout time.Duration) {
+	h.t.Helper()
+	ends := h.ends(cl)
+	deadline := time.Now().Add(timeout)
+	var got []int64
+	var err error
+	for time.Now().Before(deadline) {
+		if got, err = h.committedEach(cl); err == nil && fmt.Sprint(got) == fmt.Sprint(ends) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatalf("committed offsets %v (last error %v), want the partitions' ends %v after %s\n%s", got, err, ends, timeout, h.tails())
+}
+
+// logOf returns everything p has logged so far.
+func (h *harness) logOf(p *proc) string {
+	h.t.Helper()
+	b, err := os.ReadFile(p.log.Name())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// linesWith returns p's log lines that contain every one of parts.
+func (h *harness) linesWith(p *proc, parts ...string) []string {
+	var out []string
+	for _, line := range strings.Split(h.logOf(p), "\n") {
+		ok := line != ""
+		for _, s := range parts {
+			ok = ok && strings.Contains(line, s)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// laterBatch is a sample of other orders than the scenario's first ones.
+func laterBatch(seed uint64, orders, days int) sample.Options {
+	o := mixed(seed, orders)
+	o.Start = time.Now().AddDate(0, 0, days)
+	return o
+}
+
+// recreatedTopic delivers a first batch, then deletes the source topic and
+// creates it again at once, with the worker running, and produces a second,
+// smaller batch: every partition's old position is past the new end. Every
+// event of the new topic must be delivered, the reset logged as an error
+// and counted.
+func recreatedTopic(t *testing.T, orders int, timeout time.Duration) {
+	h := newHarness(t, options{sample: mixed(21, orders), faults: sandbox.Faults{Rejections: rejectSubMerchant}})
+	cl := h.admin()
+	p := h.start()
+	h.waitCommitted(h.produced, timeout)
+	old := h.ends(cl)
+
+	h.deleteTopic(cl, h.st.Topic)
+	h.createTopic(cl, h.st.Topic, partitions)
+	h.produceMore(laterBatch(22, orders/4, 1))
+	h.produced = 0 // the new topic's records only: the old commits are gone with it
+	for _, n := range h.ends(cl) {
+		h.produced += n
+	}
+	newEnds := h.ends(cl)
+	for i := range old {
+		if newEnds[i] >= old[i] {
+			t.Fatalf("partition %d: new end %d not below the old position %d; the scenario would not put the reader past the end", i, newEnds[i], old[i])
+		}
+	}
+	h.waitCommittedEach(cl, timeout)
+	resets := h.metric(p, "ordersync_partition_resets_total")
+	lines := h.linesWith(p, `"level":"error"`, "restarting from the earliest offset")
+	f, _ := h.result(timeout)
+	if resets == 0 {
+		t.Error("ordersync_partition_resets_total = 0 after the topic was recreated")
+	}
+	if len(lines) == 0 {
+		t.Error("no error line saying the partition restarts from the earliest offset")
+	}
+	t.Logf("source topic recreated (old ends %v, new %v): %.0f partition resets, %d error lines; %d of %d events delivered",
+		old, newEnds, resets, len(lines), f.Delivered, f.ToDeliver)
+}
+
+// retentionLoss stops the worker after a first batch, produces a second
+// batch, removes it unread as retention would, produces a third and starts
+// a worker: the removed events are logged as lost with their count and
+// counted in ordersync_events_lost_to_retention_total exactly; everything
+// else is delivered.
+func retentionLoss(t *testing.T, orders int, timeout time.Duration) {
+	h := newHarness(t, options{sample: mixed(23, orders), faults: sandbox.Faults{Rejections: rejectSubMerchant}})
+	cl := h.admin()
+	p := h.start()
+	h.waitCommitted(h.produced, timeout)
+	h.terminate(p)
+
+	from := h.ends(cl)
+	lost := sample.Generate(laterBatch(24, orders/3, 1)) // not expected: retention removes them
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.st.Produce(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	h.produced += int64(len(lost))
+	removed := h.deleteRecordsBelow(cl, from, h.ends(cl))
+	if removed != int64(len(lost)) {
+		t.Fatalf("removed %d records, produced %d to remove", removed, len(lost))
+	}
+	h.produceMore(laterBatch(25, orders/3, 2))
+
+	p = h.start()
+	h.waitCommitted(h.produced, timeout)
+	counted := h.metric(p, "ordersync_events_lost_to_retention_total")
+	var logged int64
+	lines := h.linesWith(p, `"level":"error"`, `"lost":`)
+	for _, line := range lines {
+		var n int64
+		if i := strings.Index(line, `"lost":`); i >= 0 {
+			_, _ = fmt.Sscanf(line[i+len(`"lost":`):], "%d", &n)
+		}
+		logged += n
+	}
+	f, _ := h.result(timeout)
+	if counted != float64(removed) {
+		t.Errorf("ordersync_events_lost_to_retention_total = %.0f, want the %d removed", counted, removed)
+	}
+	if logged != removed {
+		t.Errorf("error lines name %d events lost (%d lines), want the %d removed", logged, len(lines), removed)
+	}
+	t.Logf("retention removed %d unread events: %d error lines naming %d lost, metric %.0f; %d of %d others delivered",
+		removed, len(lines), logged, counted, f.Delivered, f.ToDeliver)
+}
+
+// silentBroker accepts TCP connections and reads what they send without
+// ever answering: a wrong port, or a load balancer with nothing behind it.
+type silentBroker struct {
+	ln       net.Listener
+	mu       sync.Mutex
+	conns    []net.Conn
+	received int
+	wg       sync.WaitGroup
+}
+
+func newSilentBroker(t *testing.T) *silentBroker {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &silentBroker{ln: ln}
+	b.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.conns = append(b.conns, c)
+			b.mu.Unlock()
+			b.wg.Go(func() {
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					b.mu.Lock()
+					b.received += n
+					b.mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		b.mu.Lock()
+		for _, c := range b.conns {
+			_ = c.Close()
+		}
+		b.mu.Unlock()
+		b.wg.Wait()
+	})
+	return b
+}
+
+func (b *silentBroker) bytes() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.received
+}
+
+// waitAsked waits until the silent broker has been sent a request.
+func (b *silentBroker) waitAsked(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); b.bytes() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker sent the broker address nothing within %s", timeout)
+		}
+	}
+}
+
+// silentBrokerRun points `worker run` at an address that accepts TCP and
+// never speaks Kafka. Once the worker has sent it a request, SIGTERM ends
+// it within the exit bound. With joinBound, it first waits that long for
+// /healthz to fail (the worker never joins its group).
+func silentBrokerRun(t *testing.T, joinBound time.Duration) {
+	h := newHarness(t, options{sample: mixed(26, 5)})
+	b := newSilentBroker(t)
+	p := h.start("ORDERSYNC_BROKERS=" + b.ln.Addr().String())
+	b.waitAsked(t, 30*time.Second)
+	if joinBound > 0 {
+		body := h.waitEndpoint(p, "/healthz", 503, "not in consumer group", joinBound)
+		t.Logf("/healthz against a silent broker: 503 %q", body)
+	}
+	at := time.Now()
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, err := p.Wait(exitBound)
+	took := time.Since(at)
+	p.done = true
+	if err != nil {
+		t.Fatalf("worker against a silent broker did not exit on SIGTERM within %s: %v\n%s", exitBound, err, h.tail(p))
+	}
+	h.scan()
+	t.Logf("figures %s: silent broker sent %d bytes; SIGTERM → exit status %d after %s (bound %s)",
+		t.Name(), b.bytes(), code, took.Round(10*time.Millisecond), exitBound)
+}
+
+// silentBrokerDLQ runs `worker dlq --timeout 2s` against a silent broker:
+// it must exit non-zero with one line saying Kafka did not answer in time.
+func silentBrokerDLQ(t *testing.T) {
+	h := newHarness(t, options{sample: mixed(27, 5)})
+	b := newSilentBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, workerBin, "dlq", "--timeout", "2s")
+	cmd.Env = h.st.WorkerEnv(append(baseEnv(), "ORDERSYNC_BROKERS="+b.ln.Addr().String())...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	at := time.Now()
+	err := cmd.Run()
+	took := time.Since(at)
+	if ctx.Err() != nil {
+		t.Fatalf("worker dlq --timeout 2s still running after a minute against a silent broker")
+	}
+	out := strings.TrimSpace(stderr.String())
+	if err == nil || cmd.ProcessState.ExitCode() == 0 {
+		t.Errorf("worker dlq --timeout 2s against a silent broker: exit 0, want a failure; stderr %q", out)
+	}
+	if !strings.Contains(out, "no answer from Kafka within 2s") || strings.Count(out, "\n") != 0 {
+		t.Errorf("stderr %q; want one line saying Kafka did not answer within 2s", out)
+	}
+	if b.bytes() == 0 {
+		t.Error("worker dlq sent the broker address nothing: the scenario did not reach it")
+	}
+	t.Logf("figures %s: exit status %d after %s: %s", t.Name(), cmd.ProcessState.ExitCode(), took.Round(10*time.Millisecond), out)
+}
