@@ -13,3 +13,7 @@ func TestRetentionLossShort(t *testing.T) { retentionLoss(t, 150, shortTimeout) 
 func TestSilentBrokerSIGTERMShort(t *testing.T) { silentBrokerRun(t, 0) }
 
 func TestSilentBrokerDLQTimeout(t *testing.T) { silentBrokerDLQ(t) }
+
+func TestDeadLetterTopicDeletedShort(t *testing.T) { dlqDeleted(t, 150, shortTimeout) }
+
+func TestWrongKafkaPassword(t *testing.T) { wrongPassword(t) }

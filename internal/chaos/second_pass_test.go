@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -433,4 +434,82 @@ func silentBrokerDLQ(t *testing.T) {
 		t.Error("worker dlq sent the broker address nothing: the scenario did not reach it")
 	}
 	t.Logf("figures %s: exit status %d after %s: %s", t.Name(), cmd.ProcessState.ExitCode(), took.Round(10*time.Millisecond), out)
+}
+
+// dlqDeleted delivers a first batch of valid events, then deletes the
+// dead-letter topic with the worker running and holds its creation off
+// (every CreateTopics refused) while a mixed batch arrives: /readyz reports
+// the topic unwritable, the failed writes are aggregated into a few warn
+// lines, and once creation is allowed again the worker recreates the topic
+// and dead-letters every bad event of the batch into it.
+func dlqDeleted(t *testing.T, orders int, timeout time.Duration) {
+	first := mixed(28, orders)
+	first.InvalidPercent, first.RejectedPercent = 0, 0
+	h := newHarness(t, options{sample: first, faults: sandbox.Faults{Rejections: rejectSubMerchant}})
+	cl := h.admin()
+	p := h.start()
+	h.waitCommitted(h.produced, timeout)
+
+	refused := h.st.Cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.CreateTopics}, Err: kerr.PolicyViolation, Count: -1})
+	h.deleteTopic(cl, h.st.DLQTopic)
+	gone := time.Now()
+	more := laterBatch(29, orders, 1)
+	more.InvalidPercent = 25
+	h.produceMore(more)
+	body := h.waitEndpoint(p, "/readyz", 503, "not ready: dead-letter topic unwritable", 60*time.Second)
+	failures := h.metric(p, "ordersync_dead_letter_write_failures_total")
+	refused.Remove()
+	h.waitCommitted(h.produced, timeout)
+	unwritable := time.Since(gone)
+	h.waitEndpoint(p, "/readyz", 200, "ok", 30*time.Second)
+	warns := h.linesWith(p, `"level":"warn"`, "dead-letter writes failing")
+	created := h.linesWith(p, "created the missing dead-letter topic")
+	failures = max(failures, h.metric(p, "ordersync_dead_letter_write_failures_total"))
+	unknown := h.unknownAttempts(p)
+	f, _ := h.result(timeout)
+	boundNoCrash(t, f, unknown)
+	if len(created) == 0 {
+		t.Error("no line saying the dead-letter topic was created again")
+	}
+	// One aggregated line per 10 s interval (docs/runbook.md), plus the
+	// first; the bound leaves one more interval of slack.
+	if limit := int(unwritable/(10*time.Second)) + 3; len(warns) > limit {
+		t.Errorf("%d warn lines about failing dead-letter writes over %s, want at most %d (one per interval)", len(warns), unwritable.Round(time.Second), limit)
+	}
+	if failures <= float64(len(warns)) {
+		t.Errorf("%.0f dead-letter writes failed and %d warn lines: the aggregation was not exercised", failures, len(warns))
+	}
+	t.Logf("dead-letter topic deleted for %s: /readyz 503 %q; %.0f failed writes in %d warn lines; recreated; %d of %d bad events dead-lettered",
+		unwritable.Round(100*time.Millisecond), body, failures, len(warns), f.DeadLetters, f.ToDLQ)
+}
+
+// wrongPassword runs the worker against a broker with SASL/PLAIN and the
+// wrong password: it must end at start with exit 2 and a line naming the
+// settings, never showing the password.
+func wrongPassword(t *testing.T) {
+	h := newHarness(t, options{sample: mixed(30, 5)})
+	const password = "not-the-right-password-7f3a"
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("PLAIN", "ordersync", "the-right-one"),
+		kfake.SeedTopics(partitions, h.st.Topic), kfake.SeedTopics(3, h.st.DLQTopic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	p := h.start("ORDERSYNC_BROKERS="+c.ListenAddrs()[0], "ORDERSYNC_KAFKA_SASL_MECHANISM=PLAIN",
+		"ORDERSYNC_KAFKA_USERNAME=ordersync", "ORDERSYNC_KAFKA_PASSWORD="+password)
+	code, err := p.Wait(time.Minute)
+	p.done = true
+	if err != nil {
+		t.Fatalf("worker with a wrong Kafka password: %v\n%s", err, h.tail(p))
+	}
+	logs := strings.TrimSpace(h.logOf(p))
+	last := logs[strings.LastIndex(logs, "\n")+1:]
+	if code != 2 || !strings.Contains(last, "ORDERSYNC_KAFKA_USERNAME") || !strings.Contains(last, "ORDERSYNC_KAFKA_PASSWORD") {
+		t.Errorf("exit status %d, last line %q; want 2 and a line naming ORDERSYNC_KAFKA_USERNAME and ORDERSYNC_KAFKA_PASSWORD", code, last)
+	}
+	if strings.Contains(logs, password) {
+		t.Error("the worker's output shows the Kafka password")
+	}
+	h.scan()
+	t.Logf("figures %s: exit status %d: %s", t.Name(), code, last)
 }
