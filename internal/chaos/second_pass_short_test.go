@@ -2,7 +2,10 @@
 
 package chaos
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // The second pass's scenarios in the short tier (second_pass_test.go).
 
@@ -17,3 +20,9 @@ func TestSilentBrokerDLQTimeout(t *testing.T) { silentBrokerDLQ(t) }
 func TestDeadLetterTopicDeletedShort(t *testing.T) { dlqDeleted(t, 150, shortTimeout) }
 
 func TestWrongKafkaPassword(t *testing.T) { wrongPassword(t) }
+
+// Connections that send nothing end at the 5 s ReadHeaderTimeout; 60 s is
+// slack for a busy machine, not a measurement.
+func TestIdleConnectionsClosedShort(t *testing.T) { idleConnections(t, 500, false, time.Minute) }
+
+func TestOneFailingOrderShort(t *testing.T) { oneFailingOrder(t, 150, shortTimeout) }

@@ -513,3 +513,176 @@ func wrongPassword(t *testing.T) {
 	h.scan()
 	t.Logf("figures %s: exit status %d: %s", t.Name(), code, last)
 }
+
+// openFDs counts the file descriptors process pid holds.
+func openFDs(t *testing.T, pid int) int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatalf("count the worker's file descriptors: %v", err)
+	}
+	return len(fds)
+}
+
+// idleConnections opens n connections to the worker's HTTP endpoint that
+// send nothing, and, with keepAlive, n more that make one keep-alive request
+// and then stay idle. The worker must close every one of them by itself
+// (ReadHeaderTimeout/ReadTimeout, IdleTimeout), within bound, and its file
+// descriptors fall back to what they were.
+func idleConnections(t *testing.T, n int, keepAlive bool, bound time.Duration) {
+	h := newHarness(t, options{sample: mixed(31, 40), faults: sandbox.Faults{Rejections: rejectSubMerchant}})
+	p := h.start()
+	h.waitCommitted(h.produced, shortTimeout)
+	h.waitEndpoint(p, "/readyz", 200, "ok", 30*time.Second)
+	base := openFDs(t, p.Pid())
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	closed := map[string]int{}
+	var problems []string
+	conns := 0
+	open := func(kind string, request bool) {
+		c, err := net.DialTimeout("tcp", p.HTTPAddr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d to the worker: %v", conns+1, err)
+		}
+		conns++
+		t.Cleanup(func() { _ = c.Close() })
+		wg.Go(func() {
+			_ = c.SetDeadline(time.Now().Add(bound))
+			if request {
+				if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: worker\r\n\r\n")); err != nil {
+					mu.Lock()
+					problems = append(problems, "write a request: "+err.Error())
+					mu.Unlock()
+					return
+				}
+			}
+			// Read (and drop) any answer until the worker closes the
+			// connection; the deadline ends the wait if it never does.
+			buf := make([]byte, 4096)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					mu.Lock()
+					if ne, ok := err.(net.Error); ok && ne.Timeout() {
+						problems = append(problems, kind+" connection still open after "+bound.String())
+					} else {
+						closed[kind]++
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	for range n {
+		open("silent", false)
+		if keepAlive {
+			open("keep-alive", true)
+		}
+	}
+	// Every connection accepted: the worker holds a descriptor for each.
+	for deadline := time.Now().Add(30 * time.Second); openFDs(t, p.Pid()) < base+conns*9/10; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker holds %d descriptors, %d before %d connections", openFDs(t, p.Pid()), base, conns)
+		}
+	}
+	peak := openFDs(t, p.Pid())
+	wg.Wait()
+	for i, pr := range problems {
+		if i == maxProblems {
+			t.Errorf("%d more", len(problems)-i)
+			break
+		}
+		t.Error(pr)
+	}
+	var after int
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if after = openFDs(t, p.Pid()); after <= base+5 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if after > base+5 {
+		t.Errorf("the worker holds %d descriptors after every idle connection ended, %d before them", after, base)
+	}
+	f, _ := h.result(shortTimeout)
+	t.Logf("figures %s: %d idle connections (%v closed by the worker); worker descriptors %d before, %d with them open, %d after; %d of %d events delivered",
+		t.Name(), conns, closed, base, peak, after, f.Delivered, f.ToDeliver)
+}
+
+// oneFailingOrder makes the sandbox answer every upload of one order 500
+// while the others flow: the worker must not pause (ordersync_upload_paused
+// 0, /readyz 200) and must deliver every other order. Once the order's
+// fault is lifted, everything is delivered.
+func oneFailingOrder(t *testing.T, orders int, timeout time.Duration) {
+	opts := mixed(32, orders)
+	opts.Interleave = false // the failing order's events come first in their partition
+	h := newHarness(t, options{sample: opts, faults: sandbox.Faults{Rejections: rejectSubMerchant}})
+	// The failing order: one with the most events to deliver.
+	perOrder := map[string]int{}
+	for _, ref := range h.want.byEvent {
+		perOrder[ref.order]++
+	}
+	var bad string
+	for o, n := range perOrder {
+		if n > perOrder[bad] || (n == perOrder[bad] && o < bad) {
+			bad = o
+		}
+	}
+	failing := sandbox.Faults{Rejections: append([]sandbox.Rejection{{OrderNo: bad, Status: 500, Code: "SYSTEM_ERROR",
+		Message: "system error"}}, rejectSubMerchant...)}
+	if err := h.st.Sandbox.SetFaults(failing); err != nil {
+		t.Fatal(err)
+	}
+	others := 0
+	for _, ref := range h.want.byEvent {
+		if ref.order != bad {
+			others++
+		}
+	}
+	p := h.start()
+	deadline := time.Now().Add(timeout)
+	for {
+		seen := map[string]bool{}
+		for _, r := range h.st.Sandbox.Records() {
+			if ref, ok := h.want.valid[string(r.Body)]; ok && ref.order != bad {
+				seen[ref.eventID] = true
+			}
+		}
+		if len(seen) == others {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d events of other orders delivered, %d answers 500 to order %s after %s\n%s",
+				len(seen), others, h.st.Sandbox.Stats().ByStatus[500], bad, timeout, h.tails())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// From here on only the failing order is uploaded: twice the breaker's
+	// threshold (5) of 500s in a row, no success between them, pauses a
+	// worker that does not tell one order's failures from an outage.
+	after := h.st.Sandbox.Stats().ByStatus[500]
+	for h.st.Sandbox.Stats().ByStatus[500] < after+10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s answered 500 only %d times after the others were delivered, within %s", bad, h.st.Sandbox.Stats().ByStatus[500]-after, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	answered500 := h.st.Sandbox.Stats().ByStatus[500]
+	code, ready := h.get(p, "/readyz")
+	paused := h.metric(p, "ordersync_upload_paused")
+	if code != 200 || paused != 0 {
+		t.Errorf("with one order failing: /readyz %d %q, ordersync_upload_paused %.0f; want 200 and 0 (the API is fine)", code, ready, paused)
+	}
+	if lines := h.linesWith(p, "uploads paused"); len(lines) > 0 {
+		t.Errorf("the worker paused uploads for one failing order: %s", lines[0])
+	}
+	if err := h.st.Sandbox.SetFaults(sandbox.Faults{Rejections: rejectSubMerchant}); err != nil { // the order is fixed
+		t.Fatal(err)
+	}
+	unknown := h.unknownAttempts(p)
+	f, _ := h.result(timeout)
+	boundNoCrash(t, f, unknown)
+	t.Logf("order %s (%d events) answered 500 %d times (%d in a row after every other order was delivered) while %d events of other orders were delivered: /readyz %d, paused %.0f",
+		bad, perOrder[bad], answered500, answered500-after, others, code, paused)
+}
