@@ -387,6 +387,10 @@ func silentBrokerRun(t *testing.T, joinBound time.Duration) {
 	b := newSilentBroker(t)
 	p := h.start("ORDERSYNC_BROKERS=" + b.ln.Addr().String())
 	b.waitAsked(t, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	health, _, err := p.Get(ctx, "/healthz")
+	cancel()
+	t.Logf("/healthz before the join bound: %d (%v)", health, err)
 	if joinBound > 0 {
 		body := h.waitEndpoint(p, "/healthz", 503, "not in consumer group", joinBound)
 		t.Logf("/healthz against a silent broker: 503 %q", body)
@@ -514,6 +518,10 @@ func wrongPassword(t *testing.T) {
 	t.Logf("figures %s: exit status %d: %s", t.Name(), code, last)
 }
 
+// idleScenarioTimeout bounds the idle-connection scenario's deliveries (a
+// small sample).
+const idleScenarioTimeout = 90 * time.Second
+
 // openFDs counts the file descriptors process pid holds.
 func openFDs(t *testing.T, pid int) int {
 	t.Helper()
@@ -524,15 +532,17 @@ func openFDs(t *testing.T, pid int) int {
 	return len(fds)
 }
 
-// idleConnections opens n connections to the worker's HTTP endpoint that
-// send nothing, and, with keepAlive, n more that make one keep-alive request
-// and then stay idle. The worker must close every one of them by itself
-// (ReadHeaderTimeout/ReadTimeout, IdleTimeout), within bound, and its file
-// descriptors fall back to what they were.
+// idleConnections opens n connections of each kind to the worker's HTTP
+// endpoint and leaves them: "silent" sends nothing, "stalled body" sends a
+// request's headers announcing a body it never sends, and with keepAlive
+// "keep-alive" makes one whole request and then stays idle. The worker
+// must close every one of them by itself (ReadHeaderTimeout, ReadTimeout,
+// IdleTimeout) within bound, and its file descriptors fall back to what
+// they were.
 func idleConnections(t *testing.T, n int, keepAlive bool, bound time.Duration) {
 	h := newHarness(t, options{sample: mixed(31, 40), faults: sandbox.Faults{Rejections: rejectSubMerchant}})
 	p := h.start()
-	h.waitCommitted(h.produced, shortTimeout)
+	h.waitCommitted(h.produced, idleScenarioTimeout)
 	h.waitEndpoint(p, "/readyz", 200, "ok", 30*time.Second)
 	base := openFDs(t, p.Pid())
 
@@ -541,7 +551,7 @@ func idleConnections(t *testing.T, n int, keepAlive bool, bound time.Duration) {
 	closed := map[string]int{}
 	var problems []string
 	conns := 0
-	open := func(kind string, request bool) {
+	open := func(kind, request string) {
 		c, err := net.DialTimeout("tcp", p.HTTPAddr, 5*time.Second)
 		if err != nil {
 			t.Fatalf("connection %d to the worker: %v", conns+1, err)
@@ -550,8 +560,8 @@ func idleConnections(t *testing.T, n int, keepAlive bool, bound time.Duration) {
 		t.Cleanup(func() { _ = c.Close() })
 		wg.Go(func() {
 			_ = c.SetDeadline(time.Now().Add(bound))
-			if request {
-				if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: worker\r\n\r\n")); err != nil {
+			if request != "" {
+				if _, err := c.Write([]byte(request)); err != nil {
 					mu.Lock()
 					problems = append(problems, "write a request: "+err.Error())
 					mu.Unlock()
@@ -576,9 +586,10 @@ func idleConnections(t *testing.T, n int, keepAlive bool, bound time.Duration) {
 		})
 	}
 	for range n {
-		open("silent", false)
+		open("silent", "")
+		open("stalled body", "GET /healthz HTTP/1.1\r\nHost: worker\r\nContent-Length: 1000\r\n\r\n")
 		if keepAlive {
-			open("keep-alive", true)
+			open("keep-alive", "GET /healthz HTTP/1.1\r\nHost: worker\r\n\r\n")
 		}
 	}
 	// Every connection accepted: the worker holds a descriptor for each.
@@ -605,7 +616,7 @@ func idleConnections(t *testing.T, n int, keepAlive bool, bound time.Duration) {
 	if after > base+5 {
 		t.Errorf("the worker holds %d descriptors after every idle connection ended, %d before them", after, base)
 	}
-	f, _ := h.result(shortTimeout)
+	f, _ := h.result(idleScenarioTimeout)
 	t.Logf("figures %s: %d idle connections (%v closed by the worker); worker descriptors %d before, %d with them open, %d after; %d of %d events delivered",
 		t.Name(), conns, closed, base, peak, after, f.Delivered, f.ToDeliver)
 }
@@ -685,4 +696,39 @@ func oneFailingOrder(t *testing.T, orders int, timeout time.Duration) {
 	boundNoCrash(t, f, unknown)
 	t.Logf("order %s (%d events) answered 500 %d times (%d in a row after every other order was delivered) while %d events of other orders were delivered: /readyz %d, paused %.0f",
 		bad, perOrder[bad], answered500, answered500-after, others, code, paused)
+}
+
+// skewedTimestamp makes the sandbox stamp every 2xx answer 10 min off the
+// worker's clock for a while: the worker must pause as for a deployment
+// fault that names the clock (not "upstream unavailable"), say so in
+// /readyz and the log, and deliver everything once the clocks agree.
+func skewedTimestamp(t *testing.T, orders int, timeout time.Duration) {
+	h := newHarness(t, options{sample: mixed(33, orders), faults: sandbox.Faults{Rejections: rejectSubMerchant},
+		env: []string{"ORDERSYNC_RATE_LIMIT=150"}})
+	p := h.start()
+	h.waitFraction(0.2, timeout)
+	before := h.st.Sandbox.Stats().ByStatus[204]
+	if err := h.st.Sandbox.SetFaults(sandbox.Faults{Rejections: rejectSubMerchant, TimestampSkew: sandbox.Duration(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	body := h.waitEndpoint(p, "/readyz", 503, "paused: ", 30*time.Second)
+	if strings.Contains(body, "upstream unavailable") {
+		t.Errorf("/readyz with skewed response timestamps: %q; want a deployment fault, not an outage", body)
+	}
+	lines := h.linesWith(p, "uploads paused", "clock")
+	if len(lines) == 0 {
+		t.Errorf("no log line pausing uploads that names the clock\n%s", h.tail(p))
+	}
+	if err := h.st.Sandbox.SetFaults(sandbox.Faults{Rejections: rejectSubMerchant}); err != nil { // NTP fixed
+		t.Fatal(err)
+	}
+	skewed := h.st.Sandbox.Stats().ByStatus[204] - before
+	h.waitEndpoint(p, "/readyz", 200, "ok", 30*time.Second)
+	// Each answer the worker could not trust may be repeated; nothing else.
+	f, _ := h.result(timeout)
+	if f.DupUploads > int(skewed) || f.DupDLQ != 0 {
+		t.Errorf("%d duplicate uploads (at most the %d answers with a skewed timestamp), %d duplicate dead letters", f.DupUploads, skewed, f.DupDLQ)
+	}
+	t.Logf("skewed response timestamps: /readyz 503 %q, %d pause lines naming the clock; %d accepted answers untrusted, %d duplicate uploads",
+		body, len(lines), skewed, f.DupUploads)
 }
