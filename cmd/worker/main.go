@@ -225,7 +225,7 @@ func newMapper(cfg *config.Config) (*mapper.Mapper, error) {
 	m, err := mapper.New(mapperConfig(cfg))
 	var ce *mapper.ConfigError
 	if errors.As(err, &ce) {
-		if setting, ok := mapperSettings[ce.Field]; ok {
+		if setting := mapperSetting(cfg, ce.Field); setting != "" {
 			return nil, &config.Error{Setting: setting, Reason: err.Error()}
 		}
 	}
@@ -235,11 +235,18 @@ func newMapper(cfg *config.Config) (*mapper.Mapper, error) {
 	return m, nil
 }
 
-// mapperSettings names the setting behind each mapper.Config id field.
-var mapperSettings = map[string]string{
-	"MchID":     "ORDERSYNC_MCHID (--mchid)",
-	"SpAppID":   "ORDERSYNC_SP_APPID (--sp-appid)",
-	"ChannelID": "ORDERSYNC_CHANNEL_ID (--channel-id)",
+// mapperSetting names the setting behind the mapper.Config id field
+// mapperConfig fills from it, "" for another field.
+func mapperSetting(cfg *config.Config, field string) string {
+	switch field {
+	case "MchID":
+		return cfg.Settings.MchID.Label()
+	case "SpAppID":
+		return cfg.Settings.SpAppID.Label()
+	case "ChannelID":
+		return cfg.Settings.ChannelID.Label()
+	}
+	return ""
 }
 
 func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
