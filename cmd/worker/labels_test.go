@@ -38,3 +38,24 @@ func TestMapperErrorNamesTheSetting(t *testing.T) {
 		})
 	}
 }
+
+// TestSubcommandErrorIsOneLine: a subcommand's usage error reaches stderr
+// once, as one line, with its exit status.
+func TestSubcommandErrorIsOneLine(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("ORDERSYNC_BROKERS", "127.0.0.1:1")
+	t.Setenv("ORDERSYNC_DLQ_TOPIC", "orders.dlq")
+	for _, tt := range []struct {
+		giveArgs   []string
+		wantStderr string
+	}{
+		{[]string{"validate", "a", "b"}, "worker validate: want at most one FILE (or - for stdin), got 2 arguments\n"},
+		{[]string{"replay", "--limit", "-1"}, "worker replay: --limit: must be 0 (no limit) or more, got -1\n"},
+		{[]string{"dlq", "--since", "soon"}, "worker dlq: --since: want an RFC3339 time such as 2026-11-26T08:00:00Z or a duration such as 2h, got \"soon\"\n"},
+	} {
+		code, _, stderr := dispatchArgs(t, tt.giveArgs...)
+		if code != exitUsage || stderr != tt.wantStderr {
+			t.Errorf("%q: exit %d, stderr %q; want %d, %q", tt.giveArgs, code, stderr, exitUsage, tt.wantStderr)
+		}
+	}
+}

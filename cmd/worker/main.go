@@ -262,7 +262,7 @@ func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return status(runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr))
+	return runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr)
 }
 
 // cmdReplay runs `worker replay`. The first signal makes it finish its
@@ -284,7 +284,7 @@ func cmdReplay(ctx context.Context, stop func(), args []string, stdout, stderr i
 		}
 		cfg.Guard = guard
 	}
-	return status(runReplay(ctx, cfg, f, stdout, stderr))
+	return runReplay(ctx, cfg, f, stdout, stderr)
 }
 
 func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -294,7 +294,7 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return status(runDLQ(ctx, cfg, f, stdout, stderr))
+	return runDLQ(ctx, cfg, f, stdout, stderr)
 }
 
 // loadKafka loads the settings of a command that reads and writes Kafka
