@@ -1,5 +1,5 @@
-// Package ledger is the delivery ledger (README "Delivery ledger",
-// docs/ledger.md): a compacted Kafka topic holding, per order, the last
+// Package ledger is the delivery ledger (README "The delivery ledger and the
+// reconciliation report", docs/ledger.md): a compacted Kafka topic holding, per order, the last
 // state delivered to WeChat Pay, and the guard that keeps a paid order from
 // going back and a delivered state from being sent twice.
 //
