@@ -97,14 +97,16 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				err = badFlag("format", "%v", err)
 			}
 			if err == nil {
-				return status(writeReport(ctx, cfg, from, to, *format, stdout, stderr))
+				return writeReport(ctx, cfg, from, to, *format, stdout, stderr)
 			}
 		}
 	}
 	return usageError(cmd, err)
 }
 
-func writeReport(ctx context.Context, cfg *config.Config, since, until time.Time, format string, stdout, stderr io.Writer) int {
+// writeReport reads the ledger and dead-letter topics and writes the report
+// in format; its error is an exit 1 failure.
+func writeReport(ctx context.Context, cfg *config.Config, since, until time.Time, format string, stdout, stderr io.Writer) error {
 	const cmd = programName + " report"
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
@@ -112,25 +114,22 @@ func writeReport(ctx context.Context, cfg *config.Config, since, until time.Time
 	defer tr.CloseIdleConnections()
 	latest, bad, err := ledger.Latest(ctx, cfg.Kafka.Dialer(), tr, cfg.Brokers, cfg.LedgerTopic)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitFailed
+		return failed(cmd, err)
 	}
 	var dead []report.DeadLetter
 	err = ledger.ScanTopic(ctx, cfg.Kafka.Dialer(), tr, cfg.Brokers, cfg.DLQTopic, func(m kafka.Message) {
 		dead = append(dead, deadLetterOf(m))
 	})
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitFailed
+		return failed(cmd, err)
 	}
 	if err := report.Write(stdout, format, report.Build(latest, dead, since, until)); err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitFailed
+		return failed(cmd, err)
 	}
 	if bad > 0 {
 		_, _ = fmt.Fprintf(stderr, "%s: %d ledger values could not be read and are not counted\n", cmd, bad)
 	}
-	return exitOK
+	return nil
 }
 
 // reportTime reads an RFC3339 time, a day in Asia/Shanghai, or a duration

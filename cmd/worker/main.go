@@ -225,7 +225,7 @@ func newMapper(cfg *config.Config) (*mapper.Mapper, error) {
 	m, err := mapper.New(mapperConfig(cfg))
 	var ce *mapper.ConfigError
 	if errors.As(err, &ce) {
-		if setting, ok := mapperSettings[ce.Field]; ok {
+		if setting := mapperSetting(cfg, ce.Field); setting != "" {
 			return nil, &config.Error{Setting: setting, Reason: err.Error()}
 		}
 	}
@@ -235,11 +235,18 @@ func newMapper(cfg *config.Config) (*mapper.Mapper, error) {
 	return m, nil
 }
 
-// mapperSettings names the setting behind each mapper.Config id field.
-var mapperSettings = map[string]string{
-	"MchID":     "ORDERSYNC_MCHID (--mchid)",
-	"SpAppID":   "ORDERSYNC_SP_APPID (--sp-appid)",
-	"ChannelID": "ORDERSYNC_CHANNEL_ID (--channel-id)",
+// mapperSetting names the setting behind the mapper.Config id field
+// mapperConfig fills from it, "" for another field.
+func mapperSetting(cfg *config.Config, field string) string {
+	switch field {
+	case "MchID":
+		return cfg.Settings.MchID.Label()
+	case "SpAppID":
+		return cfg.Settings.SpAppID.Label()
+	case "ChannelID":
+		return cfg.Settings.ChannelID.Label()
+	}
+	return ""
 }
 
 func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -255,7 +262,7 @@ func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return status(runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr))
+	return runValidateMapped(s.fs.Args(), mapperConfig(cfg), prog, stdin, stdout, stderr)
 }
 
 // cmdReplay runs `worker replay`. The first signal makes it finish its
@@ -277,7 +284,7 @@ func cmdReplay(ctx context.Context, stop func(), args []string, stdout, stderr i
 		}
 		cfg.Guard = guard
 	}
-	return status(runReplay(ctx, cfg, f, stdout, stderr))
+	return runReplay(ctx, cfg, f, stdout, stderr)
 }
 
 func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -287,7 +294,7 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return status(runDLQ(ctx, cfg, f, stdout, stderr))
+	return runDLQ(ctx, cfg, f, stdout, stderr)
 }
 
 // loadKafka loads the settings of a command that reads and writes Kafka

@@ -6,9 +6,6 @@ import (
 	"github.com/ordersync/ordersync/internal/mapping"
 )
 
-// mappingSetting names ORDERSYNC_MAPPING_FILE in an error.
-const mappingSetting = "ORDERSYNC_MAPPING_FILE (--mapping-file)"
-
 // loadMapping compiles the program ORDERSYNC_MAPPING_FILE names, or returns
 // nil when it is not set. An error (unreadable file, or a program that does
 // not compile, with its line and column) names the setting.
@@ -18,7 +15,7 @@ func loadMapping(cfg *config.Config) (*mapping.Program, error) {
 	}
 	p, err := mapping.Load(cfg.MappingFile, mapping.Limits{})
 	if err != nil {
-		return nil, &config.Error{Setting: mappingSetting, Reason: err.Error()}
+		return nil, &config.Error{Setting: cfg.Settings.MappingFile.Label(), Reason: err.Error()}
 	}
 	return p, nil
 }

@@ -174,18 +174,17 @@ func parseWhen(name, v string, now time.Time) (time.Time, error) {
 	return time.Time{}, badFlag(name, "want an RFC3339 time such as 2026-11-26T08:00:00Z or a duration such as 2h, got %q", v)
 }
 
-// runReplay returns the exit status: 0 done, 1 failed, 2 usage error (bad
-// flag value: one line naming the flag). Record lines go to stdout; progress,
-// the summary and errors to stderr.
-func runReplay(ctx context.Context, cfg replayConfig, f *replayFlags, stdout, stderr io.Writer) int {
+// runReplay runs `worker replay`; its error carries the exit status: exit 2
+// for a bad flag value (one line naming the flag), exit 1 for a failed
+// replay. Record lines go to stdout; progress and the summary to stderr.
+func runReplay(ctx context.Context, cfg replayConfig, f *replayFlags, stdout, stderr io.Writer) error {
 	const cmd = programName + " replay"
 	opts, err := f.options(cfg, time.Now())
 	if err == nil {
 		err = f.check(opts)
 	}
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitUsage
+		return usageError(cmd, err)
 	}
 	opts.To, opts.Limit, opts.Force, opts.DryRun = f.to, f.limit, f.force, f.dryRun
 	opts.Progress = stderr
@@ -193,15 +192,13 @@ func runReplay(ctx context.Context, cfg replayConfig, f *replayFlags, stdout, st
 
 	sum, err := replay.Run(ctx, opts, stdout)
 	if flagErr := topicFlagError(err, opts); flagErr != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, flagErr)
-		return exitUsage
+		return usageError(cmd, flagErr)
 	}
 	_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, sum)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, runError(err, f.timeout))
-		return exitFailed
+		return failed(cmd, runError(err, f.timeout))
 	}
-	return exitOK
+	return nil
 }
 
 // topicFlagError turns a Run error about a topic the flags name (a --to
@@ -231,31 +228,29 @@ func (f *replayFlags) check(o replay.Options) error {
 	return nil
 }
 
-// runDLQ prints the summary of the dead-letter topic and returns the exit
-// status: 0 done, 1 failed, 2 usage error.
-func runDLQ(ctx context.Context, cfg replayConfig, f *dlqFlags, stdout, stderr io.Writer) int {
+// runDLQ prints the summary of the dead-letter topic; its error carries
+// the exit status: exit 2 for a bad flag value, exit 1 for a failed read.
+func runDLQ(ctx context.Context, cfg replayConfig, f *dlqFlags, stdout, stderr io.Writer) error {
 	const cmd = programName + " dlq"
 	opts, err := f.options(cfg, time.Now())
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitUsage
+		return usageError(cmd, err)
 	}
 	rep, err := replay.Inspect(ctx, opts)
 	if err == nil {
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %s\n", cmd, runError(err, f.timeout))
-		return exitFailed
+		return failed(cmd, runError(err, f.timeout))
 	}
-	return exitOK
+	return nil
 }
 
-// runError is the line for a failed replay or dlq command; a request that
+// runError is the error of a failed replay or dlq command; a request that
 // ran out of time names --timeout.
-func runError(err error, timeout time.Duration) string {
+func runError(err error, timeout time.Duration) error {
 	if errors.Is(err, replay.ErrNoAnswer) {
-		return fmt.Sprintf("%v (--timeout %v)", err, timeout)
+		return fmt.Errorf("%w (--timeout %v)", err, timeout)
 	}
-	return err.Error()
+	return err
 }

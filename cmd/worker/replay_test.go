@@ -29,7 +29,7 @@ func runReplayArgs(t *testing.T, cfg replayConfig, args ...string) (code int, st
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	code = runReplay(ctx, cfg, f, &out, &errOut)
+	code = exitStatus(runReplay(ctx, cfg, f, &out, &errOut), &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -44,7 +44,7 @@ func runDLQArgs(t *testing.T, cfg replayConfig, args ...string) (code int, stdou
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	code = runDLQ(ctx, cfg, f, &out, &errOut)
+	code = exitStatus(runDLQ(ctx, cfg, f, &out, &errOut), &errOut)
 	return code, out.String(), errOut.String()
 }
 

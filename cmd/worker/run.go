@@ -52,7 +52,7 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) e
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		return &config.Error{Setting: "ORDERSYNC_HTTP_ADDR (--http-addr)", Reason: fmt.Sprintf("cannot listen on %s: %v", cfg.HTTPAddr, unwrapAll(err))}
+		return &config.Error{Setting: cfg.Settings.HTTPAddr.Label(), Reason: fmt.Sprintf("cannot listen on %s: %v", cfg.HTTPAddr, unwrapAll(err))}
 	}
 	log := newLogger(cfg, stderr)
 	for _, w := range warnings {
@@ -63,10 +63,10 @@ func cmdRun(ctx context.Context, stop func(), args []string, stderr io.Writer) e
 			err     error
 			setting string
 		}{
-			{dlq.ErrCompacted, "ORDERSYNC_DLQ_TOPIC (--dlq-topic)"},
-			{consumer.ErrAuthentication, "ORDERSYNC_KAFKA_USERNAME (--kafka-username) or ORDERSYNC_KAFKA_PASSWORD"},
-			{consumer.ErrSessionTimeout, "ORDERSYNC_SESSION_TIMEOUT (--session-timeout)"},
-			{ledger.ErrNotCompacted, "ORDERSYNC_LEDGER_TOPIC (--ledger-topic)"},
+			{dlq.ErrCompacted, cfg.Settings.DLQTopic.Label()},
+			{consumer.ErrAuthentication, cfg.Settings.KafkaUsername.Label() + " or " + cfg.Settings.KafkaPassword.Label()},
+			{consumer.ErrSessionTimeout, cfg.Settings.SessionTimeout.Label()},
+			{ledger.ErrNotCompacted, cfg.Settings.LedgerTopic.Label()},
 		} {
 			if errors.Is(err, refused.err) {
 				return &config.Error{Setting: refused.setting, Reason: err.Error()}

@@ -14,8 +14,11 @@ import (
 	"github.com/ordersync/ordersync/internal/mapping"
 )
 
-// runValidate implements `worker validate [FILE|-]`; returns the exit status
-// (0 all ok/skipped, 1 any invalid, 2 usage error).
+// runValidateMapped implements `worker validate [FILE|-]`. Its error
+// carries the exit status: nil when every line is ok or skipped, exit 1
+// when any is invalid (already counted in the summary), exit 2 on a usage
+// error, a file that cannot be opened or read, or output that cannot be
+// written.
 //
 // It reads JSON Lines from FILE, or stdin when FILE is "-" or absent, maps
 // each line as a Kafka message value without headers (plain or CloudEvents
@@ -25,36 +28,30 @@ import (
 // A line holding only whitespace holds no event and answers
 // {"skipped":"blank line"}; a trailing "\r" is dropped. Lines of any
 // length are read whole (the mapper rejects values above its size limit with
-// a violation). A summary goes to stderr. A file that cannot be opened or
-// read, or output that cannot be written, also ends with status 2.
-func runValidate(args []string, cfg mapper.Config, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runValidateMapped(args, cfg, nil, stdin, stdout, stderr)
-}
-
-// runValidateMapped is runValidate with the mapping program prog (nil:
-// none) applied to each line first, as `worker run` applies it (the line's
-// 0-based number is $offset; $key, $headers and $timestamp are null or
-// empty). A line the program turns into an event answers with that event
-// too: {"mapped":<event>,"payload":…}, {"mapped":…,"skipped":…} or
-// {"mapped":…,"violations":…}, the violations pointing into the mapped
-// event. One it yields nothing for answers {"skipped":"mapping produced
-// nothing"}; one it fails on, {"violations":[{"field":"","reason":"mapping: …"}]}.
-func runValidateMapped(args []string, cfg mapper.Config, prog *mapping.Program, stdin io.Reader, stdout, stderr io.Writer) int {
+// a violation). A summary goes to stderr.
+//
+// The mapping program prog (nil: none) is applied to each line first, as
+// `worker run` applies it (the line's 0-based number is $offset; $key,
+// $headers and $timestamp are null or empty). A line the program turns
+// into an event answers with that event too: {"mapped":<event>,"payload":…},
+// {"mapped":…,"skipped":…} or {"mapped":…,"violations":…}, the violations
+// pointing into the mapped event. One it yields nothing for answers
+// {"skipped":"mapping produced nothing"}; one it fails on,
+// {"violations":[{"field":"","reason":"mapping: …"}]}.
+func runValidateMapped(args []string, cfg mapper.Config, prog *mapping.Program, stdin io.Reader, stdout, stderr io.Writer) error {
+	const cmd = programName + " validate"
 	if len(args) > 1 {
-		_, _ = fmt.Fprintf(stderr, "%s validate: want at most one FILE (or - for stdin), got %d arguments\n", programName, len(args))
-		return exitUsage
+		return usageError(cmd, fmt.Errorf("want at most one FILE (or - for stdin), got %d arguments", len(args)))
 	}
 	m, err := mapper.New(cfg)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s validate: %v\n", programName, err)
-		return exitUsage
+		return usageError(cmd, err)
 	}
 	in, name := stdin, "stdin"
 	if len(args) == 1 && args[0] != "-" {
 		f, err := os.Open(args[0])
 		if err != nil {
-			_, _ = fmt.Fprintf(stderr, "%s validate: %v\n", programName, err)
-			return exitUsage
+			return usageError(cmd, err)
 		}
 		defer f.Close()
 		in, name = f, args[0]
@@ -66,17 +63,15 @@ func runValidateMapped(args []string, cfg mapper.Config, prog *mapping.Program, 
 	}
 	switch {
 	case readErr != nil:
-		_, _ = fmt.Fprintf(stderr, "%s validate: read %s: %v\n", programName, name, readErr)
-		return exitUsage
+		return usageError(cmd, fmt.Errorf("read %s: %w", name, readErr))
 	case v.err != nil:
-		_, _ = fmt.Fprintf(stderr, "%s validate: write output: %v\n", programName, v.err)
-		return exitUsage
+		return usageError(cmd, fmt.Errorf("write output: %w", v.err))
 	}
 	_, _ = fmt.Fprintf(stderr, "%d lines: %d ok, %d skipped, %d invalid\n", v.ok+v.skipped+v.invalid, v.ok, v.skipped, v.invalid)
 	if v.invalid > 0 {
-		return exitFailed
+		return status(exitFailed)
 	}
-	return exitOK
+	return nil
 }
 
 // validator maps lines and writes one outcome line each.

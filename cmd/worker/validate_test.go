@@ -24,7 +24,7 @@ func validateConfig() mapper.Config {
 func TestRunValidateMixed(t *testing.T) {
 	in := filepath.Join("testdata", "validate_mixed.jsonl")
 	var stdout, stderr bytes.Buffer
-	code := runValidate([]string{in}, validateConfig(), strings.NewReader(""), &stdout, &stderr)
+	code := exitStatus(runValidateMapped([]string{in}, validateConfig(), nil, strings.NewReader(""), &stdout, &stderr), &stderr)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr.String())
 	}
@@ -102,7 +102,7 @@ func TestRunValidateStatuses(t *testing.T) {
 				cfg = validateConfig()
 			}
 			var stdout, stderr bytes.Buffer
-			code := runValidate(tt.giveArgs, cfg, strings.NewReader(tt.giveStdin), &stdout, &stderr)
+			code := exitStatus(runValidateMapped(tt.giveArgs, cfg, nil, strings.NewReader(tt.giveStdin), &stdout, &stderr), &stderr)
 			if code != tt.wantCode || !strings.HasPrefix(stdout.String(), tt.wantOut) || !strings.Contains(stderr.String(), tt.wantErr) {
 				t.Errorf("exit %d stdout %.200q stderr %q; want %d, %q, %q", code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut, tt.wantErr)
 			}

@@ -89,6 +89,10 @@ type Config struct {
 	LogLevel  zerolog.Level
 	LogFormat string
 
+	// Settings names each setting as this command registered it, for an
+	// error found after Load: cfg.Settings.HTTPAddr.Label(). It holds no values.
+	Settings settings
+
 	warnings []string // found while parsing, returned by Load
 }
 
@@ -176,6 +180,7 @@ func (l *Loader) Load(getenv func(string) (string, bool), environ []string, need
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.Settings = names(all)
 	warnings = append(warnings, unknownEnv(environ)...)
 	return cfg, append(warnings, cfg.warnings...), nil
 }

@@ -340,3 +340,34 @@ func TestBindGroups(t *testing.T) {
 		t.Errorf("err = %v, want it to name ORDERSYNC_MAX_IN_FLIGHT without a flag", err)
 	}
 }
+
+// TestSettingsLabels: Config.Settings names each setting as the command
+// registered it (the flag only when bound) and keeps none of the values.
+func TestSettingsLabels(t *testing.T) {
+	fs := flag.NewFlagSet("dlq", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := Bind(fs, GroupKafka)
+	if err := fs.Parse([]string{"--brokers", "k:9092"}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ORDERSYNC_KAFKA_SASL_MECHANISM": "PLAIN", "ORDERSYNC_KAFKA_USERNAME": "u",
+		"ORDERSYNC_KAFKA_PASSWORD": "hunter2-secret", "ORDERSYNC_HTTP_ADDR": ":9191"}
+	cfg, _, err := l.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil, NeedKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ got, want string }{
+		{cfg.Settings.DLQTopic.Label(), "ORDERSYNC_DLQ_TOPIC (--dlq-topic)"},
+		{cfg.Settings.HTTPAddr.Label(), "ORDERSYNC_HTTP_ADDR"},
+		{cfg.Settings.KafkaPassword.Label(), "ORDERSYNC_KAFKA_PASSWORD"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("Label() = %q, want %q", tt.got, tt.want)
+		}
+	}
+	for _, s := range specs() {
+		if v := s.field(&cfg.Settings); v.raw != "" || v.given {
+			t.Errorf("Settings.%s keeps its value", s.env)
+		}
+	}
+}

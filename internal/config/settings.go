@@ -76,6 +76,19 @@ type value struct {
 	label string // the environment variable, and the flag when the command has it
 }
 
+// Label names the setting in an error: its environment variable and, when
+// the command registered it, its flag, e.g. "ORDERSYNC_HTTP_ADDR (--http-addr)".
+func (v value) Label() string { return v.label }
+
+// names is all with every value dropped: only the settings' names remain.
+func names(all settings) settings {
+	for _, s := range specs() {
+		v := s.field(&all)
+		*v = value{env: v.env, label: v.label}
+	}
+	return all
+}
+
 // spec is one setting's tags, read once from settings.
 type spec struct {
 	index                int // field index in settings

@@ -1,7 +1,7 @@
-// Package ledger is the delivery ledger (README "Delivery ledger",
-// docs/ledger.md): a compacted Kafka topic holding, per order, the last
-// state delivered to WeChat Pay, and the guard that keeps a paid order from
-// going back and a delivered state from being sent twice.
+// Package ledger is the delivery ledger (README "The delivery ledger and the
+// reconciliation report", docs/ledger.md): a compacted Kafka topic holding,
+// per order, the last state delivered to WeChat Pay, and the guard that keeps
+// a paid order from going back and a delivered state from being sent twice.
 //
 // A Record is written after each 204, keyed <sub_mchid>/<out_order_no>, to
 // the ledger partition numbered like the source partition of its event, so

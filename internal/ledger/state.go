@@ -44,7 +44,7 @@ type entry struct {
 }
 
 // State is the delivered state of the orders of the partitions this process
-// owns, at most about 64 bytes an order (docs/benchmarks.md). Orders are keyed
+// owns, one fixed-size entry an order (its memory: docs/benchmarks.md). Orders are keyed
 // by a 64-bit hash of their ledger key: two orders colliding (likely once
 // among 2^32 orders) would guard each other. State is safe for concurrent use.
 type State struct {

@@ -14,8 +14,8 @@ import (
 // delivery for the sub-merchant in between, that holds it.
 const HoldAfter = 3
 
-// maxTracked bounds the sub-merchants with a rejection streak or a hold
-// (about 200 bytes each): past it, new streaks are not tracked.
+// maxTracked bounds the sub-merchants with a rejection streak or a hold,
+// and so their memory: past it, new streaks are not tracked.
 const maxTracked = 100_000
 
 // ErrHeld marks the Outcome of an event of a held sub-merchant, dead-lettered

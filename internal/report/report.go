@@ -2,7 +2,7 @@
 // the figures a provider reconciles against WeChat Pay's trade bill: per
 // sub-merchant and day in Asia/Shanghai, the orders whose delivered state is
 // CREATE_DEAL and PAY_SUCCESS, the user_amount paid, and the dead letters by
-// class (README "Delivery ledger").
+// class (README "The delivery ledger and the reconciliation report").
 package report
 
 import (
