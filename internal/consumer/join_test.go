@@ -10,6 +10,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // runUntilDone runs cons and returns Run's error, failing the test if Run
@@ -34,12 +36,8 @@ func runUntilDone(t *testing.T, cons *Consumer, bound time.Duration) error {
 // TestJoinRefusedForBadCredentials joins with a wrong SASL password: Run
 // returns an error wrapping ErrAuthentication instead of retrying for ever.
 func TestJoinRefusedForBadCredentials(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, srcTopic, dlqTopic),
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, srcTopic, dlqTopic),
 		kfake.EnableSASL(), kfake.Superuser("PLAIN", "ordersync", "right"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
 	mech := plain.Mechanism{Username: "ordersync", Password: "wrong"}
 	cons, err := New(Config{
 		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, c.ListenAddrs()), MaxInFlight: 1,
@@ -57,12 +55,8 @@ func TestJoinRefusedForBadCredentials(t *testing.T) {
 // TestJoinRefusedForSessionTimeout joins with a session timeout above the
 // broker's maximum: Run returns an error wrapping ErrSessionTimeout.
 func TestJoinRefusedForSessionTimeout(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, srcTopic, dlqTopic),
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, srcTopic, dlqTopic),
 		kfake.GroupMinSessionTimeout(500*time.Millisecond), kfake.GroupMaxSessionTimeout(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
 	cons, err := New(Config{
 		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, c.ListenAddrs()), MaxInFlight: 1,
 		SessionTimeout: 3 * time.Second, Logger: zerolog.New(testWriter{t}).Level(zerolog.WarnLevel),
