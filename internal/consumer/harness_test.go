@@ -351,8 +351,8 @@ func (in *instance) stop(t *testing.T) {
 		if err != nil {
 			t.Errorf("Run returned %v", err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return")
+	case <-time.After(kafkatest.WaitBound):
+		t.Fatalf("Run did not return after %v", kafkatest.WaitBound)
 	}
 	in.done = nil
 }

@@ -15,8 +15,8 @@ import (
 )
 
 // runUntilDone runs cons and returns Run's error, failing the test if Run
-// has not returned within bound.
-func runUntilDone(t *testing.T, cons *Consumer, bound time.Duration) error {
+// has not returned after kafkatest.WaitBound (it would retry for ever).
+func runUntilDone(t *testing.T, cons *Consumer) error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -25,10 +25,10 @@ func runUntilDone(t *testing.T, cons *Consumer, bound time.Duration) error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(bound):
+	case <-time.After(kafkatest.WaitBound):
 		cancel()
 		<-done
-		t.Fatalf("Run still joining after %v", bound)
+		t.Fatalf("Run still joining after %v", kafkatest.WaitBound)
 		return nil
 	}
 }
@@ -47,7 +47,7 @@ func TestJoinRefusedForBadCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runUntilDone(t, cons, 30*time.Second); !errors.Is(err, ErrAuthentication) {
+	if err := runUntilDone(t, cons); !errors.Is(err, ErrAuthentication) {
 		t.Errorf("Run = %v, want an error wrapping ErrAuthentication", err)
 	}
 }
@@ -64,7 +64,7 @@ func TestJoinRefusedForSessionTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runUntilDone(t, cons, 30*time.Second); !errors.Is(err, ErrSessionTimeout) {
+	if err := runUntilDone(t, cons); !errors.Is(err, ErrSessionTimeout) {
 		t.Errorf("Run = %v, want an error wrapping ErrSessionTimeout", err)
 	}
 }
