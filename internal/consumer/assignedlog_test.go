@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // TestPartitionsAssignedLineHasOneArrayField: the assignment goes in one field, "assigned", a list
@@ -15,7 +17,7 @@ func TestPartitionsAssignedLineHasOneArrayField(t *testing.T) {
 	brokers := c.ListenAddrs()
 	logs := &syncBuffer{}
 	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, newRecorder(time.Millisecond).uploader("a"), newCountingObserver(), logs)
-	waitFor(t, 10*time.Second, "partitions assigned", func() bool {
+	kafkatest.WaitFor(t, "partitions assigned", func() bool {
 		return strings.Contains(logs.String(), `"message":"partitions assigned"`)
 	})
 	in.stop(t)

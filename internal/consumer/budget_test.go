@@ -10,6 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // TestPendingBytesBounded fetches 200 KiB events whose uploads hang, on
@@ -52,7 +54,7 @@ func TestPendingBytesBounded(t *testing.T) {
 	// Each event counts its record and its mapped body (the same bytes
 	// here); one more is fetched and mapped, waiting for room.
 	want := int((1<<20)/(2*size)) + 1
-	waitFor(t, 20*time.Second, "the fetcher waiting on the byte budget", func() bool { return cons.budget.waiting() > 0 })
+	kafkatest.WaitFor(t, "the fetcher waiting on the byte budget", func() bool { return cons.budget.waiting() > 0 })
 	if _, pending := cons.Progress(); pending != want {
 		t.Errorf("%d events fetched and unfinished with a 1 MiB budget and %d bytes each, want %d", pending, 2*size, want)
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // TestMissingDeadLetterTopicIsCreated starts the worker without its
@@ -15,11 +17,7 @@ import (
 // the start): the first failed write creates it, the dead letters land and the
 // partition commits past them.
 func TestMissingDeadLetterTopicIsCreated(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, srcTopic), kfake.GroupMinSessionTimeout(500*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, srcTopic), kfake.GroupMinSessionTimeout(500*time.Millisecond))
 	brokers := c.ListenAddrs()
 	p := makePlan(10, 1, func(o, _ int) string {
 		if o%3 == 0 {
@@ -30,7 +28,7 @@ func TestMissingDeadLetterTopicIsCreated(t *testing.T) {
 	produce(t, brokers, srcTopic, p.msgs)
 	rec := newRecorder(time.Millisecond)
 	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), nil)
-	waitFor(t, 30*time.Second, "every event finished and committed", func() bool { return committed(c)[0] == 10 })
+	kafkatest.WaitFor(t, "every event finished and committed", func() bool { return kafkatest.Committed(c, "ordersync", srcTopic)[0] == 10 })
 	in.stop(t)
 	checkDeadLetters(t, brokers, p, 0)
 }
@@ -54,11 +52,11 @@ func TestUnwritableDeadLetterTopicFailsReadiness(t *testing.T) {
 	obs := newCountingObserver()
 	logs := &syncBuffer{}
 	in := startConsumer(t, brokers, "a", 8, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
-	waitFor(t, 30*time.Second, "readiness to fail on the dead-letter topic", func() bool {
+	kafkatest.WaitFor(t, "readiness to fail on the dead-letter topic", func() bool {
 		ok, why := in.c.Ready()
 		return !ok && strings.HasPrefix(why, "dead-letter topic unwritable: ")
 	})
-	waitFor(t, 30*time.Second, "many failed writes", func() bool { return obs.dlqFailed.Load() >= 30 })
+	kafkatest.WaitFor(t, "many failed writes", func() bool { return obs.dlqFailed.Load() >= 30 })
 	warned := 0
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, `"level":"warn"`) && strings.Contains(line, "dead-letter write") {
@@ -69,7 +67,7 @@ func TestUnwritableDeadLetterTopicFailsReadiness(t *testing.T) {
 		t.Errorf("%d warn lines about %d failed dead-letter writes, want them aggregated", warned, obs.dlqFailed.Load())
 	}
 	h.Remove()
-	waitFor(t, 30*time.Second, "commit past the dead letters", func() bool { return committed(c)[0] == 12 })
+	kafkatest.WaitFor(t, "commit past the dead letters", func() bool { return kafkatest.Committed(c, "ordersync", srcTopic)[0] == 12 })
 	if ok, why := in.c.Ready(); !ok {
 		t.Errorf("Ready() = false, %q after the dead-letter topic took writes again", why)
 	}

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/uploader"
 )
@@ -238,19 +239,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// newCluster starts a cluster with the source topic in partitions
+// partitions and a two-partition dead-letter topic.
 func newCluster(t *testing.T, partitions int32) *kfake.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.SeedTopics(partitions, srcTopic),
-		kfake.SeedTopics(2, dlqTopic),
-		kfake.GroupMinSessionTimeout(500*time.Millisecond),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return kafkatest.Cluster(t, kfake.SeedTopics(partitions, srcTopic), kfake.SeedTopics(2, dlqTopic),
+		kfake.GroupMinSessionTimeout(500*time.Millisecond))
 }
 
 // plan is a batch of test events and what should become of them.
@@ -357,8 +351,8 @@ func (in *instance) stop(t *testing.T) {
 		if err != nil {
 			t.Errorf("Run returned %v", err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return")
+	case <-time.After(kafkatest.WaitBound):
+		t.Fatalf("Run did not return after %v", kafkatest.WaitBound)
 	}
 	in.done = nil
 }
@@ -382,102 +376,15 @@ func commitMetadata(c *kfake.Cluster) map[int32]string {
 	return out
 }
 
-// committed returns the group's committed offsets for srcTopic.
-func committed(c *kfake.Cluster) map[int32]int64 {
-	out := map[int32]int64{}
-	gi := c.GroupInfo("ordersync")
-	if gi == nil {
-		return out
-	}
-	for p, cm := range gi.Commits[srcTopic] {
-		out[p] = cm.Offset
-	}
-	return out
-}
-
-// endOffsets returns the high watermark of every partition of topic.
-func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := conn.ReadPartitions(topic)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	for _, p := range parts {
-		lc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, last, err := lc.ReadOffsets()
-		lc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[int32(p.ID)] = last
-	}
-	return out
-}
-
 // allCommitted reports whether the group committed every partition's end.
 func allCommitted(t *testing.T, c *kfake.Cluster, ends map[int32]int64) bool {
-	got := committed(c)
+	got := kafkatest.Committed(c, "ordersync", srcTopic)
 	for p, end := range ends {
 		if end > 0 && got[p] != end {
 			return false
 		}
 	}
 	return true
-}
-
-// readTopic reads every record of topic written so far.
-func readTopic(t *testing.T, brokers []string, topic string) []kafka.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var out []kafka.Message
-	for p, end := range endOffsets(t, brokers, topic) {
-		if end == 0 {
-			continue
-		}
-		lc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, int(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := lc.Seek(0, kafka.SeekAbsolute); err != nil {
-			t.Fatal(err)
-		}
-		_ = lc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		b := lc.ReadBatch(1, 10<<20)
-		for n := int64(0); n < end; n++ {
-			m, err := b.ReadMessage()
-			if err != nil {
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-		}
-		b.Close()
-		lc.Close()
-	}
-	return out
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func headerValue(m kafka.Message, key string) (string, bool) {

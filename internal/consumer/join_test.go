@@ -10,11 +10,13 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // runUntilDone runs cons and returns Run's error, failing the test if Run
-// has not returned within bound.
-func runUntilDone(t *testing.T, cons *Consumer, bound time.Duration) error {
+// has not returned after kafkatest.WaitBound (it would retry for ever).
+func runUntilDone(t *testing.T, cons *Consumer) error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -23,10 +25,10 @@ func runUntilDone(t *testing.T, cons *Consumer, bound time.Duration) error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(bound):
+	case <-time.After(kafkatest.WaitBound):
 		cancel()
 		<-done
-		t.Fatalf("Run still joining after %v", bound)
+		t.Fatalf("Run still joining after %v", kafkatest.WaitBound)
 		return nil
 	}
 }
@@ -34,12 +36,8 @@ func runUntilDone(t *testing.T, cons *Consumer, bound time.Duration) error {
 // TestJoinRefusedForBadCredentials joins with a wrong SASL password: Run
 // returns an error wrapping ErrAuthentication instead of retrying for ever.
 func TestJoinRefusedForBadCredentials(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, srcTopic, dlqTopic),
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, srcTopic, dlqTopic),
 		kfake.EnableSASL(), kfake.Superuser("PLAIN", "ordersync", "right"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
 	mech := plain.Mechanism{Username: "ordersync", Password: "wrong"}
 	cons, err := New(Config{
 		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, c.ListenAddrs()), MaxInFlight: 1,
@@ -49,7 +47,7 @@ func TestJoinRefusedForBadCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runUntilDone(t, cons, 30*time.Second); !errors.Is(err, ErrAuthentication) {
+	if err := runUntilDone(t, cons); !errors.Is(err, ErrAuthentication) {
 		t.Errorf("Run = %v, want an error wrapping ErrAuthentication", err)
 	}
 }
@@ -57,12 +55,8 @@ func TestJoinRefusedForBadCredentials(t *testing.T) {
 // TestJoinRefusedForSessionTimeout joins with a session timeout above the
 // broker's maximum: Run returns an error wrapping ErrSessionTimeout.
 func TestJoinRefusedForSessionTimeout(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, srcTopic, dlqTopic),
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, srcTopic, dlqTopic),
 		kfake.GroupMinSessionTimeout(500*time.Millisecond), kfake.GroupMaxSessionTimeout(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
 	cons, err := New(Config{
 		Brokers: c.ListenAddrs(), Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, c.ListenAddrs()), MaxInFlight: 1,
 		SessionTimeout: 3 * time.Second, Logger: zerolog.New(testWriter{t}).Level(zerolog.WarnLevel),
@@ -70,7 +64,7 @@ func TestJoinRefusedForSessionTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runUntilDone(t, cons, 30*time.Second); !errors.Is(err, ErrSessionTimeout) {
+	if err := runUntilDone(t, cons); !errors.Is(err, ErrSessionTimeout) {
 		t.Errorf("Run = %v, want an error wrapping ErrSessionTimeout", err)
 	}
 }

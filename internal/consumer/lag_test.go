@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/metrics"
 )
 
@@ -49,10 +50,10 @@ func TestLagCountsStalledEvents(t *testing.T) {
 	m := metrics.New("test")
 	in := startConsumer(t, brokers, "a", 1, time.Second, fakeMapper{}, rec.uploader("a"), m, nil)
 	m.Partitions(in.c.PartitionStates)
-	waitFor(t, 20*time.Second, "the hanging upload started", func() bool { return rec.started.Load() == 1 })
+	kafkatest.WaitFor(t, "the hanging upload started", func() bool { return rec.started.Load() == 1 })
 	more := makePlan(1, 50, func(int, int) string { return "ok" })
 	produce(t, brokers, srcTopic, more.msgs)
-	waitFor(t, 20*time.Second, "a lag of 150 exported", func() bool { return lagSeries(t, m)["0"] == 150 })
+	kafkatest.WaitFor(t, "a lag of 150 exported", func() bool { return lagSeries(t, m)["0"] == 150 })
 	in.stop(t)
 	families, err := m.Registry().Gather()
 	if err != nil {
@@ -76,10 +77,10 @@ func TestLagSeriesFollowAssignment(t *testing.T) {
 	ma, mb := metrics.New("a"), metrics.New("b")
 	a := startConsumer(t, brokers, "a", 4, time.Second, fakeMapper{}, rec.uploader("a"), ma, nil)
 	ma.Partitions(a.c.PartitionStates)
-	waitFor(t, 20*time.Second, "instance a exporting both partitions", func() bool { return len(lagSeries(t, ma)) == 2 })
+	kafkatest.WaitFor(t, "instance a exporting both partitions", func() bool { return len(lagSeries(t, ma)) == 2 })
 	b := startConsumer(t, brokers, "b", 4, time.Second, fakeMapper{}, rec.uploader("b"), mb, nil)
 	mb.Partitions(b.c.PartitionStates)
-	waitFor(t, 30*time.Second, "one partition exported by each instance", func() bool {
+	kafkatest.WaitFor(t, "one partition exported by each instance", func() bool {
 		return len(lagSeries(t, ma)) == 1 && len(lagSeries(t, mb)) == 1
 	})
 	b.stop(t)

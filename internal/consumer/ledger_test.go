@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/ledger"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
@@ -174,15 +175,15 @@ func TestLedgerNeverBackNeverTwice(t *testing.T) {
 		led := newTestLedger(t, brokers)
 		in := startWithLedger(t, brokers, fmt.Sprintf("i%d", i), st, led, obs)
 		produce(t, brokers, srcTopic, msgs)
-		ends := endOffsets(t, brokers, srcTopic)
-		waitFor(t, 40*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+		ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
+		kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 		in.stop(t)
 	}
 	checkSandbox(t, st.sb, orders)
 	if got := st.sb.Stats().Accepted; got != int64(2*len(orders)) {
 		t.Errorf("sandbox accepted %d uploads, want %d (one created and one paid per order)", got, 2*len(orders))
 	}
-	if dead := readTopic(t, brokers, dlqTopic); len(dead) != 0 {
+	if dead := kafkatest.ReadTopic(t, brokers[0], dlqTopic); len(dead) != 0 {
 		t.Errorf("%d dead letters, want none", len(dead))
 	}
 	for reason, want := range map[string]int{ledger.ReasonAlreadyPaid: 3 * len(orders), ledger.ReasonAlreadyDelivered: len(orders),
@@ -211,10 +212,10 @@ func TestOrderScheduledByOrderNotKey(t *testing.T) {
 		}
 	}
 	produce(t, brokers, srcTopic, msgs)
-	ends := endOffsets(t, brokers, srcTopic)
+	ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
 	obs := newReasonObserver()
 	in := startWithLedger(t, brokers, "a", st, nil, obs)
-	waitFor(t, 40*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 	in.stop(t)
 	for _, no := range orders {
 		var got []string
@@ -246,22 +247,22 @@ func TestLedgerOutageStallsCommitsAndReuploads(t *testing.T) {
 		msgs = append(msgs, kafka.Message{Key: []byte(no), Value: orderEvent(no, "order.paid", 20, true, 1)})
 	}
 	produce(t, brokers, srcTopic, msgs)
-	ends := endOffsets(t, brokers, srcTopic)
+	ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
 
 	led := newTestLedger(t, brokers)
 	led.failing.Store(true)
 	in := startWithLedger(t, brokers, "a", st, led, nil)
-	waitFor(t, 40*time.Second, "every upload answered and its ledger write failed", func() bool {
+	kafkatest.WaitFor(t, "every upload answered and its ledger write failed", func() bool {
 		return st.sb.Stats().Accepted == int64(len(msgs)) && led.failed.Load() >= int64(len(msgs))
 	})
-	if got := committed(c); got[0] > 0 || got[1] > 0 {
+	if got := kafkatest.Committed(c, "ordersync", srcTopic); got[0] > 0 || got[1] > 0 {
 		t.Errorf("committed %v while no ledger record was acknowledged", got)
 	}
 	in.stop(t)
 
 	led2 := newTestLedger(t, brokers)
 	in = startWithLedger(t, brokers, "b", st, led2, nil)
-	waitFor(t, 40*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 	in.stop(t)
 	for _, no := range orders {
 		if n := len(st.sb.OrderRecords(no)); n != 2 {

@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/mapping"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
@@ -46,7 +47,7 @@ func TestMappingProgramRunsBeforeTheMapper(t *testing.T) {
 		{Key: []byte("A3"), Value: []byte(`{"kind":"boom"}`)},
 		{Key: []byte("A4"), Value: []byte(`{"kind":"sale","no":"A4","total_yuan":"1","unit":"BY_BOWL"}`)},
 	})
-	ends := endOffsets(t, brokers, srcTopic)
+	ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
 	cons, err := New(Config{Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: 4, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		Logger: zerolog.New(testWriter{t}).Level(zerolog.WarnLevel), Mapping: prog}, st.m, st.u)
@@ -56,7 +57,7 @@ func TestMappingProgramRunsBeforeTheMapper(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cons.Run(ctx) }()
-	waitFor(t, 30*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func TestMappingProgramRunsBeforeTheMapper(t *testing.T) {
 		t.Fatalf("sandbox accepted %d uploads, want 1", n)
 	}
 	dead := map[string]kafka.Message{}
-	for _, m := range readTopic(t, brokers, dlqTopic) {
+	for _, m := range kafkatest.ReadTopic(t, brokers[0], dlqTopic) {
 		dead[string(m.Key)] = m
 	}
 	if len(dead) != 2 {

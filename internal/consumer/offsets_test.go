@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // offsetObserver counts partition resets and events lost to retention.
@@ -113,11 +115,11 @@ func TestRecreatedTopicRestartsFromEarliest(t *testing.T) {
 	obs := &offsetObserver{countingObserver: newCountingObserver()}
 	logs := &syncBuffer{}
 	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
-	waitFor(t, 20*time.Second, "the old topic's events delivered", func() bool { return rec.delivered.Load() == 50 })
+	kafkatest.WaitFor(t, "the old topic's events delivered", func() bool { return rec.delivered.Load() == 50 })
 
 	recreateTopic(t, kafkaAdmin(t, brokers), srcTopic)
 	produce(t, brokers, srcTopic, namedPlan("new-", 20))
-	waitFor(t, 30*time.Second, "the new topic's events delivered", func() bool { return rec.delivered.Load() == 70 })
+	kafkatest.WaitFor(t, "the new topic's events delivered", func() bool { return rec.delivered.Load() == 70 })
 	in.stop(t)
 	if resets, _ := obs.counts(); resets < 1 {
 		t.Errorf("%d partition resets counted, want at least 1", resets)
@@ -137,7 +139,7 @@ func TestRetentionLossLoggedAndCounted(t *testing.T) {
 	produce(t, brokers, srcTopic, first)
 	rec := newRecorder(time.Millisecond)
 	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), newCountingObserver(), nil)
-	waitFor(t, 20*time.Second, "the first events committed", func() bool { return committed(c)[0] == 10 })
+	kafkatest.WaitFor(t, "the first events committed", func() bool { return kafkatest.Committed(c, "ordersync", srcTopic)[0] == 10 })
 	in.stop(t)
 
 	produce(t, brokers, srcTopic, namedPlan("b-", 40)) // offsets 10..49
@@ -146,8 +148,8 @@ func TestRetentionLossLoggedAndCounted(t *testing.T) {
 	obs := &offsetObserver{countingObserver: newCountingObserver()}
 	logs := &syncBuffer{}
 	in = startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
-	waitFor(t, 20*time.Second, "the events left delivered and committed", func() bool {
-		return rec.delivered.Load() == 30 && committed(c)[0] == 50
+	kafkatest.WaitFor(t, "the events left delivered and committed", func() bool {
+		return rec.delivered.Load() == 30 && kafkatest.Committed(c, "ordersync", srcTopic)[0] == 50
 	})
 	in.stop(t)
 	if _, lost := obs.counts(); lost != 20 {
@@ -169,7 +171,7 @@ func TestRetentionLossWhileRunningCounted(t *testing.T) {
 	obs := &offsetObserver{countingObserver: newCountingObserver()}
 	logs := &syncBuffer{}
 	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
-	waitFor(t, 20*time.Second, "the first events delivered", func() bool { return rec.delivered.Load() == 10 })
+	kafkatest.WaitFor(t, "the first events delivered", func() bool { return rec.delivered.Load() == 10 })
 
 	cut := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: srcTopic, Err: kerr.NotLeaderForPartition, Count: -1})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -181,8 +183,8 @@ func TestRetentionLossWhileRunningCounted(t *testing.T) {
 	deleteRecords(t, kafkaAdmin(t, brokers), srcTopic, 30)
 	cut.Remove()
 
-	waitFor(t, 20*time.Second, "the events left delivered and committed", func() bool {
-		return rec.delivered.Load() == 30 && committed(c)[0] == 50
+	kafkatest.WaitFor(t, "the events left delivered and committed", func() bool {
+		return rec.delivered.Load() == 30 && kafkatest.Committed(c, "ordersync", srcTopic)[0] == 50
 	})
 	in.stop(t)
 	if _, lost := obs.counts(); lost != 20 {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // TestResumeSkipsWhatIsFinished covers a partition coming back after a
@@ -120,8 +122,8 @@ func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
 
 	rec := newRecorder(time.Millisecond)
 	a := startConsumer(t, brokers, "a", 8, 500*time.Millisecond, fakeMapper{}, rec.uploader("a"), nil, nil)
-	waitFor(t, 20*time.Second, "every order but the hanging one delivered", func() bool { return rec.delivered.Load() == 27 })
-	waitFor(t, 5*time.Second, "finished offsets in the commit's metadata", func() bool {
+	kafkatest.WaitFor(t, "every order but the hanging one delivered", func() bool { return rec.delivered.Load() == 27 })
+	kafkatest.WaitFor(t, "finished offsets in the commit's metadata", func() bool {
 		return strings.HasPrefix(commitMetadata(c)[0], metaPrefix+" 0 ")
 	})
 	if cm := c.GroupInfo("ordersync").Commits[srcTopic][0]; cm.LeaderEpoch != -1 {
@@ -131,14 +133,14 @@ func TestHandoffPassesOverWhatThePreviousOwnerFinished(t *testing.T) {
 		t.Errorf("last commit at %v: a commit of metadata alone counted as progress (/healthz would not see the stuck partition)", last)
 	}
 	a.stop(t)
-	if got := committed(c)[0]; got != 0 {
+	if got := kafkatest.Committed(c, "ordersync", srcTopic)[0]; got != 0 {
 		t.Fatalf("committed %d before the handoff, want 0 (the hanging event)", got)
 	}
 	t.Logf("commit metadata at the handoff: %q", commitMetadata(c)[0])
 
 	rec.hangOff.Store(true)
 	b := startConsumer(t, brokers, "b", 8, 5*time.Second, fakeMapper{}, rec.uploader("b"), nil, nil)
-	waitFor(t, 20*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 	b.stop(t)
 	rec.checkOrder(t, p.ok)
 	rec.mu.Lock()
@@ -201,8 +203,8 @@ func metadataRefused(t *testing.T, code int16) {
 	rec := newRecorder(time.Millisecond)
 	logs := &syncBuffer{}
 	a := startConsumer(t, brokers, "a", 8, 300*time.Millisecond, fakeMapper{}, rec.uploader("a"), nil, logs)
-	waitFor(t, 20*time.Second, "every order but the hanging one delivered", func() bool { return rec.delivered.Load() == 10 })
-	waitFor(t, 5*time.Second, "a commit refused for its metadata", func() bool { return refused.Load() > 0 })
+	kafkatest.WaitFor(t, "every order but the hanging one delivered", func() bool { return rec.delivered.Load() == 10 })
+	kafkatest.WaitFor(t, "a commit refused for its metadata", func() bool { return refused.Load() > 0 })
 	a.stop(t)
 	if n := strings.Count(logs.String(), "refuses commits with ordersync's offset metadata"); n != 1 {
 		t.Errorf("the refusal was logged %d times, want once", n)
@@ -212,7 +214,7 @@ func metadataRefused(t *testing.T, code int16) {
 	}
 	rec.hangOff.Store(true)
 	b := startConsumer(t, brokers, "b", 8, 5*time.Second, fakeMapper{}, rec.uploader("b"), nil, nil)
-	waitFor(t, 20*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 	b.stop(t)
 	rec.checkOrder(t, p.ok)
 	if d := rec.duplicates(); d != 10 {
@@ -232,5 +234,5 @@ func produceFirstHangs(t *testing.T, brokers []string, orders, perOrder int) (pl
 		return "ok"
 	})
 	produce(t, brokers, srcTopic, p.msgs)
-	return p, endOffsets(t, brokers, srcTopic)
+	return p, kafkatest.EndOffsets(t, brokers[0], srcTopic)
 }

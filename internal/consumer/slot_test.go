@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/ledger"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
@@ -63,12 +64,12 @@ func TestDeliveredUploadHoldsItsSlotUntilTheLedgerAck(t *testing.T) {
 		msgs = append(msgs, kafka.Message{Key: []byte(no), Value: orderEvent(no, "order.paid", 20, true, 1)})
 	}
 	produce(t, brokers, srcTopic, msgs)
-	ends := endOffsets(t, brokers, srcTopic)
+	ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
 
 	led := &gatedLedger{switchLedger: newTestLedger(t, brokers), sb: st.sb, limit: inFlight, hold: 3 * time.Second,
 		open: make(chan struct{})}
 	in := startWithLedger(t, brokers, "a", st, led, nil)
-	waitFor(t, 40*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 	in.stop(t)
 	<-led.open
 	if led.acceptedAt > inFlight {

@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/mapper"
 	"github.com/ordersync/ordersync/internal/sample"
 	"github.com/ordersync/ordersync/internal/sandbox"
@@ -106,11 +107,11 @@ func TestRealStackDeliversInOrderAndDeadLetters(t *testing.T) {
 	c := newCluster(t, 3)
 	brokers := c.ListenAddrs()
 	produce(t, brokers, srcTopic, sampleMessages(evs))
-	ends := endOffsets(t, brokers, srcTopic)
+	ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
 
 	logs := &syncBuffer{}
 	in := startConsumer(t, brokers, "a", 16, 5*time.Second, st.m, st.u, nil, logs)
-	waitFor(t, 40*time.Second, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "all offsets committed", func() bool { return allCommitted(t, c, ends) })
 	in.stop(t)
 
 	wantStatuses := map[string][]string{}
@@ -137,7 +138,7 @@ func TestRealStackDeliversInOrderAndDeadLetters(t *testing.T) {
 			t.Errorf("order %s uploads %v, want %v", order, got, want)
 		}
 	}
-	dead := readTopic(t, brokers, dlqTopic)
+	dead := kafkatest.ReadTopic(t, brokers[0], dlqTopic)
 	t.Logf("%d events: %d orders delivered (%d uploads), %d dead letters", len(evs), len(wantStatuses), st.sb.Stats().Accepted, len(dead))
 	if len(dead) != len(wantDead) {
 		t.Errorf("dead letters = %d, want %d", len(dead), len(wantDead))
@@ -219,7 +220,7 @@ func benchLatency(b *testing.B, msgs []kafka.Message, seams func(b *testing.B, m
 				start := time.Now()
 				go func() { done <- cons.Run(ctx) }()
 				for {
-					if got := committed(c)[0]; got == int64(len(msgs)) {
+					if got := kafkatest.Committed(c, "ordersync", srcTopic)[0]; got == int64(len(msgs)) {
 						break
 					}
 					time.Sleep(5 * time.Millisecond)

@@ -12,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/sample"
 	"github.com/ordersync/ordersync/internal/sandbox"
 	"github.com/ordersync/ordersync/internal/tracing"
@@ -35,7 +36,7 @@ func TestEventTraces(t *testing.T) {
 		{Key: []byte("A"), Value: []byte(`{"order":"A","seq":1,"kind":"ok","login_token":"` + secret + `"}`), Headers: traceparent(okTrace)},
 		{Key: []byte("B"), Value: []byte(`{"order":"B","seq":1,"kind":"reject","login_token":"` + secret + `"}`), Headers: traceparent(rejectTrace)},
 	})
-	ends := endOffsets(t, brokers, srcTopic)
+	ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
 
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -51,7 +52,7 @@ func TestEventTraces(t *testing.T) {
 	in := &instance{c: cons, cancel: cancel, done: make(chan error, 1)}
 	go func() { in.done <- cons.Run(ctx) }()
 	t.Cleanup(func() { in.stop(t) })
-	waitFor(t, 30*time.Second, "both events committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "both events committed", func() bool { return allCommitted(t, c, ends) })
 	in.stop(t)
 
 	byTrace := map[string][]string{} // trace id → "parent>name" of each span, in end order
@@ -104,7 +105,7 @@ func TestEventTraceHasOneSpanPerUploadAttempt(t *testing.T) {
 	c := newCluster(t, 1)
 	brokers := c.ListenAddrs()
 	produce(t, brokers, srcTopic, sampleMessages([]sample.Event{ev}))
-	ends := endOffsets(t, brokers, srcTopic)
+	ends := kafkatest.EndOffsets(t, brokers[0], srcTopic)
 
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -120,7 +121,7 @@ func TestEventTraceHasOneSpanPerUploadAttempt(t *testing.T) {
 	in := &instance{c: cons, cancel: cancel, done: make(chan error, 1)}
 	go func() { in.done <- cons.Run(ctx) }()
 	t.Cleanup(func() { in.stop(t) })
-	waitFor(t, 30*time.Second, "the event committed", func() bool { return allCommitted(t, c, ends) })
+	kafkatest.WaitFor(t, "the event committed", func() bool { return allCommitted(t, c, ends) })
 	in.stop(t)
 
 	spans := rec.Ended()

@@ -10,13 +10,15 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 // TestProducerBatchWithTooLargeMessages writes one batch to two topics: a
 // message over kafka-go's 1 MiB batch limit is written alone where the topic
 // takes it, and refused alone, with its own error, where it does not.
 func TestProducerBatchWithTooLargeMessages(t *testing.T) {
-	c := newCluster(t, kfake.SeedTopics(1, "big"),
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "big"),
 		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(8 << 20)}))
 	brokers := c.ListenAddrs()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -54,10 +56,10 @@ func TestProducerBatchWithTooLargeMessages(t *testing.T) {
 	if perMsg[0] != nil || perMsg[1] != nil || !TooLarge(perMsg[2]) {
 		t.Fatalf("errors %v, want nil, nil and too large (a broker error code, not wrapped)", []error(perMsg))
 	}
-	if got := readAll(t, ctx, brokers, "big"); len(got) != 1 || len(got[0].Value) != len(huge) {
+	if got := kafkatest.ReadTopic(t, brokers[0], "big"); len(got) != 1 || len(got[0].Value) != len(huge) {
 		t.Errorf("big holds %d records, want the 2 MiB one", len(got))
 	}
-	if got := readAll(t, ctx, brokers, "small"); len(got) != 1 || string(got[0].Value) != "fits" {
+	if got := kafkatest.ReadTopic(t, brokers[0], "small"); len(got) != 1 || string(got[0].Value) != "fits" {
 		t.Errorf("small holds %d records, want only the one that fits", len(got))
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 func TestEnsureTopicCreatesLikeTheSource(t *testing.T) {
@@ -57,7 +59,7 @@ func TestCheckTopic(t *testing.T) {
 // test's requests and a transport.
 func topicCluster(t *testing.T, partitions int32, topics map[string]map[string]string) ([]string, context.Context, *kafka.Transport) {
 	t.Helper()
-	c := newCluster(t)
+	c := kafkatest.Cluster(t)
 	for name, configs := range topics {
 		if err := c.CreateTopic(name, partitions, configs); err != nil {
 			t.Fatal(err)

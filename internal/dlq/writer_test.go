@@ -13,64 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
-	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-// readAll reads every record of topic (all partitions) written so far.
-func readAll(t *testing.T, ctx context.Context, brokers []string, topic string) []kafka.Message {
-	t.Helper()
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := conn.ReadPartitions(topic)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []kafka.Message
-	for _, p := range parts {
-		lc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		first, last, err := lc.ReadOffsets()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if last > first {
-			if _, err := lc.Seek(first, kafka.SeekAbsolute); err != nil {
-				t.Fatal(err)
-			}
-			_ = lc.SetReadDeadline(time.Now().Add(5 * time.Second))
-			b := lc.ReadBatch(1, 10<<20)
-			for int64(len(out)) < last-first {
-				m, err := b.ReadMessage()
-				if err != nil {
-					break
-				}
-				out = append(out, m)
-			}
-			b.Close()
-		}
-		lc.Close()
-	}
-	return out
-}
-
 func TestWriterWritesDurablyAndSurvivesFault(t *testing.T) {
-	c := newCluster(t, kfake.SeedTopics(3, "orders.dlq"))
+	c := kafkatest.Cluster(t, kfake.SeedTopics(3, "orders.dlq"))
 	brokers := c.ListenAddrs()
 	w, err := NewWriter(WriterConfig{Brokers: brokers, Topic: "orders.dlq", WriteTimeout: 2 * time.Second})
 	if err != nil {
@@ -98,7 +48,7 @@ func TestWriterWritesDurablyAndSurvivesFault(t *testing.T) {
 		t.Fatalf("Write after fault removed: %v", err)
 	}
 
-	got := readAll(t, ctx, brokers, "orders.dlq")
+	got := kafkatest.ReadTopic(t, brokers[0], "orders.dlq")
 	if len(got) != 1 {
 		t.Fatalf("read %d dead letters, want 1", len(got))
 	}
@@ -120,7 +70,7 @@ func TestWriterWritesDurablyAndSurvivesFault(t *testing.T) {
 }
 
 func TestWriterMissingTopicFails(t *testing.T) {
-	c := newCluster(t)
+	c := kafkatest.Cluster(t)
 	w, err := NewWriter(WriterConfig{Brokers: c.ListenAddrs(), Topic: "absent.dlq", WriteTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +102,7 @@ func TestNewWriterValidates(t *testing.T) {
 // limit: a topic that accepts it keeps it whole; a topic that refuses it
 // answers ErrTooLarge, and the record without its original then goes through.
 func TestWriterOversizedRecord(t *testing.T) {
-	c := newCluster(t, kfake.SeedTopics(1, "orders.dlq"),
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "orders.dlq"),
 		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(8 << 20)}))
 	brokers := c.ListenAddrs()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -196,11 +146,11 @@ func TestWriterOversizedRecord(t *testing.T) {
 		}
 	}
 
-	whole := readAll(t, ctx, brokers, "orders.dlq")
+	whole := kafkatest.ReadTopic(t, brokers[0], "orders.dlq")
 	if len(whole) != 1 || string(whole[0].Value) != big || headerMap(t, whole[0].Headers)["ce_type"] != "order.paid" {
 		t.Errorf("orders.dlq holds %d records, want the whole record", len(whole))
 	}
-	stub := readAll(t, ctx, brokers, "small.dlq")
+	stub := kafkatest.ReadTopic(t, brokers[0], "small.dlq")
 	if len(stub) != 1 {
 		t.Fatalf("small.dlq holds %d records, want 1", len(stub))
 	}

@@ -7,12 +7,14 @@ package kafkatest
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ordersync/ordersync/internal/kafkaread"
 )
 
 // WaitBound is how long WaitFor polls before it fails the test: generous,
@@ -40,8 +42,12 @@ func EndOffsets(tb testing.TB, broker, topic string) map[int32]int64 {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
+	parts, err := kafkaread.Partitions(ctx, broker, topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	out := map[int32]int64{}
-	for _, p := range partitions(ctx, tb, broker, topic) {
+	for _, p := range parts {
 		conn, err := kafka.DialLeader(ctx, "tcp", broker, topic, p)
 		if err != nil {
 			tb.Fatalf("end offsets of %s/%d: %v", topic, p, err)
@@ -58,89 +64,44 @@ func EndOffsets(tb testing.TB, broker, topic string) map[int32]int64 {
 }
 
 // ReadTopic returns every record of topic at broker below its high
-// watermarks now, partition by partition in offset order. Transaction
-// markers are not records: kafka-go hands them over as messages (kafka-go
-// #1332) and ReadTopic drops them.
+// watermarks now, partition by partition in offset order, without
+// transaction markers (see internal/kafkaread).
 func ReadTopic(tb testing.TB, broker, topic string) []kafka.Message {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
-	var out []kafka.Message
-	for _, p := range partitions(ctx, tb, broker, topic) {
-		msgs, err := readPartition(ctx, broker, topic, p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, msgs...)
+	msgs, err := kafkaread.Topic(ctx, broker, topic)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return out
+	return msgs
 }
 
-func partitions(ctx context.Context, tb testing.TB, broker, topic string) []int {
+// CommitTransactions writes each of txns to topic at broker as one
+// committed transaction of string records; each transaction leaves a
+// transaction marker after its records.
+func CommitTransactions(tb testing.TB, broker, topic string, txns ...[]string) {
 	tb.Helper()
-	conn, err := kafka.DialContext(ctx, "tcp", broker)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.TransactionalID("kafkatest"), kgo.DefaultProduceTopic(topic))
 	if err != nil {
-		tb.Fatalf("partitions of %s: %v", topic, err)
+		tb.Fatalf("transactional client: %v", err)
 	}
-	_ = conn.SetDeadline(time.Now().Add(ioTimeout))
-	parts, err := conn.ReadPartitions(topic)
-	_ = conn.Close()
-	if err != nil {
-		tb.Fatalf("partitions of %s: %v", topic, err)
-	}
-	ids := make([]int, len(parts))
-	for i, p := range parts {
-		ids[i] = p.ID
-	}
-	return ids
-}
-
-func readPartition(ctx context.Context, broker, topic string, partition int) ([]kafka.Message, error) {
-	conn, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
-	if err != nil {
-		return nil, fmt.Errorf("read %s/%d: %w", topic, partition, err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(ioTimeout))
-	first, last, err := conn.ReadOffsets()
-	if err != nil {
-		return nil, fmt.Errorf("read %s/%d offsets: %w", topic, partition, err)
-	}
-	var out []kafka.Message
-	for next := first; next < last; {
-		before := next
-		if _, err := conn.Seek(next, kafka.SeekAbsolute); err != nil {
-			return nil, fmt.Errorf("seek %s/%d to %d: %w", topic, partition, next, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	for _, values := range txns {
+		if err := cl.BeginTransaction(); err != nil {
+			tb.Fatalf("begin transaction: %v", err)
 		}
-		batch := conn.ReadBatch(1, 16<<20)
-		for {
-			m, err := batch.ReadMessage()
-			if err != nil {
-				break
+		for _, v := range values {
+			if err := cl.ProduceSync(ctx, kgo.StringRecord(v)).FirstErr(); err != nil {
+				tb.Fatalf("produce %q to %s: %v", v, topic, err)
 			}
-			if !txnMarker(m) {
-				out = append(out, m)
-			}
-			next = m.Offset + 1
 		}
-		if err := batch.Close(); err != nil {
-			return nil, fmt.Errorf("read %s/%d at %d: %w", topic, partition, before, err)
-		}
-		if next == before {
-			return nil, fmt.Errorf("read %s/%d: no record at offset %d below the high watermark %d", topic, partition, next, last)
+		if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			tb.Fatalf("commit transaction: %v", err)
 		}
 	}
-	return out, nil
-}
-
-// txnMarker reports whether m is a Kafka control record: its key is the
-// control type (version 0, type 0 abort or 1 commit, two big-endian int16)
-// and its value the end-transaction marker (int16 version 0, int32
-// coordinator epoch).
-func txnMarker(m kafka.Message) bool {
-	k, v := m.Key, m.Value
-	return len(k) == 4 && k[0] == 0 && k[1] == 0 && k[2] == 0 && k[3] <= 1 &&
-		len(v) == 6 && v[0] == 0 && v[1] == 0 && len(m.Headers) == 0
 }
 
 // Committed returns the offsets group has committed for topic on c, by

@@ -12,65 +12,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// TestReadTopicReadsEveryPartitionAcrossBatches writes several produce
-// batches to three partitions: ReadTopic returns each record once, in
-// offset order within its partition, and EndOffsets each partition's end.
-func TestReadTopicReadsEveryPartitionAcrossBatches(t *testing.T) {
-	c := Cluster(t, kfake.SeedTopics(3, "orders"))
-	broker := c.ListenAddrs()[0]
-	tr := &kafka.Transport{}
-	defer tr.CloseIdleConnections()
-	w := &kafka.Writer{Addr: kafka.TCP(broker), Topic: "orders", Balancer: &kafka.Hash{}, Transport: tr,
-		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
-	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	const batches, perBatch = 4, 25
-	for b := range batches {
-		var msgs []kafka.Message
-		for i := range perBatch {
-			n := b*perBatch + i
-			msgs = append(msgs, kafka.Message{Key: fmt.Appendf(nil, "order-%d", n%7), Value: fmt.Appendf(nil, "%d", n)})
-		}
-		if err := w.WriteMessages(ctx, msgs...); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	got := ReadTopic(t, broker, "orders")
-	if len(got) != batches*perBatch {
-		t.Fatalf("read %d records, want %d", len(got), batches*perBatch)
-	}
-	seen := map[string]bool{}
-	last := map[int]int64{}
-	for _, m := range got {
-		if seen[string(m.Value)] {
-			t.Errorf("record %s read twice", m.Value)
-		}
-		seen[string(m.Value)] = true
-		if prev, ok := last[m.Partition]; ok && m.Offset <= prev {
-			t.Errorf("partition %d: offset %d after %d", m.Partition, m.Offset, prev)
-		}
-		last[m.Partition] = m.Offset
-	}
-	ends := EndOffsets(t, broker, "orders")
-	var total int64
-	for p, end := range ends {
-		total += end
-		if want := last[int(p)] + 1; end != want {
-			t.Errorf("partition %d ends at %d, want %d", p, end, want)
-		}
-	}
-	if len(ends) != 3 || total != batches*perBatch {
-		t.Errorf("end offsets %v: want 3 partitions summing to %d", ends, batches*perBatch)
-	}
-}
 
 // TestCommittedShowsTheGroupsCommits commits offsets of two partitions as
 // a simple consumer: Committed returns them, and nothing for another group.
@@ -142,38 +87,4 @@ func TestWaitForFailsAfterItsBoundNamingWhat(t *testing.T) {
 			t.Errorf("WaitFor gave up after %s with %q; want after %s naming what it waited for", waited, f.msg, WaitBound)
 		}
 	})
-}
-
-// TestReadTopicStepsOverTransactionMarkers commits two transactions to one
-// partition: each leaves a control record at an offset that holds no
-// message, and ReadTopic still returns every record.
-func TestReadTopicStepsOverTransactionMarkers(t *testing.T) {
-	c := Cluster(t, kfake.SeedTopics(1, "orders"))
-	broker := c.ListenAddrs()[0]
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.TransactionalID("kafkatest"), kgo.DefaultProduceTopic("orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for txn := range 2 {
-		if err := cl.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		for i := range 3 {
-			if err := cl.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("%d-%d", txn, i))).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if ends := EndOffsets(t, broker, "orders"); ends[0] != 8 {
-		t.Fatalf("end offset %d, want 8 (6 records and 2 markers)", ends[0])
-	}
-	if got := ReadTopic(t, broker, "orders"); len(got) != 6 || string(got[5].Value) != "1-2" {
-		t.Errorf("read %d records (last %q), want 6 ending with 1-2", len(got), string(got[len(got)-1].Value))
-	}
 }

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ordersync/ordersync/internal/dlq"
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/replay"
 )
 
@@ -43,15 +44,10 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...kfake.Opt) *env {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{
-		kfake.NumBrokers(1),
+	c := kafkatest.Cluster(t, append([]kfake.Opt{
 		kfake.SeedTopics(3, sourceTopic, "orders.retry"),
 		kfake.SeedTopics(2, dlqTopic),
 	}, opts...)...)
-	if err != nil {
-		t.Fatalf("start kfake: %v", err)
-	}
-	t.Cleanup(c.Close)
 	return &env{t: t, cluster: c, addr: c.ListenAddrs()[0]}
 }
 
@@ -638,11 +634,7 @@ func TestRunMissingDLQ(t *testing.T) {
 // BenchmarkRun republishes 2,000 dead-letter records per iteration, each
 // iteration with a fresh ledger so that nothing counts as already replayed.
 func BenchmarkRun(b *testing.B) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, sourceTopic), kfake.SeedTopics(2, dlqTopic))
-	if err != nil {
-		b.Fatalf("kfake: %v", err)
-	}
-	defer c.Close()
+	c := kafkatest.Cluster(b, kfake.SeedTopics(3, sourceTopic), kfake.SeedTopics(2, dlqTopic))
 	addr := c.ListenAddrs()[0]
 	const n = 2000
 	tr := &kafka.Transport{}

@@ -19,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/ordersync/ordersync/internal/kafkaread"
 	"github.com/ordersync/ordersync/internal/sample"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
@@ -230,60 +231,8 @@ func (s *Stack) Produce(ctx context.Context, events []sample.Event) error {
 	return w.Close()
 }
 
-// ReadTopic returns every record of topic up to its high watermarks now.
+// ReadTopic returns every record of topic up to its high watermarks now,
+// without transaction markers.
 func (s *Stack) ReadTopic(ctx context.Context, topic string) ([]kafka.Message, error) {
-	conn, err := kafka.DialContext(ctx, "tcp", s.Broker)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", topic, err)
-	}
-	parts, err := conn.ReadPartitions(topic)
-	_ = conn.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s partitions: %w", topic, err)
-	}
-	var out []kafka.Message
-	for _, p := range parts {
-		msgs, err := s.readPartition(ctx, topic, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, msgs...)
-	}
-	return out, nil
-}
-
-func (s *Stack) readPartition(ctx context.Context, topic string, partition int) ([]kafka.Message, error) {
-	conn, err := kafka.DialLeader(ctx, "tcp", s.Broker, topic, partition)
-	if err != nil {
-		return nil, fmt.Errorf("read %s/%d: %w", topic, partition, err)
-	}
-	defer conn.Close()
-	first, last, err := conn.ReadOffsets()
-	if err != nil {
-		return nil, fmt.Errorf("read %s/%d offsets: %w", topic, partition, err)
-	}
-	var out []kafka.Message
-	for next := first; next < last; {
-		before := next
-		if _, err := conn.Seek(next, kafka.SeekAbsolute); err != nil {
-			return nil, fmt.Errorf("seek %s/%d: %w", topic, partition, err)
-		}
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		batch := conn.ReadBatch(1, 16<<20)
-		for {
-			m, err := batch.ReadMessage()
-			if err != nil {
-				break
-			}
-			out = append(out, m)
-			next = m.Offset + 1
-		}
-		if err := batch.Close(); err != nil {
-			return nil, fmt.Errorf("read %s/%d: %w", topic, partition, err)
-		}
-		if next == before {
-			return nil, fmt.Errorf("read %s/%d: no record at offset %d below the high watermark %d", topic, partition, next, last)
-		}
-	}
-	return out, nil
+	return kafkaread.Topic(ctx, s.Broker, topic)
 }
