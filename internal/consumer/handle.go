@@ -168,12 +168,20 @@ func (c *Consumer) deadLetter(ctx context.Context, p *partition, ev *event, f dl
 }
 
 // eventLog starts a log line at level naming the event — never its value.
+// Below the logger's level it returns nil (a line that writes nothing) and
+// allocates nothing.
 func (c *Consumer) eventLog(p *partition, ev *event, level zerolog.Level) *zerolog.Event {
-	e := p.log.WithLevel(level).Int64("offset", ev.msg.Offset)
+	e := p.log.WithLevel(level)
+	if e == nil {
+		return nil
+	}
+	e = e.Int64("offset", ev.msg.Offset)
 	eventID, orderNo := ev.result.EventID, ev.result.OrderNo
-	var ie *mapper.InvalidEventError
-	if errors.As(ev.mapErr, &ie) {
-		eventID, orderNo = ie.EventID, ie.OrderNo
+	if ev.mapErr != nil {
+		var ie *mapper.InvalidEventError
+		if errors.As(ev.mapErr, &ie) {
+			eventID, orderNo = ie.EventID, ie.OrderNo
+		}
 	}
 	if eventID != "" {
 		e = e.Str("event_id", eventID)
