@@ -284,7 +284,7 @@ func New(cfg Config, m Mapper, u Uploader) (*Consumer, error) {
 		obs:          obs,
 		tracer:       tracer,
 		log:          cfg.Logger.With().Str("component", "consumer").Logger(),
-		warnings:     lograte.New(warnEvery, time.Now),
+		warnings:     lograte.New(warnEvery),
 		heartbeat:    min(3*time.Second, cfg.SessionTimeout/3),
 		window:       max(windowPerSlot*cfg.MaxInFlight, minWindow),
 		uploads:      make(chan uploadCall),

@@ -15,7 +15,6 @@ import (
 // Limiter limits lines by key. Safe for concurrent use.
 type Limiter struct {
 	every time.Duration
-	now   func() time.Time
 
 	mu   sync.Mutex
 	keys map[string]*entry
@@ -26,15 +25,15 @@ type entry struct {
 	left int       // repeats left out since then
 }
 
-// New returns a Limiter that writes each key's line at most once per every, reading time from now.
-func New(every time.Duration, now func() time.Time) *Limiter {
-	return &Limiter{every: every, now: now, keys: map[string]*entry{}}
+// New returns a Limiter that writes each key's line at most once per every.
+func New(every time.Duration) *Limiter {
+	return &Limiter{every: every, keys: map[string]*entry{}}
 }
 
 // Allow reports whether the line named key may be written now and, when it may, how many of its
 // repeats were left out since the last one written.
 func (l *Limiter) Allow(key string) (ok bool, left int) {
-	now := l.now()
+	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.keys[key]

@@ -14,7 +14,7 @@ import (
 
 func TestWarnWritesFirstThenOnePerIntervalWithCount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := New(30*time.Second, time.Now)
+		l := New(30 * time.Second)
 		var buf bytes.Buffer
 		log := zerolog.New(&buf)
 		warn := func(key string) {
@@ -51,7 +51,7 @@ func TestWarnWritesFirstThenOnePerIntervalWithCount(t *testing.T) {
 
 func TestAllowConcurrentCountsEveryRepeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := New(time.Minute, time.Now)
+		l := New(time.Minute)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		written := 0

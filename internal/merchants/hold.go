@@ -39,7 +39,6 @@ func MerchantLevel(out uploader.Outcome) bool {
 // rejection holds it for one more period. Safe for concurrent use.
 type holds struct {
 	period time.Duration
-	now    func() time.Time
 	// changed is called, outside the lock, after each hold (true) or
 	// release (false) with the number now held.
 	changed func(sub, account string, held bool, why string, n int)
@@ -57,8 +56,8 @@ type holdState struct {
 	account string
 }
 
-func newHolds(period time.Duration, now func() time.Time, changed func(sub, account string, held bool, why string, n int)) *holds {
-	return &holds{period: period, now: now, changed: changed, subs: map[string]*holdState{}}
+func newHolds(period time.Duration, changed func(sub, account string, held bool, why string, n int)) *holds {
+	return &holds{period: period, changed: changed, subs: map[string]*holdState{}}
 }
 
 // admit decides for one event of sub: send (probe false), send as the
@@ -71,7 +70,7 @@ func (h *holds) admit(sub string) (probe bool, held *uploader.Outcome) {
 	if s == nil || s.until.IsZero() {
 		return false, nil
 	}
-	if !s.probing && !h.now().Before(s.until) {
+	if !s.probing && !time.Now().Before(s.until) {
 		s.probing = true
 		return true, nil
 	}
@@ -112,7 +111,7 @@ func (h *holds) done(sub, account string, probe bool, out uploader.Outcome) {
 		}
 		if s.streak >= HoldAfter && (s.until.IsZero() || probe) {
 			first := s.until.IsZero()
-			s.until = h.now().Add(h.period)
+			s.until = time.Now().Add(h.period)
 			if first {
 				h.held++
 				n, why := h.held, out.Err

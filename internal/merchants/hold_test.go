@@ -52,7 +52,7 @@ func TestMerchantLevel(t *testing.T) {
 func TestHoldAfterThreeMerchantRejectionsThenProbeEachPeriod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &holdLog{}
-		h := newHolds(10*time.Minute, time.Now, log.changed)
+		h := newHolds(10*time.Minute, log.changed)
 		for i := range HoldAfter {
 			if probe, held := h.admit("1900000201"); probe || held != nil {
 				t.Fatalf("rejection %d: admit = %v %v before the hold", i, probe, held)
@@ -102,7 +102,7 @@ func TestHoldAfterThreeMerchantRejectionsThenProbeEachPeriod(t *testing.T) {
 func TestDeliveryBreaksTheStreakAndReloadReleases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &holdLog{}
-		h := newHolds(time.Minute, time.Now, log.changed)
+		h := newHolds(time.Minute, log.changed)
 		h.done("a", "x", false, noAuth)
 		h.done("a", "x", false, noAuth)
 		h.done("a", "x", false, received)

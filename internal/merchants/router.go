@@ -45,8 +45,6 @@ type RouterConfig struct {
 	Hold     time.Duration
 	Observer Observer // required
 	Logger   zerolog.Logger
-	// Now is the clock of holds; nil means time.Now.
-	Now func() time.Time
 }
 
 // Router uploads each event through its sub-merchant's account: one
@@ -92,15 +90,12 @@ type accountState struct {
 
 // NewRouter builds a client per account of reg. It does no I/O.
 func NewRouter(reg *Registry, cfg RouterConfig) (*Router, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	r := &Router{cfg: cfg, log: cfg.Logger}
 	if r.cfg.Uploader.Transport == nil {
 		r.transport = uploader.NewTransport(cfg.Uploader.MaxInFlight, cfg.Uploader.RequestTimeout)
 		r.cfg.Uploader.Transport = r.transport
 	}
-	r.holds = newHolds(cfg.Hold, cfg.Now, r.holdChanged)
+	r.holds = newHolds(cfg.Hold, r.holdChanged)
 	snap, err := r.build(reg, nil)
 	if err != nil {
 		return nil, err
