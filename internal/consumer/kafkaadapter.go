@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -106,6 +107,10 @@ func (c *Consumer) commitOffsets(gen *kafka.Generation, commits []offsetCommit) 
 // partitionReader reads one partition from a given offset.
 type partitionReader struct {
 	r *kafka.Reader
+
+	mu     sync.Mutex
+	read   int64 // key and value bytes kafka-go's read loop has read, as of the last readAhead
+	handed int64 // key and value bytes fetch has returned
 }
 
 // fetched is one message read by partitionReader.fetch; control marks a
@@ -143,6 +148,11 @@ func (c *Consumer) openReader(p *partition) *partitionReader {
 // position is outside the partition's offsets; other errors may be retried.
 func (pr *partitionReader) fetch(ctx context.Context) (fetched, error) {
 	m, err := pr.r.FetchMessage(ctx)
+	if err == nil {
+		pr.mu.Lock()
+		pr.handed += int64(len(m.Key) + len(m.Value))
+		pr.mu.Unlock()
+	}
 	if errors.Is(err, kafka.OffsetOutOfRange) {
 		return fetched{}, fmt.Errorf("%w: %w", errOutOfRange, err)
 	}
@@ -150,6 +160,16 @@ func (pr *partitionReader) fetch(ctx context.Context) (fetched, error) {
 		return fetched{}, err
 	}
 	return fetched{Message: m, control: txnMarker(m)}, nil
+}
+
+// readAhead returns the key and value bytes of the messages kafka-go has
+// read for pr and fetch has not returned yet: the reader's queue and the
+// message its read loop holds. These bytes are outside the byte budget.
+func (pr *partitionReader) readAhead() int64 {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.read += pr.r.Stats().Bytes // Stats counts the bytes read since its last call
+	return pr.read - pr.handed
 }
 
 // close closes the reader in the background; the channel is closed once it

@@ -29,6 +29,8 @@ type partition struct {
 	// held is the bytes of this partition's events taken from the
 	// instance's budget and not yet given back.
 	held atomic.Int64
+	// reader is the partition's reader once opened.
+	reader atomic.Pointer[partitionReader]
 
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
@@ -74,6 +76,7 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 
 	c.checkStart(fetchCtx, p)
 	r := c.openReader(p)
+	p.reader.Store(r)
 	if c.restore(fetchCtx, p) {
 		c.fetch(fetchCtx, workCtx, p, r)
 	}
