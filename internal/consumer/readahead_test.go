@@ -12,22 +12,41 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
+// bigEvents returns n events of about 200 KiB each, of kind, one per order.
+func bigEvents(n int, kind string) []kafka.Message {
+	pad := strings.Repeat("p", 200<<10)
+	var msgs []kafka.Message
+	for i := range n {
+		v, _ := json.Marshal(map[string]any{"order": fmt.Sprintf("o%02d", i), "seq": 0, "kind": kind, "pad": pad})
+		msgs = append(msgs, kafka.Message{Key: fmt.Appendf(nil, "o%02d", i), Value: v})
+	}
+	return msgs
+}
+
+// produceOneBatchEach writes msgs to topic, each in its own record batch,
+// so that no fetch answer is larger than the reservation it was asked with.
+func produceOneBatchEach(t *testing.T, brokers []string, topic string, msgs []kafka.Message) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{},
+		BatchTimeout: time.Millisecond, BatchSize: 1, RequiredAcks: kafka.RequireAll, Transport: &kafka.Transport{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	w.Close()
+	w.Transport.(*kafka.Transport).CloseIdleConnections()
+}
+
 // TestReaderQueueWithinBudget fetches 200 KiB events on four partitions
 // whose uploads hang, with a 1 MiB budget: once every fetcher waits on the
-// budget, the bytes kafka-go's readers hold (partitionReader.readAhead) plus
-// the budget's must stay within it.
+// budget, the bytes the partition readers hold (partitionReader.readAhead)
+// plus the bytes of the events handed over must stay within it.
 func TestReaderQueueWithinBudget(t *testing.T) {
-	t.Skip("issue 16: kafka-go's reader queue is still outside the byte budget (see docs/architecture.md)")
 	const parts, limit = 4, 1 << 20
 	c := newCluster(t, parts)
 	brokers := c.ListenAddrs()
-	pad := strings.Repeat("p", 200<<10)
-	var msgs []kafka.Message
-	for i := range 48 {
-		v, _ := json.Marshal(map[string]any{"order": fmt.Sprintf("o%02d", i), "seq": 0, "kind": "hang", "pad": pad})
-		msgs = append(msgs, kafka.Message{Key: fmt.Appendf(nil, "o%02d", i), Value: v})
-	}
-	produce(t, brokers, srcTopic, msgs)
+	produceOneBatchEach(t, brokers, srcTopic, bigEvents(48, "hang"))
 
 	rec := newRecorder(time.Millisecond)
 	cons, err := New(Config{
@@ -47,26 +66,82 @@ func TestReaderQueueWithinBudget(t *testing.T) {
 		<-done
 	}()
 
-	readAhead := func() (n int64) {
+	held := func() (ahead, pending int64) {
 		cons.mu.Lock()
 		ps := cons.parts
 		cons.mu.Unlock()
 		for _, p := range ps {
 			if r := p.reader.Load(); r != nil {
-				n += r.readAhead()
+				ahead += r.readAhead()
 			}
+			pending += p.held.Load()
 		}
-		return n
+		return ahead, pending
 	}
 	waitFor(t, 20*time.Second, "every fetcher waiting on the byte budget", func() bool { return cons.budget.waiting() == parts })
-	// The readers keep reading while the fetchers wait; give them a bounded
-	// time to fill their queues, failing as soon as the total is over.
-	deadline := time.Now().Add(5 * time.Second)
+	// Check for a while that nothing more is read while the fetchers wait,
+	// failing as soon as the total is over.
+	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		ahead, held := readAhead(), cons.budget.inUse()
-		if ahead+held > limit {
-			t.Fatalf("%d bytes in the readers' queues + %d in the budget = %d, over the %d-byte budget", ahead, held, ahead+held, limit)
+		ahead, pending := held()
+		if ahead+pending > limit {
+			t.Fatalf("%d bytes in the readers + %d in the handed-over events = %d, over the %d-byte budget", ahead, pending, ahead+pending, limit)
+		}
+		if inUse := cons.budget.inUse(); inUse < ahead+pending {
+			t.Fatalf("the budget counts %d bytes, less than the %d the readers and events hold", inUse, ahead+pending)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReaderOversizedBatch fetches, with a 256 KiB budget, a record batch of
+// five 200 KiB events, far over the fetch's reservation: the reader keeps it
+// whole, counted in full, and hands every event over.
+func TestReaderOversizedBatch(t *testing.T) {
+	const limit = 256 << 10
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	msgs := bigEvents(5, "ok")
+	produce(t, brokers, srcTopic, msgs) // one batch: the writer's batch limit is 1 MiB
+	var total int64
+	for _, m := range msgs {
+		total += messageBytes(m)
+	}
+
+	b := newByteBudget(limit)
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}
+	pr := &partitionReader{client: client, budget: b, topic: srcTopic, partition: 0, reserve: fetchReserve(limit),
+		offset: kafka.FirstOffset, offsets: func(ctx context.Context) (int64, int64, error) {
+			return 0, int64(len(msgs)), nil
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	first, err := pr.fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.inUse(); got != total {
+		t.Fatalf("budget holds %d bytes after the first fetch, want the whole batch's %d", got, total)
+	}
+	if ahead := b.readAhead(); ahead != total-first.bytes || pr.readAhead() != ahead {
+		t.Fatalf("read-ahead %d in the budget, %d in the reader, want %d", ahead, pr.readAhead(), total-first.bytes)
+	}
+	b.release(first.bytes)
+	for i := 1; i < len(msgs); i++ {
+		m, err := pr.fetch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Offset != int64(i) || string(m.Key) != string(msgs[i].Key) {
+			t.Fatalf("message %d: offset %d key %q", i, m.Offset, m.Key)
+		}
+		b.release(m.bytes)
+	}
+	pr.close()
+	if got := b.inUse(); got != 0 {
+		t.Fatalf("%d bytes still held after every message was released", got)
 	}
 }
