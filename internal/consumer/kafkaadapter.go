@@ -14,21 +14,26 @@ package consumer
 //     request itself — the generation's id and member, each partition's
 //     metadata (finishedmeta.go) and epoch -1, "unknown" — and says which
 //     partitions landed and whether the broker refused the metadata.
-//   - Transaction markers (kafka-go #1332): the Reader hands control records
-//     to the application like any other. partitionReader.fetch flags them
+//   - Read-ahead: a kafka.Reader fetches ahead of its caller with no bound
+//     in bytes. partitionReader fetches itself, with Client.Fetch over the
+//     consumer's Transport, one request at a time within a reservation from
+//     the byte budget (budget.go, docs/architecture.md).
+//   - Transaction markers (kafka-go #1332): the record stream of a fetch
+//     answer skips control batches, whose offsets must still be finished.
+//     readRecords reads each batch itself and flags the markers
 //     (fetched.control); their offsets are finished without processing.
-//   - Close (kafka-go #1248): ConsumerGroup.Close and Reader.Close can hang
-//     or wait out ReadBatchTimeout. closeWithin bounds the wait.
+//   - Close (kafka-go #1248): ConsumerGroup.Close can hang. closeWithin
+//     bounds the wait.
 //   - Partition changes: the group's WatchPartitionChanges ends every
 //     generation at once while a source topic is missing, a rejoin storm.
 //     partitionCount reads the source topics' partition counts for the
 //     watcher (watch.go), which ends a generation only when they change.
-//   - Offsets out of range: by default a Reader retries a position past the
-//     partition's end for ever (the topic was recreated or truncated) and
-//     moves to the log start without a word when retention removed unread
-//     events. partitionReader reports the first as errOutOfRange, and
-//     partitionOffsets reads a partition's first and end offsets, with which
-//     offsets.go restarts the partition or counts the events lost.
+//   - Offsets out of range: a fetch answer says only "out of range".
+//     partitionReader tells the cases apart with partitionOffsets, as
+//     kafka.Reader does: a position before the log start (retention removed
+//     unread events) moves to the first offset, and offsets.go counts the
+//     events lost; one past the end (the topic was recreated or truncated)
+//     is errOutOfRange, with which offsets.go restarts the partition.
 
 import (
 	"context"
@@ -216,6 +221,17 @@ func (pr *partitionReader) fill(ctx context.Context) error {
 	}
 	if len(msgs) > 0 {
 		pr.offset = msgs[len(msgs)-1].Offset + 1
+		return nil
+	}
+	if s, ok := resp.Records.(*protocol.RecordStream); ok && len(s.Records) > 0 {
+		// Batches, but no record at or above the offset (the rest of a
+		// batch compacted away): the answer names no next offset, so the
+		// next fetch is spaced instead of sent at once.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(fetchMaxWait):
+		}
 	}
 	return nil
 }
