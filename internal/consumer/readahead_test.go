@@ -145,3 +145,50 @@ func TestReaderOversizedBatch(t *testing.T) {
 		t.Fatalf("%d bytes still held after every message was released", got)
 	}
 }
+
+// TestBudgetReservationsCannotDeadlock checks the rules that keep waits
+// finite: a reservation waits while the read-ahead half is spent and is let
+// through once nothing is held; an event waits only while other events hold
+// bytes.
+func TestBudgetReservationsCannotDeadlock(t *testing.T) {
+	ctx := context.Background()
+	b := newByteBudget(1000)
+	if err := b.reserve(ctx, 5000); err != nil { // nothing held: let through
+		t.Fatal(err)
+	}
+	b.settle(5000, 400)
+	if got := b.readAhead(); got != 400 {
+		t.Fatalf("read-ahead %d after settling to 400", got)
+	}
+
+	// The read-ahead half (500) is spent: a second reservation waits until
+	// the reader hands its message over.
+	reserved := make(chan error, 1)
+	go func() { reserved <- b.reserve(ctx, 200) }()
+	waitFor(t, 10*time.Second, "the reservation waiting", func() bool { return b.waiting() == 1 })
+	b.handOver(400) // pending 400, ahead 0
+	if err := <-reserved; err != nil {
+		t.Fatal(err)
+	}
+
+	// The only event grows past the budget (its body): let through.
+	if err := b.grow(ctx, 400, 500); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.inUse(); got != 1100 {
+		t.Fatalf("%d bytes held, want 1100", got)
+	}
+	// Another event waits until the first one's bytes come back.
+	acquired := make(chan error, 1)
+	go func() { acquired <- b.acquire(ctx, 300) }()
+	waitFor(t, 10*time.Second, "the event waiting", func() bool { return b.waiting() == 1 })
+	b.release(900)
+	if err := <-acquired; err != nil {
+		t.Fatal(err)
+	}
+	b.release(300)
+	b.releaseAhead(200)
+	if got := b.inUse(); got != 0 {
+		t.Fatalf("%d bytes held after everything was given back", got)
+	}
+}
