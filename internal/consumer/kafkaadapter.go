@@ -210,6 +210,9 @@ func (pr *partitionReader) fill(ctx context.Context) error {
 	pr.buf = msgs
 	pr.ahead.Store(n)
 	pr.budget.settle(pr.reserve, n)
+	if len(msgs) > 0 {
+		pr.offset = msgs[len(msgs)-1].Offset + 1
+	}
 	if err != nil {
 		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, err)
 	}
@@ -220,7 +223,6 @@ func (pr *partitionReader) fill(ctx context.Context) error {
 		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, resp.Error)
 	}
 	if len(msgs) > 0 {
-		pr.offset = msgs[len(msgs)-1].Offset + 1
 		return nil
 	}
 	if s, ok := resp.Records.(*protocol.RecordStream); ok && len(s.Records) > 0 {
@@ -272,6 +274,8 @@ func readRecords(resp *kafka.FetchResponse, from int64) ([]fetched, int64, error
 				return out, n, fmt.Errorf("read records: %w", err)
 			}
 			if rec.Offset < from {
+				closeBytes(rec.Key)
+				closeBytes(rec.Value)
 				continue
 			}
 			m, err := recordMessage(resp, rec)
@@ -303,17 +307,31 @@ func recordMessage(resp *kafka.FetchResponse, rec *kafka.Record) (kafka.Message,
 		HighWaterMark: resp.HighWatermark, Time: rec.Time, Headers: rec.Headers,
 	}
 	var err error
-	if rec.Key != nil {
-		if m.Key, err = protocol.ReadAll(rec.Key); err != nil {
-			return m, fmt.Errorf("read record key: %w", err)
-		}
+	if m.Key, err = readBytes(rec.Key); err != nil {
+		closeBytes(rec.Value)
+		return m, fmt.Errorf("read record key: %w", err)
 	}
-	if rec.Value != nil {
-		if m.Value, err = protocol.ReadAll(rec.Value); err != nil {
-			return m, fmt.Errorf("read record value: %w", err)
-		}
+	if m.Value, err = readBytes(rec.Value); err != nil {
+		return m, fmt.Errorf("read record value: %w", err)
 	}
 	return m, nil
+}
+
+// readBytes copies b out of the answer and closes it, which gives its
+// buffer back to kafka-go; nil stays nil.
+func readBytes(b protocol.Bytes) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	defer closeBytes(b)
+	return protocol.ReadAll(b)
+}
+
+// closeBytes closes b unless it is nil.
+func closeBytes(b protocol.Bytes) {
+	if b != nil {
+		_ = b.Close() // gives a buffer back; nothing to report
+	}
 }
 
 // readAhead returns the bytes pr fetched and has not handed over.
