@@ -3,31 +3,59 @@ package consumer
 import (
 	"context"
 	"sync"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // byteBudget bounds the bytes of fetched, unfinished events across the
-// partitions of one instance. acquire waits while the budget is spent; an
-// event larger than the whole budget is let through when nothing else is
-// held, so it cannot wait for ever. A limit of 0 or less is no bound.
+// partitions of one instance, in two parts: pending, the events handed to
+// the runtime, and ahead, what the partition readers fetched and hold
+// (docs/architecture.md). Readers reserve before each fetch; the ahead part
+// is capped at half the limit. An event, or a reservation, that does not
+// fit is let through when nothing else that would free bytes is held, so
+// neither can wait for ever. A limit of 0 or less is no bound.
 // byteBudget is safe for concurrent use.
 type byteBudget struct {
 	limit int64
 
 	mu      sync.Mutex
-	held    int64
+	pending int64
+	ahead   int64
 	waiters int
-	freed   chan struct{} // closed and replaced by every release
+	freed   chan struct{} // closed and replaced whenever bytes are given back
 }
 
 func newByteBudget(limit int64) *byteBudget {
 	return &byteBudget{limit: limit, freed: make(chan struct{})}
 }
 
-// acquire takes n bytes, waiting until they fit or ctx is done (it then
-// returns ctx's error and takes nothing).
+// acquire takes n pending bytes, waiting until they fit or ctx is done (it
+// then returns ctx's error and takes nothing).
 func (b *byteBudget) acquire(ctx context.Context, n int64) error {
+	return b.grow(ctx, 0, n)
+}
+
+// grow takes n more pending bytes for a caller that already holds have of
+// them: it waits while other pending events hold bytes and n does not fit.
+func (b *byteBudget) grow(ctx context.Context, have, n int64) error {
+	return b.wait(ctx, func() bool {
+		return b.limit <= 0 || b.pending-have <= 0 || b.pending+b.ahead+n <= b.limit
+	}, func() { b.pending += n })
+}
+
+// reserve takes n read-ahead bytes for one fetch: it waits while they do not
+// fit, in the whole budget or in its half for read-ahead, and anything is held.
+func (b *byteBudget) reserve(ctx context.Context, n int64) error {
+	return b.wait(ctx, func() bool {
+		return b.limit <= 0 || b.pending+b.ahead == 0 ||
+			(b.ahead+n <= b.limit/2 && b.pending+b.ahead+n <= b.limit)
+	}, func() { b.ahead += n })
+}
+
+// wait runs take once fits holds, or returns ctx's error.
+func (b *byteBudget) wait(ctx context.Context, fits func() bool, take func()) error {
 	b.mu.Lock()
-	for b.limit > 0 && b.held > 0 && b.held+n > b.limit {
+	for !fits() {
 		b.waiters++
 		freed := b.freed
 		b.mu.Unlock()
@@ -42,42 +70,75 @@ func (b *byteBudget) acquire(ctx context.Context, n int64) error {
 		b.mu.Lock()
 		b.waiters--
 	}
-	b.held += n
+	take()
 	b.mu.Unlock()
 	return nil
 }
 
-// release gives n bytes back.
+// settle replaces a reservation of reserved read-ahead bytes by the size of
+// what the fetch brought, which may be more.
+func (b *byteBudget) settle(reserved, real int64) {
+	b.update(func() { b.ahead += real - reserved })
+}
+
+// handOver moves n bytes from read-ahead to pending: a reader handed a
+// message to the runtime.
+func (b *byteBudget) handOver(n int64) {
+	b.update(func() { b.ahead -= n; b.pending += n })
+}
+
+// releaseAhead gives back n read-ahead bytes (a reader closed with messages
+// it had not handed over).
+func (b *byteBudget) releaseAhead(n int64) {
+	b.update(func() { b.ahead -= n })
+}
+
+// release gives back n pending bytes.
 func (b *byteBudget) release(n int64) {
-	if n == 0 {
-		return
-	}
+	b.update(func() { b.pending -= n })
+}
+
+// update applies change and wakes the waiters.
+func (b *byteBudget) update(change func()) {
 	b.mu.Lock()
-	b.held -= n
+	change()
 	close(b.freed)
 	b.freed = make(chan struct{})
 	b.mu.Unlock()
 }
 
-// inUse returns the bytes held.
+// inUse returns the bytes held, pending and ahead.
 func (b *byteBudget) inUse() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.held
+	return b.pending + b.ahead
 }
 
-// waiting returns how many acquire calls are waiting.
+// readAhead returns the read-ahead bytes held.
+func (b *byteBudget) readAhead() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ahead
+}
+
+// waiting returns how many acquire, grow and reserve calls are waiting.
 func (b *byteBudget) waiting() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.waiters
 }
 
-// eventBytes is what a fetched event holds in memory: the message's key,
-// value and headers, and the mapped body.
+// eventBytes is what a fetched event holds in memory: its message
+// (messageBytes) and the mapped body.
 func eventBytes(ev *event) int64 {
-	n := len(ev.msg.Key) + len(ev.msg.Value) + len(ev.result.Body)
-	for _, h := range ev.msg.Headers {
+	return messageBytes(ev.msg) + int64(len(ev.result.Body))
+}
+
+// messageBytes is what a fetched message holds in memory: its key, value
+// and headers.
+func messageBytes(m kafka.Message) int64 {
+	n := len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
 		n += len(h.Key) + len(h.Value)
 	}
 	return int64(n)

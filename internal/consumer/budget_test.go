@@ -27,7 +27,7 @@ func TestPendingBytesBounded(t *testing.T) {
 		v, _ := json.Marshal(map[string]any{"order": fmt.Sprintf("o%02d", i), "seq": 0, "kind": "hang", "pad": pad})
 		msgs = append(msgs, kafka.Message{Key: fmt.Appendf(nil, "o%02d", i), Value: v})
 	}
-	produce(t, brokers, srcTopic, msgs)
+	produceOneBatchEach(t, brokers, srcTopic, msgs)
 	size := int64(len(msgs[0].Key) + len(msgs[0].Value))
 
 	rec := newRecorder(time.Millisecond)
@@ -52,8 +52,8 @@ func TestPendingBytesBounded(t *testing.T) {
 	}()
 
 	// Each event counts its record and its mapped body (the same bytes
-	// here); one more is fetched and mapped, waiting for room.
-	want := int((1<<20)/(2*size)) + 1
+	// here); the next fetch waits for room before it is sent.
+	want := int((1 << 20) / (2 * size))
 	kafkatest.WaitFor(t, "the fetcher waiting on the byte budget", func() bool { return cons.budget.waiting() > 0 })
 	if _, pending := cons.Progress(); pending != want {
 		t.Errorf("%d events fetched and unfinished with a 1 MiB budget and %d bytes each, want %d", pending, 2*size, want)

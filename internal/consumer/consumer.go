@@ -137,10 +137,12 @@ type Config struct {
 	// On a rebalance the bound is also kept under RebalanceTimeout so this
 	// member rejoins in time.
 	ShutdownTimeout time.Duration
-	// Dialer carries TLS/SASL for the group and the fetchers; nil = default.
+	// Dialer carries TLS/SASL for the group and the dead-letter topic
+	// check; nil = default.
 	Dialer *kafka.Dialer
-	// Transport carries TLS/SASL for commits, offset and metadata reads and
-	// the dead-letter topic's creation; nil = a private one, closed by Run.
+	// Transport carries TLS/SASL for fetches, commits, offset and metadata
+	// reads and the dead-letter topic's creation; nil = a private one,
+	// closed by Run.
 	Transport *kafka.Transport
 	// PartitionWatchInterval is how often the source topics' partition
 	// counts are read to notice added partitions and topics created after

@@ -14,39 +14,52 @@ package consumer
 //     request itself — the generation's id and member, each partition's
 //     metadata (finishedmeta.go) and epoch -1, "unknown" — and says which
 //     partitions landed and whether the broker refused the metadata.
-//   - Transaction markers (kafka-go #1332): the Reader hands control records
-//     to the application like any other. partitionReader.fetch flags them
+//   - Read-ahead: a kafka.Reader fetches ahead of its caller with no bound
+//     in bytes. partitionReader fetches itself, with Client.Fetch over the
+//     consumer's Transport, one request at a time within a reservation from
+//     the byte budget (budget.go, docs/architecture.md).
+//   - Transaction markers (kafka-go #1332): the record stream of a fetch
+//     answer skips control batches, whose offsets must still be finished.
+//     readRecords reads each batch itself and flags the markers
 //     (fetched.control); their offsets are finished without processing.
-//   - Close (kafka-go #1248): ConsumerGroup.Close and Reader.Close can hang
-//     or wait out ReadBatchTimeout. closeWithin bounds the wait.
+//   - Close (kafka-go #1248): ConsumerGroup.Close can hang. closeWithin
+//     bounds the wait.
 //   - Partition changes: the group's WatchPartitionChanges ends every
 //     generation at once while a source topic is missing, a rejoin storm.
 //     partitionCount reads the source topics' partition counts for the
 //     watcher (watch.go), which ends a generation only when they change.
-//   - Offsets out of range: by default a Reader retries a position past the
-//     partition's end for ever (the topic was recreated or truncated) and
-//     moves to the log start without a word when retention removed unread
-//     events. partitionReader reports the first as errOutOfRange, and
-//     partitionOffsets reads a partition's first and end offsets, with which
-//     offsets.go restarts the partition or counts the events lost.
+//   - Offsets out of range: a fetch answer says only "out of range".
+//     partitionReader tells the cases apart with partitionOffsets, as
+//     kafka.Reader does: a position before the log start (retention removed
+//     unread events) moves to the first offset, and offsets.go counts the
+//     events lost; one past the end (the topic was recreated or truncated)
+//     is errOutOfRange, with which offsets.go restarts the partition.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/offsetcommit"
 )
 
 // offsetsTimeout bounds one read of a partition's first and end offsets.
 const offsetsTimeout = 5 * time.Second
 
-// readerQueue is the capacity of each partition reader's queue of messages
-// fetched ahead of the byte budget (see docs/reliability.md).
-const readerQueue = 4
+// fetchMaxBytes, fetchMaxWait and fetchTimeout shape one partition fetch:
+// at most fetchMaxBytes asked for, the broker answering after at most
+// fetchMaxWait, the whole request given up after fetchMaxWait+fetchTimeout.
+const (
+	fetchMaxBytes = 1 << 20
+	fetchMaxWait  = 500 * time.Millisecond
+	fetchTimeout  = 5 * time.Second
+)
 
 // errOutOfRange means a partition reader's position is outside the
 // partition's offsets: the topic was recreated or truncated.
@@ -103,64 +116,234 @@ func (c *Consumer) commitOffsets(gen *kafka.Generation, commits []offsetCommit) 
 	return landed, metaRefused, err
 }
 
-// partitionReader reads one partition from a given offset.
+// partitionReader reads one partition from a given offset with
+// kafka.Client.Fetch, one request at a time, each within a reservation of
+// read-ahead bytes from the instance's byte budget (budget.go).
 type partitionReader struct {
-	r *kafka.Reader
+	client    *kafka.Client
+	budget    *byteBudget
+	topic     string
+	partition int
+	reserve   int64 // read-ahead bytes reserved for one fetch, its MaxBytes
+	// offsets reads the partition's first and end offsets.
+	offsets func(ctx context.Context) (first, end int64, err error)
+
+	offset int64     // next offset to request; below 0: the first offset
+	buf    []fetched // fetched, not handed over; only fetch's goroutine uses it
+	// ahead is the bytes of buf, counted in the budget's read-ahead.
+	ahead atomic.Int64
 }
 
 // fetched is one message read by partitionReader.fetch; control marks a
-// transaction marker, which is no event.
+// transaction marker, which is no event; bytes is its messageBytes, moved
+// from the budget's read-ahead to its pending part when it was handed over.
 type fetched struct {
 	kafka.Message
 	control bool
+	bytes   int64
 }
 
 // openReader returns a reader of p positioned at p.start.
 func (c *Consumer) openReader(p *partition) *partitionReader {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:          c.cfg.Brokers,
-		Topic:            p.topic,
-		Partition:        p.id,
-		Dialer:           c.cfg.Dialer,
-		MinBytes:         1,
-		MaxBytes:         1 << 20,
-		MaxWait:          500 * time.Millisecond,
-		ReadBatchTimeout: 5 * time.Second,
-		// kafka-go's queue of fetched messages sits outside the byte
-		// budget: kept short, it holds at most readerQueue messages.
-		QueueCapacity:         readerQueue,
-		ReadLagInterval:       -1,
-		OffsetOutOfRangeError: true,
-		ErrorLogger:           kafkaLogger(p.log),
-	})
-	if err := r.SetOffset(p.start); err != nil {
-		p.log.Error().Err(err).Msg("set fetch offset") // only fails on a closed reader
+	return &partitionReader{
+		client: c.client, budget: c.budget, topic: p.topic, partition: p.id,
+		reserve: fetchReserve(c.cfg.MaxPendingBytes), offset: p.start,
+		offsets: func(ctx context.Context) (int64, int64, error) { return c.partitionOffsets(ctx, p.topic, p.id) },
 	}
-	return &partitionReader{r: r}
 }
 
-// fetch returns the next message. An error wraps errOutOfRange when the
-// position is outside the partition's offsets; other errors may be retried.
+// fetchReserve is the read-ahead reservation, and MaxBytes, of one fetch:
+// fetchMaxBytes, at most half the byte budget.
+func fetchReserve(limit int64) int64 {
+	if limit <= 0 {
+		return fetchMaxBytes
+	}
+	return max(1, min(fetchMaxBytes, limit/2))
+}
+
+// fetch returns the next message, fetching when none is left. An error
+// wraps errOutOfRange when the position is past the partition's end; other
+// errors may be retried.
 func (pr *partitionReader) fetch(ctx context.Context) (fetched, error) {
-	m, err := pr.r.FetchMessage(ctx)
-	if errors.Is(err, kafka.OffsetOutOfRange) {
-		return fetched{}, fmt.Errorf("%w: %w", errOutOfRange, err)
+	for len(pr.buf) == 0 {
+		if err := pr.fill(ctx); err != nil {
+			return fetched{}, err
+		}
+	}
+	m := pr.buf[0]
+	pr.buf[0] = fetched{}
+	pr.buf = pr.buf[1:]
+	pr.ahead.Add(-m.bytes)
+	pr.budget.handOver(m.bytes)
+	return m, nil
+}
+
+// fill sends one fetch within a read-ahead reservation and keeps what it
+// brought, settling the reservation to its size: a record batch larger
+// than the reservation comes whole (the broker sends at least one) and is
+// counted in full. An offset before the log start moves to the first
+// offset (the fetch loop counts the events lost); one past the end is
+// errOutOfRange.
+func (pr *partitionReader) fill(ctx context.Context) error {
+	if pr.offset < 0 {
+		first, _, err := pr.offsets(ctx)
+		if err != nil {
+			return err
+		}
+		pr.offset = first
+	}
+	if err := pr.budget.reserve(ctx, pr.reserve); err != nil {
+		return err
+	}
+	fctx, cancel := context.WithTimeout(ctx, fetchMaxWait+fetchTimeout)
+	resp, err := pr.client.Fetch(fctx, &kafka.FetchRequest{
+		Topic: pr.topic, Partition: pr.partition, Offset: pr.offset,
+		MinBytes: 1, MaxBytes: pr.reserve, MaxWait: fetchMaxWait,
+		IsolationLevel: kafka.ReadUncommitted, // as kafka.Reader's default: aborted records are delivered
+	})
+	cancel()
+	if err != nil {
+		pr.budget.settle(pr.reserve, 0)
+		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, err)
+	}
+	msgs, n, err := readRecords(resp, pr.offset)
+	pr.buf = msgs
+	pr.ahead.Store(n)
+	pr.budget.settle(pr.reserve, n)
+	if len(msgs) > 0 {
+		pr.offset = msgs[len(msgs)-1].Offset + 1
 	}
 	if err != nil {
-		return fetched{}, err
+		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, err)
 	}
-	return fetched{Message: m, control: txnMarker(m)}, nil
+	if errors.Is(resp.Error, kafka.OffsetOutOfRange) {
+		return pr.outOfRange(ctx)
+	}
+	if resp.Error != nil {
+		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, resp.Error)
+	}
+	if len(msgs) > 0 {
+		return nil
+	}
+	if s, ok := resp.Records.(*protocol.RecordStream); ok && len(s.Records) > 0 {
+		// Batches, but no record at or above the offset (the rest of a
+		// batch compacted away): the answer names no next offset, so the
+		// next fetch is spaced instead of sent at once.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(fetchMaxWait):
+		}
+	}
+	return nil
 }
 
-// close closes the reader in the background; the channel is closed once it
-// is closed.
-func (pr *partitionReader) close() <-chan struct{} {
-	closed := make(chan struct{})
-	go func() {
-		defer close(closed)
-		_ = pr.r.Close() // always nil
-	}()
-	return closed
+// outOfRange handles a fetch answered "offset out of range", as kafka.Reader
+// does with OffsetOutOfRangeError set: a position before the first offset
+// moves to it, one past the end is errOutOfRange, another is retried.
+func (pr *partitionReader) outOfRange(ctx context.Context) error {
+	first, end, err := pr.offsets(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch %s/%d at %d out of range: %w", pr.topic, pr.partition, pr.offset, err)
+	}
+	switch {
+	case pr.offset < first:
+		pr.offset = first
+		return nil
+	case pr.offset > end:
+		return fmt.Errorf("%w: %d, end %d: %w", errOutOfRange, pr.offset, end, kafka.OffsetOutOfRange)
+	default:
+		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, kafka.OffsetOutOfRange)
+	}
+}
+
+// readRecords copies the records of resp at offset from or above out of the
+// answer, transaction markers included, and returns them with their total
+// messageBytes. The broker may start a batch below the offset asked for;
+// those records are skipped.
+func readRecords(resp *kafka.FetchResponse, from int64) ([]fetched, int64, error) {
+	var out []fetched
+	var n int64
+	for _, batch := range recordBatches(resp.Records) {
+		for {
+			rec, err := batch.ReadRecord()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return out, n, fmt.Errorf("read records: %w", err)
+			}
+			if rec.Offset < from {
+				closeBytes(rec.Key)
+				closeBytes(rec.Value)
+				continue
+			}
+			m, err := recordMessage(resp, rec)
+			if err != nil {
+				return out, n, err
+			}
+			f := fetched{Message: m, control: txnMarker(m), bytes: messageBytes(m)}
+			out = append(out, f)
+			n += f.bytes
+		}
+	}
+	return out, n, nil
+}
+
+// recordBatches returns the record batches of a fetch answer. Reading the
+// answer as one stream would skip the control batches (transaction
+// markers), whose offsets must be finished like any other.
+func recordBatches(r kafka.RecordReader) []kafka.RecordReader {
+	if s, ok := r.(*protocol.RecordStream); ok {
+		return s.Records
+	}
+	return []kafka.RecordReader{r}
+}
+
+// recordMessage copies rec out of the answer resp.
+func recordMessage(resp *kafka.FetchResponse, rec *kafka.Record) (kafka.Message, error) {
+	m := kafka.Message{
+		Topic: resp.Topic, Partition: resp.Partition, Offset: rec.Offset,
+		HighWaterMark: resp.HighWatermark, Time: rec.Time, Headers: rec.Headers,
+	}
+	var err error
+	if m.Key, err = readBytes(rec.Key); err != nil {
+		closeBytes(rec.Value)
+		return m, fmt.Errorf("read record key: %w", err)
+	}
+	if m.Value, err = readBytes(rec.Value); err != nil {
+		return m, fmt.Errorf("read record value: %w", err)
+	}
+	return m, nil
+}
+
+// readBytes copies b out of the answer and closes it, which gives its
+// buffer back to kafka-go; nil stays nil.
+func readBytes(b protocol.Bytes) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	defer closeBytes(b)
+	return protocol.ReadAll(b)
+}
+
+// closeBytes closes b unless it is nil.
+func closeBytes(b protocol.Bytes) {
+	if b != nil {
+		_ = b.Close() // gives a buffer back; nothing to report
+	}
+}
+
+// readAhead returns the bytes pr fetched and has not handed over.
+func (pr *partitionReader) readAhead() int64 {
+	return pr.ahead.Load()
+}
+
+// close gives the bytes of the messages not handed over back to the budget.
+// It must not run concurrently with fetch.
+func (pr *partitionReader) close() {
+	pr.budget.releaseAhead(pr.ahead.Swap(0))
+	pr.buf = nil
 }
 
 // txnMarker reports whether m is a transaction marker (a Kafka control

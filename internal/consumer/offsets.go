@@ -13,12 +13,12 @@ const gapCheckInterval = time.Second
 // fetched. A start past the end means the topic was recreated or truncated:
 // the partition restarts from its first offset, with everything behind the
 // old position forgotten. A start before the first offset means retention
-// removed events never processed: they are counted lost (kafka-go would
-// skip them without a word). Both are error lines: events were, or may have
-// been, missed. A failed read leaves p's start as it is.
+// removed events never processed: they are counted lost (the reader would
+// move to the first offset without a word). Both are error lines: events
+// were, or may have been, missed. A failed read leaves p's start as it is.
 func (c *Consumer) checkStart(ctx context.Context, p *partition) {
 	if p.start < 0 {
-		return // nothing committed: kafka-go starts at the first offset
+		return // nothing committed: the reader starts at the first offset
 	}
 	first, end, err := c.partitionOffsets(ctx, p.topic, p.id)
 	if err != nil {
@@ -48,8 +48,8 @@ func (c *Consumer) lostToRetention(p *partition, from, to int64) {
 }
 
 // checkGap runs when a fetched offset is above the one expected next: the
-// offsets in between were compacted away, or removed by retention (kafka-go
-// moves a reader that fell behind the log start to it silently). Retention
+// offsets in between were compacted away, or removed by retention (the
+// reader moves to the log start when it fell behind it, see partitionReader). Retention
 // is told apart by the partition's first offset; the check runs at most once
 // per gapCheckInterval, so a compacted topic costs little.
 func (c *Consumer) checkGap(ctx context.Context, p *partition, expected, got int64, last *time.Time) {

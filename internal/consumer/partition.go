@@ -29,6 +29,8 @@ type partition struct {
 	// held is the bytes of this partition's events taken from the
 	// instance's budget and not yet given back.
 	held atomic.Int64
+	// reader is the partition's reader once opened.
+	reader atomic.Pointer[partitionReader]
 
 	mu      sync.Mutex
 	queues  map[string][]*event // per ordering key; present while a worker runs
@@ -74,11 +76,12 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 
 	c.checkStart(fetchCtx, p)
 	r := c.openReader(p)
+	p.reader.Store(r)
 	if c.restore(fetchCtx, p) {
 		c.fetch(fetchCtx, workCtx, p, r)
 	}
 
-	readerClosed := r.close()
+	r.close()
 	bound := c.cfg.ShutdownTimeout
 	if runCtx.Err() == nil {
 		bound = c.revokeTimeout()
@@ -99,7 +102,6 @@ func (c *Consumer) runPartition(runCtx, genCtx context.Context, p *partition) {
 		<-drained
 	}
 	c.budget.release(p.held.Swap(0)) // events abandoned in their queues
-	<-readerClosed
 }
 
 // revokeTimeout bounds draining a revoked partition so that this member
@@ -111,7 +113,8 @@ func (c *Consumer) revokeTimeout() time.Duration {
 
 // fetch reads messages until fetchCtx is done, keeping at most the window of
 // fetched, not yet committable events, and hands each to its key's queue
-// once its bytes fit the instance's budget (Config.MaxPendingBytes).
+// once its mapped body also fits the instance's budget
+// (Config.MaxPendingBytes; the reader reserved the message's bytes).
 // It returns early, which ends the generation, when the fetch position is
 // past the partition's end: the next generation restarts the partition (see
 // checkStart).
@@ -143,30 +146,42 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *par
 			c.checkGap(fetchCtx, p, expected, m.Offset, &lastGapCheck)
 		}
 		p.pos.Store(m.Offset + 1)
+		// The message's bytes are pending from here: the partition holds
+		// them until its event finishes or the partition ends.
+		p.held.Add(m.bytes)
 		now := time.Now()
 		if p.tracker.add(m.Offset, now, m.HighWaterMark) {
+			c.releaseHeld(p, m.bytes)
 			continue // finished before, by this process or the last committer
 		}
 		if m.control {
+			c.releaseHeld(p, m.bytes)
 			p.tracker.finish(m.Offset)
 			continue
 		}
 		c.obs.EventConsumed(p.topic)
-		ev := &event{msg: m.Message, fetched: now, trace: c.tracer.StartEvent(m.Message)}
+		ev := &event{msg: m.Message, fetched: now, bytes: m.bytes, trace: c.tracer.StartEvent(m.Message)}
 		if !c.mapEvent(fetchCtx, p, ev) {
 			return // stopped while the mapping program ran: left for redelivery
 		}
 		ev.trace.Mapped(now, ev.result, ev.mapErr)
-		ev.bytes = eventBytes(ev)
-		if err := c.budget.acquire(fetchCtx, ev.bytes); err != nil {
+		body := eventBytes(ev) - ev.bytes
+		if err := c.budget.grow(fetchCtx, ev.bytes, body); err != nil {
 			return // left unfinished: nothing is committed past it
 		}
-		p.held.Add(ev.bytes)
+		ev.bytes += body
+		p.held.Add(body)
 		if misskeyed(ev) {
 			c.obs.EventMisskeyed()
 		}
 		c.dispatch(workCtx, p, ev)
 	}
+}
+
+// releaseHeld gives n of p's pending bytes back to the budget.
+func (c *Consumer) releaseHeld(p *partition, n int64) {
+	p.held.Add(-n)
+	c.budget.release(n)
 }
 
 // orderingKey is the key whose events run one at a time in offset order:
@@ -234,8 +249,7 @@ func (c *Consumer) work(ctx context.Context, p *partition, key string) {
 			return
 		}
 		p.tracker.finish(ev.msg.Offset)
-		p.held.Add(-ev.bytes)
-		c.budget.release(ev.bytes)
+		c.releaseHeld(p, ev.bytes)
 
 		p.mu.Lock()
 		q = p.queues[key]
