@@ -47,6 +47,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/offsetcommit"
+
+	"github.com/ordersync/ordersync/internal/kafkaread"
 )
 
 // offsetsTimeout bounds one read of a partition's first and end offsets.
@@ -282,7 +284,7 @@ func readRecords(resp *kafka.FetchResponse, from int64) ([]fetched, int64, error
 			if err != nil {
 				return out, n, err
 			}
-			f := fetched{Message: m, control: txnMarker(m), bytes: messageBytes(m)}
+			f := fetched{Message: m, control: kafkaread.TxnMarker(m), bytes: messageBytes(m)}
 			out = append(out, f)
 			n += f.bytes
 		}
@@ -344,18 +346,6 @@ func (pr *partitionReader) readAhead() int64 {
 func (pr *partitionReader) close() {
 	pr.budget.releaseAhead(pr.ahead.Swap(0))
 	pr.buf = nil
-}
-
-// txnMarker reports whether m is a transaction marker (a Kafka control
-// record) rather than an event. A marker's key is the control record type
-// — version 0, type 0 (abort) or 1 (commit) as two big-endian int16 — and
-// its value the end-transaction marker, a big-endian int16 version 0 and an
-// int32 coordinator epoch. No order event looks like that: a JSON value
-// never starts with a zero byte.
-func txnMarker(m kafka.Message) bool {
-	k, v := m.Key, m.Value
-	return len(k) == 4 && k[0] == 0 && k[1] == 0 && k[2] == 0 && k[3] <= 1 &&
-		len(v) == 6 && v[0] == 0 && v[1] == 0 && len(m.Headers) == 0
 }
 
 // closeWithin runs closeFn and waits for it at most bound; it reports

@@ -77,7 +77,7 @@ func partition(ctx context.Context, broker, topic string, partition int) ([]kafk
 			if err != nil {
 				break
 			}
-			if !txnMarker(m) {
+			if !TxnMarker(m) {
 				out = append(out, m)
 			}
 			next = m.Offset + 1
@@ -99,11 +99,13 @@ func deadline(ctx context.Context) time.Time {
 	return time.Now().Add(DefaultTimeout)
 }
 
-// txnMarker reports whether m is a Kafka control record: its key is the
+// TxnMarker reports whether m, as kafka-go hands it over, is a transaction
+// marker (a Kafka control record) rather than a record: its key is the
 // control type (version 0, type 0 abort or 1 commit, two big-endian int16)
 // and its value the end-transaction marker (int16 version 0, int32
-// coordinator epoch).
-func txnMarker(m kafka.Message) bool {
+// coordinator epoch). No order event looks like that: a JSON value never
+// starts with a zero byte.
+func TxnMarker(m kafka.Message) bool {
 	k, v := m.Key, m.Value
 	return len(k) == 4 && k[0] == 0 && k[1] == 0 && k[2] == 0 && k[3] <= 1 &&
 		len(v) == 6 && v[0] == 0 && v[1] == 0 && len(m.Headers) == 0
