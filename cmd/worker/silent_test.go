@@ -3,70 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/kafkatest"
 )
-
-// silentBroker accepts TCP connections, reads what is sent and never
-// answers, like a wrong port or a load balancer with nothing behind it.
-// asked is closed once a request has arrived.
-type silentBroker struct {
-	ln    net.Listener
-	asked chan struct{}
-	once  sync.Once
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func newSilentBroker(t *testing.T) *silentBroker {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &silentBroker{ln: ln, asked: make(chan struct{})}
-	b.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.conns = append(b.conns, c)
-			b.mu.Unlock()
-			b.wg.Go(func() {
-				buf := make([]byte, 4096)
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-					b.once.Do(func() { close(b.asked) })
-				}
-			})
-		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		b.mu.Lock()
-		for _, c := range b.conns {
-			_ = c.Close()
-		}
-		b.mu.Unlock()
-		b.wg.Wait()
-	})
-	return b
-}
 
 // TestRunStopsOnSignalAgainstSilentBroker starts run against a broker that
 // never answers: once run has sent it a request, the stop signal (ctx) ends it.
 func TestRunStopsOnSignalAgainstSilentBroker(t *testing.T) {
 	runEnv(t)
-	b := newSilentBroker(t)
-	t.Setenv("ORDERSYNC_BROKERS", b.ln.Addr().String())
+	b := kafkatest.SilentBroker(t)
+	t.Setenv("ORDERSYNC_BROKERS", b.Addr())
 	t.Setenv("ORDERSYNC_HTTP_ADDR", "127.0.0.1:0")
 	t.Setenv("ORDERSYNC_SHUTDOWN_TIMEOUT", "1s")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,11 +25,7 @@ func TestRunStopsOnSignalAgainstSilentBroker(t *testing.T) {
 	go func() {
 		exited <- dispatch(ctx, func() {}, []string{"run"}, strings.NewReader(""), &bytes.Buffer{}, &stderr)
 	}()
-	select {
-	case <-b.asked:
-	case <-time.After(30 * time.Second):
-		t.Fatal("run never sent the broker a request")
-	}
+	b.WaitAsked(t)
 	cancel() // SIGTERM
 	select {
 	case <-exited:
@@ -94,8 +39,8 @@ func TestRunStopsOnSignalAgainstSilentBroker(t *testing.T) {
 // answer in time.
 func TestDLQTimeoutAgainstSilentBroker(t *testing.T) {
 	clearEnv(t)
-	b := newSilentBroker(t)
-	t.Setenv("ORDERSYNC_BROKERS", b.ln.Addr().String())
+	b := kafkatest.SilentBroker(t)
+	t.Setenv("ORDERSYNC_BROKERS", b.Addr())
 	t.Setenv("ORDERSYNC_DLQ_TOPIC", "orders.dlq")
 	exited := make(chan struct{})
 	var code int

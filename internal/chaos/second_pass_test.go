@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordersync/ordersync/internal/kafkatest"
 	"github.com/ordersync/ordersync/internal/sample"
 	"github.com/ordersync/ordersync/internal/sandbox"
 )
@@ -311,83 +312,15 @@ func retentionLoss(t *testing.T, orders int, timeout time.Duration) {
 		removed, len(lines), logged, counted, f.Delivered, f.ToDeliver)
 }
 
-// silentBroker accepts TCP connections and reads what they send without
-// ever answering: a wrong port, or a load balancer with nothing behind it.
-type silentBroker struct {
-	ln       net.Listener
-	mu       sync.Mutex
-	conns    []net.Conn
-	received int
-	wg       sync.WaitGroup
-}
-
-func newSilentBroker(t *testing.T) *silentBroker {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &silentBroker{ln: ln}
-	b.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.conns = append(b.conns, c)
-			b.mu.Unlock()
-			b.wg.Go(func() {
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					b.mu.Lock()
-					b.received += n
-					b.mu.Unlock()
-					if err != nil {
-						return
-					}
-				}
-			})
-		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		b.mu.Lock()
-		for _, c := range b.conns {
-			_ = c.Close()
-		}
-		b.mu.Unlock()
-		b.wg.Wait()
-	})
-	return b
-}
-
-func (b *silentBroker) bytes() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.received
-}
-
-// waitAsked waits until the silent broker has been sent a request.
-func (b *silentBroker) waitAsked(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(timeout); b.bytes() == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker sent the broker address nothing within %s", timeout)
-		}
-	}
-}
-
 // silentBrokerRun points `worker run` at an address that accepts TCP and
 // never speaks Kafka. Once the worker has sent it a request, SIGTERM ends
 // it within the exit bound. With joinBound, it first waits that long for
 // /healthz to fail (the worker never joins its group).
 func silentBrokerRun(t *testing.T, joinBound time.Duration) {
 	h := newHarness(t, options{sample: mixed(26, 5)})
-	b := newSilentBroker(t)
-	p := h.start("ORDERSYNC_BROKERS=" + b.ln.Addr().String())
-	b.waitAsked(t, 30*time.Second)
+	b := kafkatest.SilentBroker(t)
+	p := h.start("ORDERSYNC_BROKERS=" + b.Addr())
+	b.WaitAsked(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	health, _, err := p.Get(ctx, "/healthz")
 	cancel()
@@ -408,18 +341,18 @@ func silentBrokerRun(t *testing.T, joinBound time.Duration) {
 	}
 	h.scan()
 	t.Logf("figures %s: silent broker sent %d bytes; SIGTERM → exit status %d after %s (bound %s)",
-		t.Name(), b.bytes(), code, took.Round(10*time.Millisecond), exitBound)
+		t.Name(), b.Received(), code, took.Round(10*time.Millisecond), exitBound)
 }
 
 // silentBrokerDLQ runs `worker dlq --timeout 2s` against a silent broker:
 // it must exit non-zero with one line saying Kafka did not answer in time.
 func silentBrokerDLQ(t *testing.T) {
 	h := newHarness(t, options{sample: mixed(27, 5)})
-	b := newSilentBroker(t)
+	b := kafkatest.SilentBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, workerBin, "dlq", "--timeout", "2s")
-	cmd.Env = h.st.WorkerEnv(append(baseEnv(), "ORDERSYNC_BROKERS="+b.ln.Addr().String())...)
+	cmd.Env = h.st.WorkerEnv(append(baseEnv(), "ORDERSYNC_BROKERS="+b.Addr())...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	at := time.Now()
@@ -435,7 +368,7 @@ func silentBrokerDLQ(t *testing.T) {
 	if !strings.Contains(out, "no answer from Kafka within 2s") || strings.Count(out, "\n") != 0 {
 		t.Errorf("stderr %q; want one line saying Kafka did not answer within 2s", out)
 	}
-	if b.bytes() == 0 {
+	if b.Received() == 0 {
 		t.Error("worker dlq sent the broker address nothing: the scenario did not reach it")
 	}
 	t.Logf("figures %s: exit status %d after %s: %s", t.Name(), cmd.ProcessState.ExitCode(), took.Round(10*time.Millisecond), out)
