@@ -148,6 +148,7 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		ShutdownTimeout:  cfg.ShutdownTimeout,
 		Dialer:           cfg.Kafka.Dialer(),
 		Transport:        kafkaTransport,
+		KgoOpts:          cfg.Kafka.KgoOpts(),
 		DeadLetters:      deadLetters,
 		Logger:           log,
 		Observer:         m,

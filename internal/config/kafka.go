@@ -11,6 +11,10 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/twmb/franz-go/pkg/kgo"
+	kgosasl "github.com/twmb/franz-go/pkg/sasl"
+	kgoplain "github.com/twmb/franz-go/pkg/sasl/plain"
+	kgoscram "github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // SASL mechanisms accepted by ORDERSYNC_KAFKA_SASL_MECHANISM.
@@ -24,6 +28,8 @@ const (
 type Kafka struct {
 	TLS  *tls.Config    // nil = plaintext
 	SASL sasl.Mechanism // nil = no SASL
+	// kgoSASL is SASL for franz-go's client (KgoOpts); nil = no SASL.
+	kgoSASL kgosasl.Mechanism
 }
 
 const kafkaDialTimeout = 10 * time.Second
@@ -36,6 +42,20 @@ func (k Kafka) Dialer() *kafka.Dialer {
 // Transport returns a transport for writers and admin clients.
 func (k Kafka) Transport() *kafka.Transport {
 	return &kafka.Transport{DialTimeout: kafkaDialTimeout, TLS: k.TLS, SASL: k.SASL}
+}
+
+// KgoOpts returns the TLS and SASL options of a franz-go client (the
+// consumer's topic-id reads, which kafka-go cannot make); the caller adds
+// the seed brokers.
+func (k Kafka) KgoOpts() []kgo.Opt {
+	opts := []kgo.Opt{kgo.DialTimeout(kafkaDialTimeout)}
+	if k.TLS != nil {
+		opts = append(opts, kgo.DialTLSConfig(k.TLS.Clone()))
+	}
+	if k.kgoSASL != nil {
+		opts = append(opts, kgo.SASL(k.kgoSASL))
+	}
+	return opts
 }
 
 func parseKafka(p *parser) Kafka {
@@ -70,6 +90,7 @@ func parseKafka(p *parser) Kafka {
 	switch mech {
 	case saslPlain:
 		k.SASL = plain.Mechanism{Username: user, Password: pass}
+		k.kgoSASL = kgoplain.Auth{User: user, Pass: pass}.AsMechanism()
 	case saslScramSHA256, saslScramSHA512:
 		algo := scram.SHA256
 		if mech == saslScramSHA512 {
@@ -80,6 +101,11 @@ func parseKafka(p *parser) Kafka {
 			p.fail(p.s.KafkaPassword, "cannot prepare SCRAM credentials")
 		}
 		k.SASL = m
+		auth := kgoscram.Auth{User: user, Pass: pass}
+		k.kgoSASL = auth.AsSha256Mechanism()
+		if mech == saslScramSHA512 {
+			k.kgoSASL = auth.AsSha512Mechanism()
+		}
 	default:
 		p.fail(p.s.KafkaSASLMechanism, "%q must be one of %s, %s, %s", mech, saslPlain, saslScramSHA256, saslScramSHA512)
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/internal/dlq"
 	"github.com/ordersync/ordersync/internal/lograte"
@@ -162,6 +163,11 @@ type Config struct {
 	// Ledger guards uploads and records deliveries; nil turns it off
 	// (ORDERSYNC_LEDGER=off).
 	Ledger Ledger
+
+	// KgoOpts carries TLS/SASL for the franz-go client that reads the
+	// source topics' ids (a recreated topic, see watch.go); the seed
+	// brokers are Brokers.
+	KgoOpts []kgo.Opt
 }
 
 const (
@@ -199,6 +205,10 @@ type Consumer struct {
 	// ownTransport is set when Config.Transport was nil: Run closes the
 	// private transport's idle connections when it stops.
 	ownTransport bool
+
+	// idClient reads the source topics' ids; set by Run, closed when it returns.
+	idClient *kgo.Client
+	topicIDs knownTopicIDs
 
 	// uploads hands an upload to one of at most MaxInFlight long-lived
 	// goroutines (see upload); waiting for a free one is the in-flight bound.
@@ -319,6 +329,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer group %s: %w", c.cfg.GroupID, err)
 	}
+	if c.idClient, err = c.newTopicIDClient(); err != nil {
+		_ = group.Close() // always nil
+		return err
+	}
+	defer c.idClient.Close()
 	c.log.Info().Str("group", c.cfg.GroupID).Strs("topics", c.cfg.Topics).Int("max_in_flight", c.cfg.MaxInFlight).
 		Msg("consumer started")
 	c.setReady(false, "joining group "+c.cfg.GroupID)

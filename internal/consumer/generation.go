@@ -25,10 +25,12 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 	}
 	sort.Strings(topics)
 	ahead := c.finishedAhead(runCtx, gen)
+	recreated := c.recreatedTopics(runCtx, gen.ID)
 	var passOver int64
 	for _, t := range topics {
 		for _, pa := range gen.Assignments[t] {
 			p := c.newPartition(t, pa.ID, pa.Offset)
+			p.recreated = recreated[t]
 			passOver += c.resume(p, gen.ID, ahead[topicPartition{t, pa.ID}])
 			parts = append(parts, p)
 		}

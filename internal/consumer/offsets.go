@@ -17,6 +17,10 @@ const gapCheckInterval = time.Second
 // move to the first offset without a word). Both are error lines: events
 // were, or may have been, missed. A failed read leaves p's start as it is.
 func (c *Consumer) checkStart(ctx context.Context, p *partition) {
+	if p.recreated {
+		c.restartRecreated(ctx, p)
+		return
+	}
 	if p.start < 0 {
 		return // nothing committed: the reader starts at the first offset
 	}
@@ -37,6 +41,24 @@ func (c *Consumer) checkStart(ctx context.Context, p *partition) {
 		p.start = first
 	}
 	p.pos.Store(p.start)
+}
+
+// restartRecreated restarts p, whose topic was deleted and recreated (its id
+// changed), from its first offset, as for a start past the end: the old
+// position means nothing in the new topic, even where it is below its end.
+// If the first offset cannot be read, the reader finds it.
+func (c *Consumer) restartRecreated(ctx context.Context, p *partition) {
+	first, end, err := c.partitionOffsets(ctx, p.topic, p.id)
+	if err != nil {
+		p.log.Debug().Err(err).Msg("cannot read the recreated partition's first offset; the reader finds it")
+		first, end = -1, -1
+	}
+	p.log.Error().Int64("position", p.start).Int64("end_offset", end).Int64("first_offset", first).
+		Msg("topic recreated (new topic id); restarting from the earliest offset")
+	c.obs.PartitionReset(p.topic)
+	p.start = first
+	p.tracker.restart(first)
+	p.pos.Store(first)
 }
 
 // lostToRetention logs and counts the offsets from..to-1, removed from the

@@ -191,3 +191,57 @@ func TestRetentionLossWhileRunningCounted(t *testing.T) {
 		t.Errorf("%d events counted lost to retention, want 20", lost)
 	}
 }
+
+// TestRecreatedLargerTopicRestartsFromEarliest deletes and recreates the
+// source topic once the worker committed the old one, and produces more
+// events to the new topic than the old position: the old position is inside
+// the new topic, so only its id tells the topics apart. Every event of the
+// new topic is delivered; the reset is logged as an error naming the topic and
+// counted.
+func TestRecreatedLargerTopicRestartsFromEarliest(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	produce(t, brokers, srcTopic, namedPlan("old-", 30))
+	rec := newRecorder(time.Millisecond)
+	obs := &offsetObserver{countingObserver: newCountingObserver()}
+	logs := &syncBuffer{}
+	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
+	kafkatest.WaitFor(t, "the old topic's events delivered and committed", func() bool {
+		return rec.delivered.Load() == 30 && kafkatest.Committed(c, "ordersync", srcTopic)[0] == 30
+	})
+
+	recreateTopic(t, kafkaAdmin(t, brokers), srcTopic)
+	newPlan := namedPlan("new-", 80)
+	produce(t, brokers, srcTopic, newPlan)
+	kafkatest.WaitFor(t, "every event of the new topic delivered", func() bool {
+		return newDelivered(rec) == len(newPlan)
+	})
+	in.stop(t)
+	if resets, _ := obs.counts(); resets < 1 {
+		t.Errorf("%d partition resets counted, want at least 1", resets)
+	}
+	var found bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"error"`) && strings.Contains(line, "source topic was deleted and recreated") &&
+			strings.Contains(line, `"topic":"`+srcTopic+`"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no error line naming %s as deleted and recreated:\n%s", srcTopic, logs.String())
+	}
+}
+
+// newDelivered counts the distinct orders of the new topic (prefix "new-")
+// delivered at least once.
+func newDelivered(rec *recorder) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	n := 0
+	for order, as := range rec.arrivals {
+		if strings.HasPrefix(order, "new-") && len(as) > 0 {
+			n++
+		}
+	}
+	return n
+}

@@ -22,6 +22,10 @@ type partition struct {
 	start int64 // first offset to fetch (or kafka.FirstOffset)
 	log   zerolog.Logger
 
+	// recreated is set when the topic's id changed since this process last
+	// read it: the partition restarts from its first offset (checkStart).
+	recreated bool
+
 	tracker *tracker
 	// pos is the next offset to fetch (below 0 until known), read by the
 	// partition watcher.

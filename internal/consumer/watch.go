@@ -12,7 +12,10 @@ import (
 // counts 0 partitions; a failed read is tried again at the next tick. It
 // also ends the generation when a partition's fetch position is past the
 // partition's end (the topic was recreated or truncated); the next
-// generation restarts it (see checkStart).
+// generation restarts it (see checkStart). It ends the generation, too,
+// when a source topic's id differs from the one last seen (the topic was
+// deleted and created again, whatever its offsets): the next generation
+// restarts that topic's partitions from the earliest offset.
 func (c *Consumer) watchPartitions(ctx context.Context, gen int32, parts []*partition) {
 	warned := map[string]bool{} // missing topics already logged in this generation
 	count := func() (int, error) {
@@ -42,6 +45,11 @@ func (c *Consumer) watchPartitions(ctx context.Context, gen int32, parts []*part
 				Msg("fetch position is past the partition's end (topic recreated or truncated); rebalancing to restart it")
 			return
 		}
+		if topics := c.changedTopicIDs(ctx); len(topics) > 0 {
+			c.log.Warn().Int32("generation", gen).Strs("topics", topics).
+				Msg("source topic's id changed (deleted and recreated); rebalancing to restart its partitions")
+			return
+		}
 		n, err := count()
 		switch {
 		case err != nil:
@@ -54,6 +62,18 @@ func (c *Consumer) watchPartitions(ctx context.Context, gen int32, parts []*part
 			return
 		}
 	}
+}
+
+// changedTopicIDs returns the source topics whose id changed since last
+// recorded, without recording it (the next generation does, see
+// recreatedTopics); none when the ids cannot be read.
+func (c *Consumer) changedTopicIDs(ctx context.Context) []string {
+	ids, err := c.readTopicIDs(ctx)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("reading the source topics' ids failed; trying again")
+		return nil
+	}
+	return c.topicIDs.changed(ids, false)
 }
 
 // pastEndPartition returns a partition of parts whose fetch position is past

@@ -1,0 +1,107 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// topicIDsTimeout bounds one read of the source topics' ids.
+const topicIDsTimeout = 5 * time.Second
+
+// topicID is a topic's id (Metadata v10+); zero means unknown: the topic
+// does not exist or the broker predates topic ids.
+type topicID [16]byte
+
+// knownTopicIDs holds, across generations, the last non-zero id seen of
+// each source topic. It is safe for concurrent use.
+type knownTopicIDs struct {
+	mu    sync.Mutex
+	byTop map[string]topicID
+}
+
+// changed returns the topics whose id in now is non-zero and differs from
+// a known non-zero id: topics deleted and created again since. With record
+// set it then keeps now's non-zero ids as the known ones.
+func (k *knownTopicIDs) changed(now map[string]topicID, record bool) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.byTop == nil {
+		k.byTop = map[string]topicID{}
+	}
+	var out []string
+	for t, id := range now {
+		if id == (topicID{}) {
+			continue
+		}
+		if old, ok := k.byTop[t]; ok && old != id {
+			out = append(out, t)
+		}
+		if record {
+			k.byTop[t] = id
+		}
+	}
+	return out
+}
+
+// newTopicIDClient returns the franz-go client that reads topic ids, which
+// kafka-go's Metadata (v8 at most) does not carry; Run owns and closes it.
+func (c *Consumer) newTopicIDClient() (*kgo.Client, error) {
+	opts := append([]kgo.Opt{kgo.SeedBrokers(c.cfg.Brokers...)}, c.cfg.KgoOpts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("topic id client: %w", err)
+	}
+	return cl, nil
+}
+
+// readTopicIDs returns the ids of the source topics that exist; a missing
+// topic, or a broker without topic ids, gives no or a zero id.
+func (c *Consumer) readTopicIDs(ctx context.Context) (map[string]topicID, error) {
+	if c.idClient == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, topicIDsTimeout)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	for _, t := range c.cfg.Topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, c.idClient)
+	if err != nil {
+		return nil, fmt.Errorf("topic ids of %v: %w", c.cfg.Topics, err)
+	}
+	ids := map[string]topicID{}
+	for _, t := range resp.Topics {
+		if t.Topic == nil || t.ErrorCode != 0 {
+			continue // missing (or not readable now): no id to compare
+		}
+		ids[*t.Topic] = topicID(t.TopicID)
+	}
+	return ids, nil
+}
+
+// recreatedTopics reads the source topics' ids, records them and returns
+// the topics recreated since their id was last seen, each logged as an
+// error: their partitions restart from the earliest offset (see checkStart).
+// A failed read returns none.
+func (c *Consumer) recreatedTopics(ctx context.Context, gen int32) map[string]bool {
+	ids, err := c.readTopicIDs(ctx)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("cannot read the source topics' ids; a recreated topic is noticed at the next read")
+		return nil
+	}
+	out := map[string]bool{}
+	for _, t := range c.topicIDs.changed(ids, true) {
+		c.log.Error().Str("topic", t).Int32("generation", gen).
+			Msg("source topic was deleted and recreated (new topic id); restarting its partitions from the earliest offset")
+		out[t] = true
+	}
+	return out
+}
