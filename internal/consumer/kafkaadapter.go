@@ -34,6 +34,11 @@ package consumer
 //     unread events) moves to the first offset, and offsets.go counts the
 //     events lost; one past the end (the topic was recreated or truncated)
 //     is errOutOfRange, with which offsets.go restarts the partition.
+//   - Topic ids: kafka-go's Metadata stops at v8, before topic ids (v10),
+//     so a topic deleted and recreated with more events than the old
+//     position looks unchanged. topicids.go reads the ids with a franz-go
+//     client (same brokers, TLS and SASL, Config.KgoOpts) owned by Run; a
+//     changed id restarts the topic's partitions (watch.go, offsets.go).
 
 import (
 	"context"

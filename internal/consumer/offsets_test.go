@@ -192,13 +192,13 @@ func TestRetentionLossWhileRunningCounted(t *testing.T) {
 	}
 }
 
-// TestRecreatedLargerTopicRestartsFromEarliest deletes and recreates the
+// TestRecreatedTopicRefilledRestartsFromEarliest deletes and recreates the
 // source topic once the worker committed the old one, and produces more
 // events to the new topic than the old position: the old position is inside
 // the new topic, so only its id tells the topics apart. Every event of the
 // new topic is delivered; the reset is logged as an error naming the topic and
 // counted.
-func TestRecreatedLargerTopicRestartsFromEarliest(t *testing.T) {
+func TestRecreatedTopicRefilledRestartsFromEarliest(t *testing.T) {
 	c := newCluster(t, 1)
 	brokers := c.ListenAddrs()
 	produce(t, brokers, srcTopic, namedPlan("old-", 30))
