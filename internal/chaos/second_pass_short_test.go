@@ -11,6 +11,8 @@ import (
 
 func TestSourceTopicRecreatedShort(t *testing.T) { recreatedTopic(t, 200, shortTimeout) }
 
+func TestSourceTopicRecreatedLargerShort(t *testing.T) { recreatedTopicLarger(t, 100, shortTimeout) }
+
 func TestRetentionLossShort(t *testing.T) { retentionLoss(t, 150, shortTimeout) }
 
 func TestSilentBrokerSIGTERMShort(t *testing.T) { silentBrokerRun(t, 0) }

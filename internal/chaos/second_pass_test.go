@@ -230,24 +230,67 @@ func laterBatch(seed uint64, orders, days int) sample.Options {
 // event of the new topic must be delivered, the reset logged as an error
 // and counted.
 func recreatedTopic(t *testing.T, orders int, timeout time.Duration) {
+	recreatedTopicWith(t, orders, orders/4, timeout)
+}
+
+// recreatedTopicLarger is recreatedTopic with a second batch larger than the
+// first: every partition's old position is inside the new topic, so only the
+// topic's id tells the topics apart. The new id is logged as an error naming
+// the topic.
+func recreatedTopicLarger(t *testing.T, orders int, timeout time.Duration) {
+	recreatedTopicWith(t, orders, 3*orders, timeout)
+}
+
+// recreatedTopicWith runs the recreated-topic scenario with a first batch of
+// orders and a second, on the new topic, of second orders.
+func recreatedTopicWith(t *testing.T, orders, second int, timeout time.Duration) {
 	h := newHarness(t, options{sample: mixed(21, orders), faults: sandbox.Faults{Rejections: rejectSubMerchant}})
 	cl := h.admin()
 	p := h.start()
 	h.waitCommitted(h.produced, timeout)
 	old := h.ends(cl)
 
+	larger := second > orders
+	faults := sandbox.Faults{Rejections: rejectSubMerchant}
+	if larger {
+		// The API is down until every partition was reset: events of the new
+		// topic fetched from the old position before the watcher's id read
+		// (every 10 s) noticed it are then undelivered when it restarts from
+		// the earliest offset, so each order's events arrive in order.
+		outage := faults
+		outage.Outage = &sandbox.Outage{Mode: sandbox.OutageUnavailable}
+		if err := h.st.Sandbox.SetFaults(outage); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h.deleteTopic(cl, h.st.Topic)
 	h.createTopic(cl, h.st.Topic, partitions)
-	h.produceMore(laterBatch(22, orders/4, 1))
+	h.produceMore(laterBatch(22, second, 1))
 	newEnds := h.ends(cl)
 	h.produced = 0 // the new topic's records only: the old commits are gone with it
 	for _, n := range newEnds {
 		h.produced += n
 	}
 	for i := range old {
-		if newEnds[i] >= old[i] {
+		if !larger && newEnds[i] >= old[i] {
 			t.Fatalf("partition %d: new end %d not below the old position %d; the scenario would not put the reader past the end", i, newEnds[i], old[i])
 		}
+		if larger && newEnds[i] <= old[i] {
+			t.Fatalf("partition %d: new end %d not above the old position %d; the scenario would not put the reader inside the new topic", i, newEnds[i], old[i])
+		}
+	}
+	if larger {
+		// Only the watcher's id read tells this topic from the old one, and
+		// the readers may commit the new ends first: wait for every
+		// partition's reset, then for every event of the new topic, before
+		// the commits are trusted.
+		h.waitMetrics(p, timeout, "every partition reset", func(m map[string]float64) bool {
+			return m["ordersync_partition_resets_total"] >= partitions
+		})
+		if err := h.st.Sandbox.SetFaults(faults); err != nil {
+			t.Fatal(err)
+		}
+		h.waitDelivered(timeout)
 	}
 	h.waitCommittedEach(cl, timeout)
 	resets := h.metric(p, "ordersync_partition_resets_total")
@@ -259,8 +302,28 @@ func recreatedTopic(t *testing.T, orders int, timeout time.Duration) {
 	if len(lines) == 0 {
 		t.Error("no error line saying the partition restarts from the earliest offset")
 	}
+	if larger && len(h.linesWith(p, `"level":"error"`, "source topic was deleted and recreated", `"topic":"`+h.st.Topic+`"`)) == 0 {
+		t.Errorf("no error line naming %s as deleted and recreated", h.st.Topic)
+	}
 	t.Logf("source topic recreated (old ends %v, new %v): %.0f partition resets, %d error lines; %d of %d events delivered",
 		old, newEnds, resets, len(lines), f.Delivered, f.ToDeliver)
+}
+
+// waitDelivered waits until the sandbox has recorded every event the run
+// must deliver at least once.
+func (h *harness) waitDelivered(timeout time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		f, _ := check(h.want, observation{uploads: h.st.Sandbox.Records()})
+		if f.Delivered >= f.ToDeliver {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d of %d events delivered after %s\n%s", f.Delivered, f.ToDeliver, timeout, h.tails())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // retentionLoss stops the worker after a first batch, produces a second
