@@ -80,7 +80,8 @@ type Observer interface {
 	// DeadLetterWriteFailed counts a failed dead-letter write (it is retried).
 	DeadLetterWriteFailed()
 	// PartitionReset counts a partition restarted from its first offset
-	// because the position was past its end (topic recreated or truncated).
+	// because the position was past its end (topic recreated or truncated)
+	// or its topic's id changed (deleted and recreated).
 	PartitionReset(topic string)
 	// LostToRetention counts n events removed by retention before they
 	// were processed.

@@ -16,6 +16,8 @@ const gapCheckInterval = time.Second
 // removed events never processed: they are counted lost (the reader would
 // move to the first offset without a word). Both are error lines: events
 // were, or may have been, missed. A failed read leaves p's start as it is.
+// A partition of a topic recreated since its id was last read
+// (p.recreated) restarts from its first offset whatever its start.
 func (c *Consumer) checkStart(ctx context.Context, p *partition) {
 	if p.recreated {
 		c.restartRecreated(ctx, p)
