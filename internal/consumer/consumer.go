@@ -192,17 +192,18 @@ const (
 // Consumer consumes order events from a consumer group. Create it with New
 // and call Run once.
 type Consumer struct {
-	cfg       Config
-	mapper    Mapper
-	uploader  Uploader
-	dlq       DeadLetterWriter
-	client    *kafka.Client // commits, offset metadata and partition counts, over Config.Transport
-	obs       Observer
-	log       zerolog.Logger
-	warnings  *lograte.Limiter // repeated retry-loop warnings: one per warnEvery, with a count
-	tracer    Tracer
-	heartbeat time.Duration
-	window    int
+	cfg        Config
+	mapper     Mapper
+	uploader   Uploader
+	dlq        DeadLetterWriter
+	client     *kafka.Client // commits, offset metadata and partition counts, over Config.Transport
+	obs        Observer
+	log        zerolog.Logger
+	warnings   *lograte.Limiter // repeated retry-loop warnings: one per warnEvery, with a count
+	noTopicIDs sync.Once        // the warning that the brokers have no topic ids, once
+	tracer     Tracer
+	heartbeat  time.Duration
+	window     int
 	// ownTransport is set when Config.Transport was nil: Run closes the
 	// private transport's idle connections when it stops.
 	ownTransport bool

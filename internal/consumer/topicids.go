@@ -94,8 +94,15 @@ func (c *Consumer) readTopicIDs(ctx context.Context) (map[string]topicID, error)
 func (c *Consumer) recreatedTopics(ctx context.Context, gen int32) map[string]bool {
 	ids, err := c.readTopicIDs(ctx)
 	if err != nil {
-		c.log.Debug().Err(err).Msg("cannot read the source topics' ids; a recreated topic is noticed at the next read")
+		c.warnings.Warn(&c.log, "topic ids").Err(err).Msg("cannot read the source topics' ids; a recreated topic is noticed at the next read")
 		return nil
+	}
+	for t, id := range ids {
+		if id == (topicID{}) {
+			c.noTopicIDs.Do(func() {
+				c.log.Warn().Str("topic", t).Msg("the brokers report no topic ids (Kafka before 2.8): a deleted and recreated source topic is noticed only when a fetch position is past its end")
+			})
+		}
 	}
 	out := map[string]bool{}
 	for _, t := range c.topicIDs.changed(ids, true) {
