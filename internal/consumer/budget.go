@@ -29,12 +29,6 @@ func newByteBudget(limit int64) *byteBudget {
 	return &byteBudget{limit: limit, freed: make(chan struct{})}
 }
 
-// acquire takes n pending bytes, waiting until they fit or ctx is done (it
-// then returns ctx's error and takes nothing).
-func (b *byteBudget) acquire(ctx context.Context, n int64) error {
-	return b.grow(ctx, 0, n)
-}
-
 // grow takes n more pending bytes for a caller that already holds have of
 // them: it waits while other pending events hold bytes and n does not fit.
 func (b *byteBudget) grow(ctx context.Context, have, n int64) error {
@@ -105,27 +99,6 @@ func (b *byteBudget) update(change func()) {
 	close(b.freed)
 	b.freed = make(chan struct{})
 	b.mu.Unlock()
-}
-
-// inUse returns the bytes held, pending and ahead.
-func (b *byteBudget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pending + b.ahead
-}
-
-// readAhead returns the read-ahead bytes held.
-func (b *byteBudget) readAhead() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ahead
-}
-
-// waiting returns how many acquire, grow and reserve calls are waiting.
-func (b *byteBudget) waiting() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.waiters
 }
 
 // eventBytes is what a fetched event holds in memory: its message

@@ -341,11 +341,6 @@ func closeBytes(b protocol.Bytes) {
 	}
 }
 
-// readAhead returns the bytes pr fetched and has not handed over.
-func (pr *partitionReader) readAhead() int64 {
-	return pr.ahead.Load()
-}
-
 // close gives the bytes of the messages not handed over back to the budget.
 // It must not run concurrently with fetch.
 func (pr *partitionReader) close() {

@@ -182,7 +182,7 @@ func TestBudgetReservationsCannotDeadlock(t *testing.T) {
 	}
 	// Another event waits until the first one's bytes come back.
 	acquired := make(chan error, 1)
-	go func() { acquired <- b.acquire(ctx, 300) }()
+	go func() { acquired <- b.grow(ctx, 0, 300) }()
 	kafkatest.WaitFor(t, "the event waiting", func() bool { return b.waiting() == 1 })
 	b.release(900)
 	if err := <-acquired; err != nil {

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -63,11 +62,6 @@ var ErrBadRecord = errors.New("not a ledger record")
 
 // Key is the ledger key of an order: <sub_mchid>/<out_order_no>.
 func Key(subMchID, outOrderNo string) string { return subMchID + "/" + outOrderNo }
-
-// SplitKey returns the sub_mchid and out_order_no of a ledger key.
-func SplitKey(key string) (subMchID, outOrderNo string, ok bool) {
-	return strings.Cut(key, "/")
-}
 
 // BodySum is the hex SHA-256 of a body as sent.
 func BodySum(body []byte) string {
