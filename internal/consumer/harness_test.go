@@ -285,8 +285,14 @@ func makePlan(orders, perOrder int, kindOf func(o, s int) string) plan {
 
 func produce(t *testing.T, brokers []string, topic string, msgs []kafka.Message) {
 	t.Helper()
+	produceBatched(t, brokers, topic, msgs, 1000)
+}
+
+// produceBatched writes msgs to topic in record batches of at most batch messages.
+func produceBatched(t *testing.T, brokers []string, topic string, msgs []kafka.Message, batch int) {
+	t.Helper()
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{},
-		BatchTimeout: time.Millisecond, BatchSize: 1000, RequiredAcks: kafka.RequireAll, Transport: &kafka.Transport{}}
+		BatchTimeout: time.Millisecond, BatchSize: batch, RequiredAcks: kafka.RequireAll, Transport: &kafka.Transport{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {

@@ -29,15 +29,7 @@ func bigEvents(n int, kind string) []kafka.Message {
 // so that no fetch answer is larger than the reservation it was asked with.
 func produceOneBatchEach(t *testing.T, brokers []string, topic string, msgs []kafka.Message) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{},
-		BatchTimeout: time.Millisecond, BatchSize: 1, RequiredAcks: kafka.RequireAll, Transport: &kafka.Transport{}}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
-	w.Close()
-	w.Transport.(*kafka.Transport).CloseIdleConnections()
+	produceBatched(t, brokers, topic, msgs, 1)
 }
 
 // TestReaderQueueWithinBudget fetches 200 KiB events on four partitions
