@@ -211,6 +211,8 @@ type Consumer struct {
 	// idClient reads the source topics' ids; set by Run, closed when it returns.
 	idClient *kgo.Client
 	topicIDs knownTopicIDs
+	// freshIDs coalesces the reads of topic ids that check each fetch.
+	freshIDs freshTopicIDs
 
 	// uploads hands an upload to one of at most MaxInFlight long-lived
 	// goroutines (see upload); waiting for a free one is the in-flight bound.

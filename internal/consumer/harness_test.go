@@ -323,18 +323,30 @@ type instance struct {
 func startConsumer(t *testing.T, brokers []string, name string, maxInFlight int, shutdown time.Duration,
 	m Mapper, u Uploader, obs Observer, logs *syncBuffer) *instance {
 	t.Helper()
+	return startConsumerWith(t, brokers, name, maxInFlight, shutdown, m, u, obs, logs, nil)
+}
+
+// startConsumerWith is startConsumer with tweak, when not nil, applied to
+// the configuration before New.
+func startConsumerWith(t *testing.T, brokers []string, name string, maxInFlight int, shutdown time.Duration,
+	m Mapper, u Uploader, obs Observer, logs *syncBuffer, tweak func(*Config)) *instance {
+	t.Helper()
 	var log zerolog.Logger
 	if logs != nil {
 		log = zerolog.New(logs).Level(zerolog.DebugLevel)
 	} else {
 		log = zerolog.New(testWriter{t}).Level(zerolog.WarnLevel)
 	}
-	c, err := New(Config{
+	cfg := Config{
 		Brokers: brokers, Topics: []string{srcTopic}, GroupID: "ordersync", DLQTopic: dlqTopic, DeadLetters: testDeadLetters(t, brokers),
 		MaxInFlight: maxInFlight, SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second,
 		ShutdownTimeout: shutdown, PartitionWatchInterval: time.Second,
 		Logger: log.With().Str("instance", name).Logger(), Observer: obs,
-	}, m, u)
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	c, err := New(cfg, m, u)
 	if err != nil {
 		t.Fatal(err)
 	}

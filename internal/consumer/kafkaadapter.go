@@ -72,6 +72,10 @@ const (
 // partition's offsets: the topic was recreated or truncated.
 var errOutOfRange = errors.New("fetch position out of the partition's range")
 
+// errRecreated means a fetch was answered by a source topic deleted and
+// created again since the generation started.
+var errRecreated = errors.New("source topic deleted and recreated")
+
 // offsetCommit is one partition's part of an offset commit.
 type offsetCommit struct {
 	tp       topicPartition
@@ -134,6 +138,11 @@ type partitionReader struct {
 	reserve   int64 // read-ahead bytes reserved for one fetch, its MaxBytes
 	// offsets reads the partition's first and end offsets.
 	offsets func(ctx context.Context) (first, end int64, err error)
+	// sameTopic, called after a fetch that brought records, returns an
+	// error wrapping errRecreated when the topic is no longer the one the
+	// generation started with: Fetch carries no topic id, so only a read
+	// after the answer tells which topic answered it.
+	sameTopic func(ctx context.Context) error
 
 	offset int64     // next offset to request; below 0: the first offset
 	buf    []fetched // fetched, not handed over; only fetch's goroutine uses it
@@ -155,7 +164,8 @@ func (c *Consumer) openReader(p *partition) *partitionReader {
 	return &partitionReader{
 		client: c.client, budget: c.budget, topic: p.topic, partition: p.id,
 		reserve: fetchReserve(c.cfg.MaxPendingBytes), offset: p.start,
-		offsets: func(ctx context.Context) (int64, int64, error) { return c.partitionOffsets(ctx, p.topic, p.id) },
+		offsets:   func(ctx context.Context) (int64, int64, error) { return c.partitionOffsets(ctx, p.topic, p.id) },
+		sameTopic: func(ctx context.Context) error { return c.sameTopicID(ctx, p.topic) },
 	}
 }
 
@@ -190,7 +200,8 @@ func (pr *partitionReader) fetch(ctx context.Context) (fetched, error) {
 // than the reservation comes whole (the broker sends at least one) and is
 // counted in full. An offset before the log start moves to the first
 // offset (the fetch loop counts the events lost); one past the end is
-// errOutOfRange.
+// errOutOfRange. Records from a topic recreated since the generation
+// started are dropped, unread, with errRecreated.
 func (pr *partitionReader) fill(ctx context.Context) error {
 	if pr.offset < 0 {
 		first, _, err := pr.offsets(ctx)
@@ -214,6 +225,12 @@ func (pr *partitionReader) fill(ctx context.Context) error {
 		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, err)
 	}
 	msgs, n, err := readRecords(resp, pr.offset)
+	if len(msgs) > 0 && pr.sameTopic != nil {
+		if serr := pr.sameTopic(ctx); serr != nil {
+			pr.budget.settle(pr.reserve, 0)
+			return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, serr)
+		}
+	}
 	pr.buf = msgs
 	pr.ahead.Store(n)
 	pr.budget.settle(pr.reserve, n)

@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -230,6 +231,53 @@ func TestRecreatedTopicRefilledRestartsFromEarliest(t *testing.T) {
 	if !found {
 		t.Errorf("no error line naming %s as deleted and recreated:\n%s", srcTopic, logs.String())
 	}
+}
+
+// TestRecreatedTopicNotReadFromOldPosition recreates the source topic
+// with more events than the old position while the partition watcher does
+// not tick: the reader must not go on from the old position inside the new
+// topic (skipping, then redelivering out of order, the new topic's first
+// events) — every fetch is checked against the topic's id before its
+// records are handed on, so the partition restarts from the earliest offset
+// at once.
+func TestRecreatedTopicNotReadFromOldPosition(t *testing.T) {
+	c := newCluster(t, 1)
+	brokers := c.ListenAddrs()
+	produce(t, brokers, srcTopic, namedPlan("old-", 30))
+	rec := newRecorder(time.Millisecond)
+	obs := &offsetObserver{countingObserver: newCountingObserver()}
+	logs := &syncBuffer{}
+	in := startConsumerWith(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs,
+		func(cfg *Config) { cfg.PartitionWatchInterval = time.Hour })
+	kafkatest.WaitFor(t, "the old topic's events delivered and committed", func() bool {
+		return rec.delivered.Load() == 30 && kafkatest.Committed(c, "ordersync", srcTopic)[0] == 30
+	})
+
+	recreateTopic(t, kafkaAdmin(t, brokers), srcTopic)
+	newPlan := namedPlan("new-", 80)
+	produce(t, brokers, srcTopic, newPlan)
+	kafkatest.WaitFor(t, "every event of the new topic delivered", func() bool {
+		return newDelivered(rec) == len(newPlan)
+	})
+	in.stop(t)
+	if twice := newDeliveredTwice(rec); len(twice) > 0 {
+		t.Errorf("new topic's orders delivered more than once (read from the old position, then again): %v", twice)
+	}
+}
+
+// newDeliveredTwice returns the orders of the new topic (prefix "new-")
+// delivered more than once.
+func newDeliveredTwice(rec *recorder) []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var out []string
+	for order, as := range rec.arrivals {
+		if strings.HasPrefix(order, "new-") && len(as) > 1 {
+			out = append(out, order)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // newDelivered counts the distinct orders of the new topic (prefix "new-")

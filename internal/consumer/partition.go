@@ -138,6 +138,11 @@ func (c *Consumer) fetch(fetchCtx, workCtx context.Context, p *partition, r *par
 					Msg("fetch position is out of the partition's range (topic recreated or truncated); rebalancing to restart it")
 				return
 			}
+			if errors.Is(err, errRecreated) {
+				p.log.Warn().Int64("position", p.pos.Load()).
+					Msg("fetch answered by a recreated topic (new topic id), records dropped; rebalancing to restart the partition")
+				return
+			}
 			c.warnings.Warn(&p.log, "fetch "+p.topic+"/"+strconv.Itoa(p.id)).Err(err).Msg("fetch failed, retrying")
 			select {
 			case <-fetchCtx.Done():

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -111,4 +112,92 @@ func (c *Consumer) recreatedTopics(ctx context.Context, gen int32) map[string]bo
 		out[t] = true
 	}
 	return out
+}
+
+// sameTopicID returns nil when topic's id, read after the call began, is the
+// one recorded at the generation's start, or either is unknown; an error
+// wrapping errRecreated when they differ; the read's error when the ids
+// cannot be read (the fetch is then retried: no record is handed on
+// unchecked).
+func (c *Consumer) sameTopicID(ctx context.Context, topic string) error {
+	ids, err := c.freshIDs.get(ctx, c.readTopicIDs)
+	if err != nil {
+		return err
+	}
+	if len(c.topicIDs.changed(map[string]topicID{topic: ids[topic]}, false)) > 0 {
+		return fmt.Errorf("%w: %s has a new topic id", errRecreated, topic)
+	}
+	return nil
+}
+
+// freshTopicIDs serves reads of the source topics' ids that start after
+// they were asked for, one read at a time: the fetches that ask while a
+// read runs share the next one, run by one of them. The zero value is ready.
+type freshTopicIDs struct {
+	mu      sync.Mutex
+	running bool
+	next    *idRead // the read the askers since the running one started wait for
+}
+
+// idRead is one read of the ids, shared by the askers that joined it before
+// it started.
+type idRead struct {
+	done chan struct{} // closed once ids and err are set
+	lead chan struct{} // one token: its taker runs the read
+	ids  map[string]topicID
+	err  error
+}
+
+// errReaderLeft marks a shared read whose runner's context ended first: the
+// others wait for the next read.
+var errReaderLeft = errors.New("topic id read abandoned")
+
+// get returns the ids from a read started after get was called.
+func (f *freshTopicIDs) get(ctx context.Context, read func(context.Context) (map[string]topicID, error)) (map[string]topicID, error) {
+	for {
+		f.mu.Lock()
+		if f.next == nil {
+			f.next = &idRead{done: make(chan struct{}), lead: make(chan struct{}, 1)}
+			if !f.running {
+				f.next.lead <- struct{}{}
+			}
+		}
+		r := f.next
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err() // a token left in r.lead goes to r's next asker
+		case <-r.done:
+			if errors.Is(r.err, errReaderLeft) {
+				continue
+			}
+			return r.ids, r.err
+		case <-r.lead:
+			return f.run(ctx, r, read)
+		}
+	}
+}
+
+// run performs r's read, then hands the token to the read askers formed
+// meanwhile, if any.
+func (f *freshTopicIDs) run(ctx context.Context, r *idRead, read func(context.Context) (map[string]topicID, error)) (map[string]topicID, error) {
+	f.mu.Lock()
+	f.running = true
+	f.next = nil // later askers wait for the next read
+	f.mu.Unlock()
+	r.ids, r.err = read(ctx)
+	if ctx.Err() != nil {
+		r.err = errReaderLeft
+	}
+	close(r.done)
+	f.mu.Lock()
+	f.running = false
+	if f.next != nil {
+		f.next.lead <- struct{}{}
+	}
+	f.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return r.ids, r.err
 }

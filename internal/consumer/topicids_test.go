@@ -1,8 +1,11 @@
 package consumer
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
+	"testing/synctest"
 )
 
 // TestKnownTopicIDsChanged: only a different non-zero id is a change; a
@@ -28,4 +31,62 @@ func TestKnownTopicIDsChanged(t *testing.T) {
 			t.Errorf("changed(%v, %v) = %v, want %v", tt.give, tt.record, got, tt.want)
 		}
 	}
+}
+
+// TestFreshTopicIDsReadAfterAsking: a get returns a read that started after
+// it was called — an asker arriving while a read runs waits for the next
+// one, shared by every asker meanwhile — and reads never overlap; an asker
+// that gives up leaves the next read to the others.
+func TestFreshTopicIDsReadAfterAsking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var f freshTopicIDs
+		release := make(chan struct{})
+		var reads, running, overlap int
+		read := func(ctx context.Context) (map[string]topicID, error) {
+			reads++
+			n := reads
+			running++
+			if running > 1 {
+				overlap++
+			}
+			<-release
+			running--
+			return map[string]topicID{"orders": {byte(n)}}, nil
+		}
+		type got struct {
+			who string
+			id  byte
+			err error
+		}
+		results := make(chan got, 4)
+		ask := func(ctx context.Context, who string) {
+			ids, err := f.get(ctx, read)
+			results <- got{who, ids["orders"][0], err}
+		}
+		go ask(context.Background(), "first")
+		synctest.Wait() // the first read runs
+		quitter, quit := context.WithCancel(context.Background())
+		go ask(quitter, "quitter")
+		go ask(context.Background(), "second")
+		go ask(context.Background(), "third")
+		synctest.Wait()
+		quit()
+		if r := <-results; r.who != "quitter" || !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("after cancelling: %+v, want the quitter with context.Canceled", r)
+		}
+		release <- struct{}{} // the first read ends
+		if r := <-results; r.who != "first" || r.id != 1 {
+			t.Fatalf("%+v, want first with read 1", r)
+		}
+		synctest.Wait()
+		release <- struct{}{} // the shared second read ends
+		for range 2 {
+			if r := <-results; r.id != 2 || r.err != nil {
+				t.Errorf("%+v, want read 2 (started after asking)", r)
+			}
+		}
+		if reads != 2 || overlap != 0 {
+			t.Errorf("%d reads, %d overlapping, want 2 and 0", reads, overlap)
+		}
+	})
 }
