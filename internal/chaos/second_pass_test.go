@@ -251,18 +251,6 @@ func recreatedTopicWith(t *testing.T, orders, second int, timeout time.Duration)
 	old := h.ends(cl)
 
 	larger := second > orders
-	faults := sandbox.Faults{Rejections: rejectSubMerchant}
-	if larger {
-		// The API is down until every partition was reset: events of the new
-		// topic fetched from the old position before the watcher's id read
-		// (every 10 s) noticed it are then undelivered when it restarts from
-		// the earliest offset, so each order's events arrive in order.
-		outage := faults
-		outage.Outage = &sandbox.Outage{Mode: sandbox.OutageUnavailable}
-		if err := h.st.Sandbox.SetFaults(outage); err != nil {
-			t.Fatal(err)
-		}
-	}
 	h.deleteTopic(cl, h.st.Topic)
 	h.createTopic(cl, h.st.Topic, partitions)
 	h.produceMore(laterBatch(22, second, 1))
@@ -280,16 +268,14 @@ func recreatedTopicWith(t *testing.T, orders, second int, timeout time.Duration)
 		}
 	}
 	if larger {
-		// Only the watcher's id read tells this topic from the old one, and
-		// the readers may commit the new ends first: wait for every
-		// partition's reset, then for every event of the new topic, before
-		// the commits are trusted.
+		// Only the topic's id tells this topic from the old one, the
+		// readers' positions being inside it: wait for every partition's
+		// reset, then for every event of the new topic, before the commits
+		// are trusted. The API stays up: no event of the new topic may be
+		// read from an old position (it would arrive out of order, or twice).
 		h.waitMetrics(p, timeout, "every partition reset", func(m map[string]float64) bool {
 			return m["ordersync_partition_resets_total"] >= partitions
 		})
-		if err := h.st.Sandbox.SetFaults(faults); err != nil {
-			t.Fatal(err)
-		}
 		h.waitDelivered(timeout)
 	}
 	h.waitCommittedEach(cl, timeout)
