@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,3 +25,17 @@ func limitHTTP(srv *http.Server) {
 	srv.IdleTimeout = httpIdleTimeout
 	srv.MaxHeaderBytes = httpMaxHeaderBytes
 }
+
+// handlerSwitch serves the handler set last: the start-up endpoints until
+// the worker's checks exist, then those.
+type handlerSwitch struct{ h atomic.Pointer[http.Handler] }
+
+func newHandlerSwitch(h http.Handler) *handlerSwitch {
+	s := &handlerSwitch{}
+	s.set(h)
+	return s
+}
+
+func (s *handlerSwitch) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *handlerSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }

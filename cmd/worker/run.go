@@ -86,6 +86,27 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 	// the worker is waiting on.
 	defer context.AfterFunc(ctx, stop)()
 	m := metrics.New(buildVersion())
+	// The endpoints answer from here: while the topics are checked /readyz
+	// says starting, then the worker's checks take over.
+	checking := "checking the dead-letter topic"
+	if cfg.Ledger {
+		checking = "checking the ledger and dead-letter topics"
+	}
+	endpoints := newHandlerSwitch(health.Starting(checking, m.Registry()))
+	srv := &http.Server{Handler: endpoints}
+	limitHTTP(srv)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			_ = srv.Close()
+		}
+		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn().Err(err).Msg("metrics server stopped")
+		}
+	}()
 	router, err := merchants.NewRouter(cfg.Registry, merchants.RouterConfig{
 		Uploader: uploader.Config{
 			BaseURL:     cfg.BaseURL,
@@ -103,13 +124,11 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		Logger:    log.With().Str("component", "merchants").Logger(),
 	})
 	if err != nil {
-		_ = ln.Close()
 		return fmt.Errorf("build uploaders: %w", err)
 	}
 	defer router.Close()
 	tracer, stopTracing, err := startTracing(ctx, log)
 	if err != nil {
-		_ = ln.Close()
 		return fmt.Errorf("start tracing: %w", err)
 	}
 	defer stopTracing()
@@ -119,7 +138,6 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 	var healthLedger health.Ledger
 	if cfg.Ledger {
 		if led, err = startLedger(ctx, cfg, m, log); err != nil {
-			_ = ln.Close()
 			return err
 		}
 		defer func() { _ = led.Close() }()
@@ -128,7 +146,6 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 	kafkaTransport := cfg.Kafka.Transport() // closed by deadLetters.Close
 	deadLetters, err := dlq.NewWriter(dlq.WriterConfig{Brokers: cfg.Brokers, Topic: cfg.DLQTopic, Transport: kafkaTransport})
 	if err != nil {
-		_ = ln.Close()
 		return fmt.Errorf("build dead-letter writer: %w", err)
 	}
 	defer func() {
@@ -158,26 +175,11 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		Route:            func(res mapper.Result) consumer.Uploader { return eventUploader(router, res) },
 	}, router, nil)
 	if err != nil {
-		_ = ln.Close()
 		return fmt.Errorf("build consumer: %w", err)
 	}
 	m.OldestInFlight(cons.OldestInFlight)
 	m.Partitions(cons.PartitionStates)
 	m.GroupJoined(cons.Joined)
-
-	srv := &http.Server{
-		Handler: health.Handler(health.Checks{
-			Consumer:       cons,
-			Uploader:       router,
-			StallAfter:     stallAfter(cfg),
-			Group:          cons,
-			NotJoinedAfter: notJoinedAfter(cfg),
-			Ledger:         healthLedger,
-		}, m.Registry()),
-	}
-	limitHTTP(srv)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 
 	log.Info().
 		Str("version", buildVersion()).
@@ -194,10 +196,16 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 
 	checked, err := ensureDLQ(ctx, cfg, log)
 	if err != nil {
-		_ = srv.Close()
-		<-served
 		return err
 	}
+	endpoints.set(health.Handler(health.Checks{
+		Consumer:       cons,
+		Uploader:       router,
+		StallAfter:     stallAfter(cfg),
+		Group:          cons,
+		NotJoinedAfter: notJoinedAfter(cfg),
+		Ledger:         healthLedger,
+	}, m.Registry()))
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	var recheck sync.WaitGroup
@@ -213,14 +221,6 @@ func runWorker(ctx context.Context, stop func(), cfg *config.Config, prog *mappi
 		runErr = cause
 	}
 
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		_ = srv.Close()
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn().Err(err).Msg("metrics server stopped")
-	}
 	if errors.Is(runErr, dlq.ErrCompacted) || errors.Is(runErr, consumer.ErrAuthentication) || errors.Is(runErr, consumer.ErrSessionTimeout) {
 		return runErr
 	}

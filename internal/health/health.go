@@ -77,6 +77,17 @@ func Handler(c Checks, reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
+// Starting returns the mux for the time before the checks exist (the
+// start-up topic checks): /healthz 200, /readyz 503 "starting: " and why,
+// /metrics from reg.
+func Starting(why string, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { answer(w, "") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { answer(w, "starting: "+why) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}
+
 // live fails when the consumer has been out of its group for NotJoinedAfter,
 // or when work is pending, uploads are not paused, and nothing was committed
 // for StallAfter: a stuck process a restart would cure.
