@@ -118,9 +118,6 @@ func badFlag(name, format string, args ...any) error {
 // options checks the shared flags and turns them into replay options.
 func (f *filterFlags) options(cfg replayConfig, now time.Time) (replay.Options, error) {
 	o := replay.Options{Brokers: cfg.Brokers, Transport: cfg.Transport, DLQTopic: cfg.DLQTopic, Order: f.order}
-	if len(o.Brokers) == 0 {
-		return o, badFlag("brokers", "required (or ORDERSYNC_BROKERS)")
-	}
 	if f.dlq != "" {
 		o.DLQTopic = f.dlq
 	}
