@@ -10,3 +10,5 @@ import "testing"
 func TestLagDuringStallLong(t *testing.T) { lagsecStalledLag(t, 600, 1500, longTimeout) }
 
 func TestLagSeriesOfRevokedPartitionsLong(t *testing.T) { lagsecRevokedSeries(t, 1000, longTimeout) }
+
+func TestEchoedSecretsRedactedLong(t *testing.T) { lagsecEchoedSecrets(t, 1500, longTimeout) }

@@ -11,3 +11,11 @@ import "testing"
 func TestLagDuringStallShort(t *testing.T) { lagsecStalledLag(t, 60, 200, shortTimeout) }
 
 func TestLagSeriesOfRevokedPartitionsShort(t *testing.T) { lagsecRevokedSeries(t, 100, shortTimeout) }
+
+func TestEchoedSecretsRedactedShort(t *testing.T) { lagsecEchoedSecrets(t, 150, shortTimeout) }
+
+func TestKafkaPasswordNotAFlag(t *testing.T) { lagsecPasswordFlag(t) }
+
+func TestReadableKeyFileWarned(t *testing.T) { lagsecKeyFileMode(t) }
+
+func TestPlainHTTPBaseURLRefused(t *testing.T) { lagsecPlainHTTP(t) }
