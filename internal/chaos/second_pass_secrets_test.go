@@ -189,7 +189,10 @@ func lagsecEchoedSecrets(t *testing.T, orders int, timeout time.Duration) {
 
 	var problems []string
 	echoLines := 0
-	for _, pr := range h.procs {
+	h.mu.Lock()
+	procs := append([]*proc(nil), h.procs...)
+	h.mu.Unlock()
+	for _, pr := range procs {
 		b, err := os.ReadFile(pr.log.Name())
 		if err != nil {
 			t.Fatal(err)
