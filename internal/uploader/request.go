@@ -13,7 +13,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth"
@@ -111,6 +113,13 @@ func (p *poster) post(ctx context.Context, body []byte) (*core.APIResult, error)
 	return res, nil
 }
 
+// messageBuffers holds the buffers of signed messages (the body and about
+// 100 bytes); one larger than maxPooledMessage is left to the collector, so
+// the pool holds at most that many bytes per buffer.
+var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledMessage = 64 << 10
+
 // authorization returns the Authorization header of a POST of body: a
 // fresh nonce and the current second, the message
 // "POST\n<request uri>\n<timestamp>\n<nonce>\n<body>\n" signed by the
@@ -126,19 +135,25 @@ func (p *poster) authorization(ctx context.Context, body []byte) (string, error)
 	var tsBuf [20]byte
 	ts := strconv.AppendInt(tsBuf[:0], time.Now().Unix(), 10)
 
-	var msg strings.Builder
-	msg.Grow(len(http.MethodPost) + len(p.requestURI) + len(ts) + len(nonce) + len(body) + 5)
-	msg.WriteString(http.MethodPost)
-	msg.WriteByte('\n')
-	msg.WriteString(p.requestURI)
-	msg.WriteByte('\n')
-	msg.Write(ts)
-	msg.WriteByte('\n')
-	msg.Write(nonce[:])
-	msg.WriteByte('\n')
-	msg.Write(body)
-	msg.WriteByte('\n')
-	sig, err := p.signer.Sign(ctx, msg.String())
+	buf := messageBuffers.Get().(*[]byte)
+	msg := append((*buf)[:0], http.MethodPost...)
+	msg = append(msg, '\n')
+	msg = append(msg, p.requestURI...)
+	msg = append(msg, '\n')
+	msg = append(msg, ts...)
+	msg = append(msg, '\n')
+	msg = append(msg, nonce[:]...)
+	msg = append(msg, '\n')
+	msg = append(msg, body...)
+	msg = append(msg, '\n')
+	// The signer only reads the message (the SDK's signer hashes it, and
+	// timedSigner passes it on): the string may share the buffer, which
+	// goes back to the pool once Sign has returned.
+	sig, err := p.signer.Sign(ctx, unsafe.String(unsafe.SliceData(msg), len(msg)))
+	if cap(msg) <= maxPooledMessage {
+		*buf = msg[:0]
+		messageBuffers.Put(buf)
+	}
 	if err != nil {
 		return "", err
 	}
