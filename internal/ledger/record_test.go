@@ -114,7 +114,7 @@ func TestMarshalSizeIsAnUpperBound(t *testing.T) {
 	r := sampleRecord()
 	long := int64(-1 << 63)
 	r.UserAmount, r.Source.Offset, r.Source.Partition = &long, long, -1<<63
-	r.ActionTime = time.Date(2026, 11, 26, 12, 30, 5, 123456789, time.FixedZone("", -(11*3600 + 30*60)))
+	r.ActionTime = time.Date(2026, 11, 26, 12, 30, 5, 123456789, time.FixedZone("", -(11*3600+30*60)))
 	r.DeliveredAt = r.ActionTime
 	got, err := r.Marshal()
 	if err != nil {
