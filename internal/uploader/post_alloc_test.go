@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -78,15 +79,20 @@ func TestPostAllocations(t *testing.T) {
 	}
 	post()
 	const maxAllocs, maxBytes = 45, 8300
-	allocs := testing.AllocsPerRun(20, post)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	const runs = 20
-	for range runs {
-		post()
+	// The least of three rounds: another test's goroutine allocating
+	// meanwhile can only add to a round.
+	allocs, bytes := math.Inf(1), uint64(math.MaxUint64)
+	for range 3 {
+		allocs = min(allocs, testing.AllocsPerRun(20, post))
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		const runs = 20
+		for range runs {
+			post()
+		}
+		runtime.ReadMemStats(&after)
+		bytes = min(bytes, (after.TotalAlloc-before.TotalAlloc)/runs)
 	}
-	runtime.ReadMemStats(&after)
-	bytes := (after.TotalAlloc - before.TotalAlloc) / runs
 	t.Logf("%.0f allocations, %d bytes per post", allocs, bytes)
 	if allocs > maxAllocs || bytes > maxBytes {
 		t.Errorf("one post allocates %.0f times, %d bytes; want at most %d and %d", allocs, bytes, maxAllocs, maxBytes)
