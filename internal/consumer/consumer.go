@@ -441,11 +441,56 @@ type uploadCall struct {
 	ctx  context.Context
 	up   Uploader
 	body []byte
-	done chan<- uploader.Outcome // buffered: the goroutine never waits on it
-	// release, closed by the caller once it is done with the outcome (a
-	// delivery recorded in the ledger), frees the goroutine for the next
-	// upload; so does the end of ctx.
-	release <-chan struct{}
+	slot *uploadSlot
+}
+
+// uploadSlot carries one upload's outcome to its caller, and the caller's
+// release — once it is done with the outcome (a delivery recorded in the
+// ledger) — to the upload goroutine, which then takes the next upload; so
+// does the end of the call's ctx. Slots are reused: the caller and the
+// goroutine each let go of a slot once, and the last one returns it to
+// uploadSlots, so an upload allocates nothing.
+type uploadSlot struct {
+	done     chan uploader.Outcome // buffered: the goroutine never waits on it
+	freed    chan struct{}         // buffered: release never waits on it
+	released atomic.Bool
+	holders  atomic.Int32
+}
+
+var uploadSlots = sync.Pool{New: func() any {
+	return &uploadSlot{done: make(chan uploader.Outcome, 1), freed: make(chan struct{}, 1)}
+}}
+
+// newUploadSlot returns a slot held by a caller and an upload goroutine.
+func newUploadSlot() *uploadSlot {
+	s := uploadSlots.Get().(*uploadSlot)
+	s.released.Store(false)
+	s.holders.Store(2)
+	return s
+}
+
+// release frees the slot's upload goroutine; it is the caller's last use
+// of the slot. A nil slot (an upload that did not run) and a second call
+// do nothing.
+func (s *uploadSlot) release() {
+	if s == nil || s.released.Swap(true) {
+		return
+	}
+	s.freed <- struct{}{}
+	s.letGo()
+}
+
+// letGo drops one holder; the last one empties the slot (the release of
+// an upload whose goroutine left at the end of ctx) and returns it.
+func (s *uploadSlot) letGo() {
+	if s.holders.Add(-1) != 0 {
+		return
+	}
+	select {
+	case <-s.freed:
+	default:
+	}
+	uploadSlots.Put(s)
 }
 
 // uploadPool counts the upload goroutines, started on demand by upload up
@@ -494,24 +539,23 @@ func (c *Consumer) startUploader(first uploadCall) bool {
 
 func (c *Consumer) serveUpload(call uploadCall) {
 	c.obs.InFlight(int(c.inFlight.Add(1)))
-	call.done <- call.up.Upload(call.ctx, call.body)
+	call.slot.done <- call.up.Upload(call.ctx, call.body)
 	select {
-	case <-call.release:
+	case <-call.slot.freed:
 	case <-call.ctx.Done():
 	}
 	c.obs.InFlight(int(c.inFlight.Add(-1)))
+	call.slot.letGo()
 }
 
 // upload runs one Upload on an upload goroutine: an idle one, else a new
 // one while fewer than MaxInFlight run, else the first to come free. The
-// goroutine — the in-flight slot — stays taken until the caller calls
-// release (or ctx ends). It returns false, without uploading, if ctx is
-// done before a goroutine is free; release is then a no-op.
-func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (out uploader.Outcome, release func(), ok bool) {
-	done := make(chan uploader.Outcome, 1)
-	freed := make(chan struct{})
-	release = sync.OnceFunc(func() { close(freed) })
-	call := uploadCall{ctx: ctx, up: up, body: body, done: done, release: freed}
+// goroutine — the in-flight slot — stays taken until the caller calls the
+// slot's release (or ctx ends). It returns false, without uploading, if ctx
+// is done before a goroutine is free; the slot is then nil.
+func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (out uploader.Outcome, slot *uploadSlot, ok bool) {
+	slot = newUploadSlot()
+	call := uploadCall{ctx: ctx, up: up, body: body, slot: slot}
 	select {
 	case c.uploads <- call:
 	default:
@@ -519,11 +563,11 @@ func (c *Consumer) upload(ctx context.Context, up Uploader, body []byte) (out up
 			select {
 			case c.uploads <- call:
 			case <-ctx.Done():
-				return uploader.Outcome{}, release, false
+				return uploader.Outcome{}, nil, false
 			}
 		}
 	}
-	return <-done, release, true
+	return <-slot.done, slot, true
 }
 
 type nopObserver struct{}

@@ -37,12 +37,12 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 			return c.deadLetter(ctx, p, ev, noAccountFailure())
 		}
 		start := time.Now()
-		out, release, ok := c.upload(uploader.WithAttemptFunc(ctx, ev.trace.Attempted), up, ev.result.Body)
+		out, slot, ok := c.upload(uploader.WithAttemptFunc(ctx, ev.trace.Attempted), up, ev.result.Body)
 		if !ok {
 			return false
 		}
 		if out.Class != uploader.Delivered {
-			release()
+			slot.release()
 		}
 		ev.trace.Uploaded(start, out)
 		out.Attempts += earlier
@@ -57,7 +57,7 @@ func (c *Consumer) handle(ctx context.Context, p *partition, ev *event) bool {
 		switch out.Class {
 		case uploader.Delivered:
 			recorded := c.recordDelivery(ctx, p, ev, out)
-			release() // the slot is held until the ledger has the delivery
+			slot.release() // the slot is held until the ledger has the delivery
 			if !recorded {
 				return false
 			}

@@ -29,10 +29,19 @@ func untilCancelled(initial, max time.Duration) backoff.BackOff {
 // retryUntilDone runs op until it returns nil (true) or ctx is done
 // (false), waiting the intervals of a backoff made by newBackOff between
 // attempts. failed is called with each error that will be retried and the
-// number of the attempt that returned it; not once ctx is done.
+// number of the attempt that returned it; not once ctx is done. The first
+// attempt runs before anything to retry with is made: it usually succeeds.
 func retryUntilDone(ctx context.Context, newBackOff func() backoff.BackOff, op func() error, failed func(err error, attempt int)) bool {
-	attempt := 0
+	first := op()
+	if first == nil {
+		return true
+	}
+	attempt := 1
 	err := backoff.RetryNotify(func() error {
+		if err := first; err != nil { // the attempt already made, as the backoff's first
+			first = nil
+			return err
+		}
 		attempt++
 		return op()
 	}, backoff.WithContext(newBackOff(), ctx), func(err error, _ time.Duration) {

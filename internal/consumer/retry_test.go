@@ -52,3 +52,18 @@ func TestRetryBackoffsNeverGiveUp(t *testing.T) {
 		}
 	}
 }
+
+// An op that succeeds at once makes no backoff (nor anything else to
+// retry with): a ledger write is retried this way for every delivered event.
+func TestRetryUntilDoneFirstSuccessMakesNoBackoff(t *testing.T) {
+	made := 0
+	newBackOff := func() backoff.BackOff { made++; return zeroBackoff() }
+	op := func() error { return nil }
+	failed := func(error, int) { t.Error("failed called") }
+	if !retryUntilDone(context.Background(), newBackOff, op, failed) || made != 0 {
+		t.Fatalf("made %d backoffs for an op that succeeded at once, want 0", made)
+	}
+	if n := testing.AllocsPerRun(100, func() { retryUntilDone(context.Background(), newBackOff, op, failed) }); n != 0 {
+		t.Errorf("a first-attempt success allocated %v times, want 0", n)
+	}
+}

@@ -119,7 +119,9 @@ func (l *Ledger) Write(ctx context.Context, partition int, r Record) error {
 	if err != nil {
 		return err
 	}
-	err = l.w.WriteMessages(ctx, kafka.Message{Key: []byte(Key(r.SubMchID, r.OutOrderNo)), Value: value, Partition: partition})
+	key := make([]byte, 0, len(r.SubMchID)+1+len(r.OutOrderNo)) // Key's bytes, made once
+	key = append(append(append(key, r.SubMchID...), '/'), r.OutOrderNo...)
+	err = l.w.WriteMessages(ctx, kafka.Message{Key: key, Value: value, Partition: partition})
 	var werr kafka.WriteErrors
 	if errors.As(err, &werr) && len(werr) == 1 {
 		err = werr[0]

@@ -16,7 +16,8 @@ const maxResponseBytes = 1 << 20
 var ErrResponseTooLarge = errors.New("response body larger than 1 MiB")
 
 // cappedTransport makes every response body fail with ErrResponseTooLarge
-// once more than max bytes are read from it.
+// once more than max bytes are read from it. An answer without a body (a
+// 204: http.NoBody) is left as it is.
 type cappedTransport struct {
 	rt  http.RoundTripper
 	max int64
@@ -24,7 +25,7 @@ type cappedTransport struct {
 
 func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.rt.RoundTrip(req)
-	if err == nil && resp.Body != nil {
+	if err == nil && resp.Body != nil && resp.Body != http.NoBody {
 		resp.Body = &cappedBody{rc: resp.Body, left: t.max}
 	}
 	return resp, err
