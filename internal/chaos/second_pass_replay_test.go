@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-		"syscall"
+	"syscall"
 	"testing"
 	"time"
 
