@@ -567,7 +567,7 @@ func replayChecks(t *testing.T) {
 		t.Errorf("dry run --to %s: exit %d, stderr %q; want exit 2 and `--to: %s: destination topic does not exist`", missingTo, code, r.stderr.String(), missingTo)
 	}
 	if strings.Contains(out, "would republish") || strings.Contains(out, "would-republish") {
-		t.Errorf("dry run --to a missing topic says it would republish:\n%s", out)
+		t.Errorf("dry run --to a missing topic says it would republish (%d would-republish lines)", strings.Count(out, "would-republish "))
 	}
 
 	ledger := h.st.DLQTopic + ".replayed"
@@ -581,8 +581,8 @@ func replayChecks(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, "--replayed-topic") || !strings.Contains(stderr, ledger) || !strings.Contains(stderr, "cleanup.policy=delete") {
 			t.Errorf("replay %v with a replay ledger that expires: exit %d, stderr %q; want exit 2 naming --replayed-topic, %s and cleanup.policy=delete", args, code, stderr, ledger)
 		}
-		if strings.Contains(r.stdout.String(), "republish") {
-			t.Errorf("replay %v with a replay ledger that expires listed records:\n%s", args, r.stdout.String())
+		if n := strings.Count(r.stdout.String(), "\n"); n > 0 {
+			t.Errorf("replay %v with a replay ledger that expires listed %d records", args, n)
 		}
 	}
 	if on := sumCounts(f.onDestination()); on != 0 {
