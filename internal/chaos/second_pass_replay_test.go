@@ -36,6 +36,10 @@ import (
 // for a busy machine, not a measurement.
 const replayExitBound = 3 * time.Minute
 
+// replayBatch is the most records one republish batch holds (docs/runbook.md):
+// what an interrupted replay may still write after the signal.
+const replayBatch = 100
+
 // replayFixture is a dead-letter topic seeded with records whose originals
 // are not on the source topic, and every replay run against it.
 type replayFixture struct {
@@ -421,12 +425,14 @@ func replayInterrupted(t *testing.T, orders, sigterms int) {
 		r := f.start()
 		f.waitHeld(held, r)
 		f.waitMoved(end)
+		atSignal := f.destinationEnd()
 		if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		waitSignalTaken(t, r.cmd.Process.Pid)
 		g.open()
 		code := f.wait(r)
+		afterSignal := f.destinationEnd() - atSignal
 		after := f.onDestination()
 		rep, unk := f.listed(r)
 		var unlisted, falseClaims, added int
@@ -444,8 +450,11 @@ func replayInterrupted(t *testing.T, orders, sigterms int) {
 			}
 		}
 		sum := summaryCount(republished, r)
-		t.Logf("trial %d: SIGTERM with republish request %d held: exit %d, %d records put on the destination, %d listed republished, %d outcome unknown, summary %q",
-			trial, hold, code, added, len(rep), len(unk), summary(r))
+		t.Logf("trial %d: SIGTERM with republish request %d held: exit %d, %d records put on the destination (%d after the signal), %d listed republished, %d outcome unknown, summary %q",
+			trial, hold, code, added, afterSignal, len(rep), len(unk), summary(r))
+		if afterSignal > replayBatch {
+			t.Errorf("trial %d: %d records republished after the SIGTERM, want at most the batch being written (%d): an interrupted replay stops reading (docs/runbook.md)", trial, afterSignal, replayBatch)
+		}
 		if code != 0 && code != 1 {
 			t.Errorf("trial %d: worker replay exit status %d on SIGTERM, want 0 or 1 (docs/runbook.md)\nstderr:\n%s", trial, code, r.stderr.String())
 		}
