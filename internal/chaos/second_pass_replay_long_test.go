@@ -13,3 +13,5 @@ func TestReplayInterruptedLong(t *testing.T) { replayInterrupted(t, 2400, 8) }
 func TestReplayConcurrentLong(t *testing.T) { replayConcurrent(t, 2400) }
 
 func TestReplayLedgerAndDestinationChecksLong(t *testing.T) { replayChecks(t) }
+
+func TestReplayUnansweredLong(t *testing.T) { replayUnanswered(t, 2400) }

@@ -12,3 +12,5 @@ func TestReplayInterruptedShort(t *testing.T) { replayInterrupted(t, 800, 2) }
 func TestReplayConcurrentShort(t *testing.T) { replayConcurrent(t, 800) }
 
 func TestReplayLedgerAndDestinationChecks(t *testing.T) { replayChecks(t) }
+
+func TestReplayUnansweredShort(t *testing.T) { replayUnanswered(t, 800) }

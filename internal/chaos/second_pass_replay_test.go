@@ -504,6 +504,61 @@ func replayInterrupted(t *testing.T, orders, sigterms int) {
 	f.h.scan(f.outputs...)
 }
 
+// replayUnanswered seeds the dead letters of orders orders, runs `worker
+// replay --timeout 2s`, holds one of its republish requests at the broker
+// and SIGTERMs it, answering the request only after the process exited:
+// it cannot know whether that batch landed, so its output must list it as
+// outcome unknown (never as left alone or republished), and every record
+// it put on the destination must be listed. After a run to completion
+// every dead letter is on the destination, once, or twice for a record
+// listed as outcome unknown.
+func replayUnanswered(t *testing.T, orders int) {
+	f := replaySeed(t, mixed(44, orders))
+	g := f.gate()
+	end := f.destinationEnd()
+	held := g.arm(int64(2 + f.h.rng.IntN(10)))
+	r := f.start("--timeout", "2s")
+	f.waitHeld(held, r)
+	f.waitMoved(end)
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := f.wait(r)
+	g.open()
+	rep, unk := f.listed(r)
+	unknownSum := summaryCount(replayUnknownSum, r)
+
+	code2, last := f.run()
+	final := f.onDestination()
+	lastRep, _ := f.listed(last)
+	var missing, dups, unlisted, unknownTwice int
+	for i, n := range final {
+		switch {
+		case n == 0:
+			missing++
+		case n == 2 && unk[i]:
+			unknownTwice++
+		case n > 1:
+			dups += n - 1
+		}
+		if n > 0 && !rep[i] && !unk[i] && !lastRep[i] {
+			unlisted++
+		}
+	}
+	t.Logf("figures %s: %d dead letters; interrupted run, one republish unanswered: exit %d, %d listed republished, %d outcome unknown: %s; last run exit %d: %s; on the destination: %d missing, %d duplicates, %d records listed outcome unknown there twice",
+		t.Name(), f.n, code, len(rep), len(unk), summary(r), code2, summary(last), missing, dups, unknownTwice)
+	if code != 1 || len(unk) == 0 || unknownSum != len(unk) {
+		t.Errorf("interrupted run with a republish unanswered: exit %d, %d listed outcome unknown, summary %q; want exit 1 and the batch listed and counted as outcome unknown", code, len(unk), summary(r))
+	}
+	if code2 != 0 {
+		t.Errorf("last replay: exit status %d, want 0\nstderr:\n%s", code2, last.stderr.String())
+	}
+	if missing > 0 || dups > 0 || unlisted > 0 {
+		t.Errorf("%d dead letters missing from the destination, %d duplicates not listed as outcome unknown, %d on it that no run listed", missing, dups, unlisted)
+	}
+	f.h.scan(f.outputs...)
+}
+
 // lastLine returns the last non-empty line of s.
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)

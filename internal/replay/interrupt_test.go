@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -44,5 +47,31 @@ func TestRunInterruptedStopsReading(t *testing.T) {
 	}
 	if got := e.count(sourceTopic); got != n {
 		t.Errorf("source topic holds %d records, want %d (each once)", got, n)
+	}
+}
+
+// TestRunUnansweredRepublishNotRetried holds the first republish request
+// at the broker past the request timeout, then lets it through: its records
+// may land, so the run must not send them again (they would be there
+// twice) but list them as outcome unknown.
+func TestRunUnansweredRepublishNotRetried(t *testing.T) {
+	e := newEnv(t)
+	e.seed(mixed...)
+	release := make(chan struct{})
+	var held atomic.Bool
+	e.cluster.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if produceTo(req, sourceTopic) && held.CompareAndSwap(false, true) {
+			e.cluster.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	var out bytes.Buffer
+	sum, _ := replay.Run(e.ctx(), e.opts(func(o *replay.Options) { o.RequestTimeout = 300 * time.Millisecond }), &out)
+	close(release)
+	if sum.OutcomeUnknown == 0 || sum.Republished+sum.OutcomeUnknown != len(mixed) {
+		t.Errorf("one republish unanswered: %s; want its records listed as outcome unknown, the others republished", sum)
+	}
+	if n := strings.Count(out.String(), "outcome-unknown "); n != sum.OutcomeUnknown {
+		t.Errorf("%d outcome-unknown lines, summary counts %d", n, sum.OutcomeUnknown)
 	}
 }
