@@ -27,16 +27,33 @@ type deadlineTripper struct {
 var _ kafka.RoundTripper = deadlineTripper{}
 
 // RoundTrip implements kafka.RoundTripper. An error caused by d running out
-// wraps ErrNoAnswer.
+// wraps ErrNoAnswer and is not temporary. The connection's deadline, set
+// from rctx, may fire before rctx's own timer: its i/o timeout counts too.
 func (t deadlineTripper) RoundTrip(ctx context.Context, addr net.Addr, req kafka.Request) (kafka.Response, error) {
 	rctx, cancel := context.WithTimeout(ctx, t.d)
 	defer cancel()
 	resp, err := t.rt.RoundTrip(rctx, addr, req)
-	if err != nil && ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w within %v (%s): %w", ErrNoAnswer, t.d, addr, err)
+	if err != nil && ctx.Err() == nil && (errors.Is(rctx.Err(), context.DeadlineExceeded) || timedOut(err)) {
+		return nil, noAnswer{fmt.Errorf("%w within %v (%s): %w", ErrNoAnswer, t.d, addr, err)}
 	}
 	return resp, err
 }
+
+// timedOut reports whether err is a network timeout (a connection deadline).
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// noAnswer is a request that got no answer in time. The broker may still
+// apply it, so it is not temporary: kafka-go's writer retries temporary
+// errors, and a republish sent again could land twice. The run reports
+// its records as outcome unknown instead.
+type noAnswer struct{ err error }
+
+func (e noAnswer) Error() string   { return e.err.Error() }
+func (e noAnswer) Unwrap() error   { return e.err }
+func (e noAnswer) Temporary() bool { return false }
 
 // requestTimeout is o.RequestTimeout or its default.
 func (o Options) requestTimeout() time.Duration {

@@ -394,7 +394,12 @@ func (r *runner) run(ctx context.Context, client *kafka.Client, spans []span) er
 }
 
 // visit decides what to do with one dead-letter record; false stops the run.
+// Once ctx is done (SIGTERM, the lease lost) it takes no more records, so
+// an interrupted run finishes only the batch it holds.
 func (r *runner) visit(ctx context.Context, m message) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	r.sum.Read++
 	r.progress()
 	d := decode(m)
