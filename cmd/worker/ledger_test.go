@@ -120,3 +120,28 @@ func TestLedgerCommands(t *testing.T) {
 		t.Error("a command printed the login_token")
 	}
 }
+
+// TestDryRunWithoutLedgerTopic: `worker replay --dry-run` with the delivery
+// ledger on but its topic not created yet (no worker has run) lists what it
+// would republish, saying the ledger has no topic, instead of failing.
+func TestDryRunWithoutLedgerTopic(t *testing.T) {
+	runEnv(t)
+	c := kafkatest.Cluster(t, kfake.SeedTopics(2, "orders"), kfake.SeedTopics(1, "orders.dlq"))
+	brokers := c.ListenAddrs()
+	t.Setenv("ORDERSYNC_BROKERS", brokers[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := dlq.NewWriter(dlq.WriterConfig{Brokers: brokers, Topic: "orders.dlq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Write(ctx, dlq.Record{Topic: "orders", Partition: 1, Offset: 3, Key: []byte("20261126000001"), Value: []byte(createdEvent),
+		Failure: dlq.Failure{Class: dlq.ClassRejected, Message: "rejected"}, FailedAt: time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := dispatchArgs(t, "replay", "--dry-run")
+	if code != exitOK || !strings.Contains(stderr, "would republish 1") || !strings.Contains(stderr, "orders.ledger does not exist") {
+		t.Errorf("worker replay --dry-run without a ledger topic: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}

@@ -179,8 +179,9 @@ func deadLetterOf(m kafka.Message) report.DeadLetter {
 
 // dryRunGuard returns the function that says why the delivery ledger would
 // skip a dead letter's original: mapped as the worker maps it, compared with
-// the ledger's state of its order.
-func dryRunGuard(ctx context.Context, cfg *config.Config) (func([]byte, []kafka.Header) string, error) {
+// the ledger's state of its order. A ledger topic that does not exist yet
+// holds nothing: every record passes, and stderr says so.
+func dryRunGuard(ctx context.Context, cfg *config.Config, stderr io.Writer) (func([]byte, []kafka.Header) string, error) {
 	mp, err := newMapper(cfg)
 	if err != nil {
 		return nil, err
@@ -190,7 +191,11 @@ func dryRunGuard(ctx context.Context, cfg *config.Config) (func([]byte, []kafka.
 	tr := cfg.Kafka.Transport()
 	defer tr.CloseIdleConnections()
 	latest, _, err := ledger.Latest(ctx, cfg.Kafka.Dialer(), tr, cfg.Brokers, cfg.LedgerTopic)
-	if err != nil {
+	switch {
+	case errors.Is(err, kafka.UnknownTopicOrPartition):
+		fmt.Fprintf(stderr, "%s replay: the delivery ledger topic %s does not exist (no worker has delivered with the ledger on): it would skip nothing\n",
+			programName, cfg.LedgerTopic)
+	case err != nil:
 		return nil, fmt.Errorf("read the delivery ledger: %w", err)
 	}
 	state := ledger.Load(latest, cfg.LedgerRetention, time.Now())

@@ -278,7 +278,7 @@ func cmdReplay(ctx context.Context, stop func(), args []string, stdout, stderr i
 	}
 	defer cfg.Transport.CloseIdleConnections()
 	if f.dryRun && cfg.full.Ledger && len(cfg.full.Topics) > 0 {
-		guard, err := dryRunGuard(ctx, cfg.full)
+		guard, err := dryRunGuard(ctx, cfg.full, stderr)
 		if err != nil {
 			return failed(programName+" replay", err)
 		}
