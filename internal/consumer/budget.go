@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/segmentio/kafka-go"
@@ -13,7 +14,10 @@ import (
 // (docs/architecture.md). Readers reserve before each fetch; the ahead part
 // is capped at half the limit. An event, or a reservation, that does not
 // fit is let through when nothing else that would free bytes is held, so
-// neither can wait for ever. A limit of 0 or less is no bound.
+// neither can wait for ever. Reservations are taken in the order they were
+// asked for: readers of idle partitions, whose fetches come back empty and
+// reserve again at once, cannot keep a reader with records waiting. A
+// limit of 0 or less is no bound.
 // byteBudget is safe for concurrent use.
 type byteBudget struct {
 	limit int64
@@ -23,6 +27,10 @@ type byteBudget struct {
 	ahead   int64
 	waiters int
 	freed   chan struct{} // closed and replaced whenever bytes are given back
+	// turns are the reservations not yet taken, oldest first; lastTurn
+	// numbers them.
+	turns    []uint64
+	lastTurn uint64
 }
 
 func newByteBudget(limit int64) *byteBudget {
@@ -37,13 +45,31 @@ func (b *byteBudget) grow(ctx context.Context, have, n int64) error {
 	}, func() { b.pending += n })
 }
 
-// reserve takes n read-ahead bytes for one fetch: it waits while they do not
-// fit, in the whole budget or in its half for read-ahead, and anything is held.
+// reserve takes n read-ahead bytes for one fetch: it waits for its turn,
+// and while they do not fit, in the whole budget or in its half for
+// read-ahead, and anything is held.
 func (b *byteBudget) reserve(ctx context.Context, n int64) error {
-	return b.wait(ctx, func() bool {
-		return b.limit <= 0 || b.pending+b.ahead == 0 ||
-			(b.ahead+n <= b.limit/2 && b.pending+b.ahead+n <= b.limit)
-	}, func() { b.ahead += n })
+	var turn uint64
+	err := b.wait(ctx, func() bool {
+		if turn == 0 {
+			b.lastTurn++
+			turn = b.lastTurn
+			b.turns = append(b.turns, turn)
+		}
+		return b.turns[0] == turn && (b.limit <= 0 || b.pending+b.ahead == 0 ||
+			(b.ahead+n <= b.limit/2 && b.pending+b.ahead+n <= b.limit))
+	}, func() {
+		b.ahead += n
+		b.turns = b.turns[1:]
+		b.wake() // the next turn may fit too
+	})
+	if err != nil {
+		b.mu.Lock()
+		b.turns = slices.DeleteFunc(b.turns, func(t uint64) bool { return t == turn })
+		b.wake()
+		b.mu.Unlock()
+	}
+	return err
 }
 
 // wait runs take once fits holds, or returns ctx's error.
@@ -96,9 +122,14 @@ func (b *byteBudget) release(n int64) {
 func (b *byteBudget) update(change func()) {
 	b.mu.Lock()
 	change()
+	b.wake()
+	b.mu.Unlock()
+}
+
+// wake makes every waiter look again; the caller holds b.mu.
+func (b *byteBudget) wake() {
 	close(b.freed)
 	b.freed = make(chan struct{})
-	b.mu.Unlock()
 }
 
 // eventBytes is what a fetched event holds in memory: its message
