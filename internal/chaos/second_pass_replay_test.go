@@ -597,8 +597,9 @@ func replayConcurrent(t *testing.T, orders int) {
 	againCode, again := f.run()
 	t.Logf("figures %s: %d dead letters; first replay exit %d: %s; second, started while the first held a batch: exit %d, %d listed republished: %s; on the destination: %d missing, %d duplicates; rerun: %s",
 		t.Name(), f.n, firstCode, summary(first), secondCode, len(rep2), lastLine(second.stderr.String()), missing, dups, summary(again))
-	if secondCode != 1 || !strings.Contains(second.stderr.String(), "another replay is running on this replay ledger") {
-		t.Errorf("second replay: exit %d, stderr %q; want exit 1 saying another replay is running (docs/runbook.md)", secondCode, second.stderr.String())
+	if secondCode != 1 || !strings.Contains(second.stderr.String(), "another replay is running on this replay ledger") ||
+		!strings.Contains(second.stderr.String(), "(client ordersync at ") {
+		t.Errorf("second replay: exit %d, stderr %q; want exit 1 saying another replay is running, naming the holder's client (docs/runbook.md)", secondCode, second.stderr.String())
 	}
 	if len(rep2) > 0 {
 		t.Errorf("second replay listed %d records republished, want none", len(rep2))

@@ -34,21 +34,26 @@ type Kafka struct {
 
 const kafkaDialTimeout = 10 * time.Second
 
+// kafkaClientID is the client id of every Kafka request the worker and its
+// commands send: brokers log it, quotas and ACL audits can name it, and a
+// consumer group's member list shows it.
+const kafkaClientID = "ordersync"
+
 // Dialer returns a dialer for consumer groups and partition readers.
 func (k Kafka) Dialer() *kafka.Dialer {
-	return &kafka.Dialer{Timeout: kafkaDialTimeout, DualStack: true, TLS: k.TLS, SASLMechanism: k.SASL}
+	return &kafka.Dialer{ClientID: kafkaClientID, Timeout: kafkaDialTimeout, DualStack: true, TLS: k.TLS, SASLMechanism: k.SASL}
 }
 
 // Transport returns a transport for writers and admin clients.
 func (k Kafka) Transport() *kafka.Transport {
-	return &kafka.Transport{DialTimeout: kafkaDialTimeout, TLS: k.TLS, SASL: k.SASL}
+	return &kafka.Transport{ClientID: kafkaClientID, DialTimeout: kafkaDialTimeout, TLS: k.TLS, SASL: k.SASL}
 }
 
 // KgoOpts returns the TLS and SASL options of a franz-go client (the
 // consumer's topic-id reads, which kafka-go cannot make); the caller adds
 // the seed brokers.
 func (k Kafka) KgoOpts() []kgo.Opt {
-	opts := []kgo.Opt{kgo.DialTimeout(kafkaDialTimeout)}
+	opts := []kgo.Opt{kgo.ClientID(kafkaClientID), kgo.DialTimeout(kafkaDialTimeout)}
 	if k.TLS != nil {
 		opts = append(opts, kgo.DialTLSConfig(k.TLS.Clone()))
 	}
