@@ -38,4 +38,6 @@ func newHandlerSwitch(h http.Handler) *handlerSwitch {
 
 func (s *handlerSwitch) set(h http.Handler) { s.h.Store(&h) }
 
-func (s *handlerSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }
+func (s *handlerSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
+}
