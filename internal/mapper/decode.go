@@ -136,14 +136,26 @@ func (l *list[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 }
 
 // prop is a properties value: a string or other scalar (Value) or an array
-// (Elems); Kind says which (0 when absent).
+// of n elements (elem); Kind says which (0 when absent). The first
+// len(inline) elements are held in the prop itself, so a dish list decoded
+// into reused memory does not allocate for them.
 type prop struct {
-	Kind  jsontext.Kind
-	Value span
-	Elems []span
+	Kind   jsontext.Kind
+	Value  span
+	n      int
+	inline [4]span
+	more   []span // elements from len(inline) on
 }
 
-// UnmarshalJSONFrom keeps a scalar as Value and an array's elements as Elems.
+// elem returns element j < p.n of an array.
+func (p *prop) elem(j int) span {
+	if j < len(p.inline) {
+		return p.inline[j]
+	}
+	return p.more[j-len(p.inline)]
+}
+
+// UnmarshalJSONFrom keeps a scalar as Value and an array's elements.
 func (p *prop) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	p.Kind = dec.PeekKind()
 	if p.Kind != '[' {
@@ -157,7 +169,12 @@ func (p *prop) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err := e.UnmarshalJSONFrom(dec); err != nil {
 			return err
 		}
-		p.Elems = append(p.Elems, e)
+		if p.n < len(p.inline) {
+			p.inline[p.n] = e
+		} else {
+			p.more = append(p.more, e)
+		}
+		p.n++
 	}
 	_, err := dec.ReadToken()
 	return err

@@ -3,6 +3,7 @@ package mapper
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,7 @@ type run struct {
 	in    []byte   // the message value
 	mode  Mode     // the event's account's mode (Config.Accounts), else the Mapper's
 	acct  *Account // the event's account, nil without Config.Accounts
+	sc    *scratch
 	base  string
 	vs    []Violation
 	extra int // violations beyond maxViolations
@@ -252,8 +254,10 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 		r.add("", fmt.Sprintf("value is %d bytes, more than the %d allowed", len(value), m.maxBytes))
 		return r.invalid(Result{EventID: cut128(h.id)})
 	}
-	var top obj[topJSON]
-	if v := decode(value, &top); v != nil {
+	r.sc = getScratch()
+	defer r.sc.put()
+	top := &r.sc.top
+	if v := decode(value, top); v != nil {
 		r.add(v.Field, v.Reason)
 		return r.invalid(Result{EventID: cut128(h.id)})
 	}
@@ -379,7 +383,8 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 	if p.status == StatusPaySuccess {
 		res.TransactionID = string(p.transactionID)
 	}
-	res.Body = r.encode(&p, min(len(value)+256, 64<<10))
+	r.sc.body = r.encode(r.sc.body[:0], &p)
+	res.Body = bytes.Clone(r.sc.body)
 	return res, nil
 }
 
@@ -600,7 +605,9 @@ func (r *run) dishes(l *list[obj[dishJSON]], p *payload) {
 		r.bad(pd, "must have at least one dish")
 		return
 	}
-	p.dishes = make([]dish, len(l.V))
+	p.dishes = slices.Grow(r.sc.dishes[:0], len(l.V))[:len(l.V)]
+	clear(p.dishes)
+	r.sc.dishes = p.dishes
 	for k := range l.V {
 		r.dish(&l.V[k], k, &p.dishes[k])
 	}
@@ -682,8 +689,8 @@ func (r *run) property(v *prop, p path, required bool) {
 		return
 	}
 	total, ok := 0, true
-	for j, sp := range v.Elems {
-		e := r.v(sp)
+	for j := range v.n {
+		e := r.v(v.elem(j))
 		if j > 0 {
 			total += len(separator)
 		}
@@ -699,7 +706,7 @@ func (r *run) property(v *prop, p path, required bool) {
 		total += runes(s)
 	}
 	switch {
-	case len(v.Elems) == 0:
+	case v.n == 0:
 		r.bad(p, "must not be empty")
 	case ok && total > maxProperty:
 		r.bad(p, fmt.Sprintf("must be at most %d characters once joined with %q, got %d", maxProperty, separator, total))
