@@ -592,7 +592,7 @@ func (r *run) order(o *obj[orderJSON], p *payload) {
 	r.dishes(&f.Dishes, p)
 }
 
-func (r *run) dishes(l *list[obj[dishJSON]], p *payload) {
+func (r *run) dishes(l *dishList, p *payload) {
 	pd := rel("/order/dishes")
 	switch {
 	case l.Kind == 0 || l.Kind == 'n':
