@@ -49,7 +49,14 @@ func decodeMembers(dec *jsontext.Decoder, o members) error {
 		if err != nil {
 			return err
 		}
-		if u := o.member(unquote(name)); u != nil {
+		// A name the mapper reads has no escapes, so the name as written is
+		// tried first; one with an escape is unquoted and tried again.
+		raw := name[1 : len(name)-1]
+		u := o.member(raw)
+		if u == nil && bytes.IndexByte(raw, '\\') >= 0 {
+			u = o.member(unquote(name))
+		}
+		if u != nil {
 			err = u.UnmarshalJSONFrom(dec)
 		} else {
 			err = dec.SkipValue()
