@@ -25,8 +25,10 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 // put clears s, keeping the capacity of its lists within the bounds above,
-// and returns it to the pool.
+// and returns it to the pool. The dishes point into the message value and
+// are cleared, so the pool does not keep the value alive.
 func (s *scratch) put() {
+	clear(s.dishes)
 	l1, l2 := keep(s.top.V.Event.Order.V.Dishes.V), keep(s.top.V.Data.V.Order.V.Dishes.V)
 	s.top = obj[topJSON]{}
 	s.top.V.Event.Order.V.Dishes.V, s.top.V.Data.V.Order.V.Dishes.V = l1, l2

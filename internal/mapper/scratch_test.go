@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"weak"
 )
 
 // largeOrder is an event with more dishes than a pooled scratch keeps, each
@@ -119,5 +120,23 @@ func TestMapAllocations(t *testing.T) {
 	t.Logf("%.0f allocations, %d bytes per event", allocs, bytes)
 	if allocs > maxAllocs || bytes > maxBytes {
 		t.Errorf("mapping the five-dish event allocates %.0f times, %d bytes; want at most %d and %d", allocs, bytes, maxAllocs, maxBytes)
+	}
+}
+
+// TestMapKeepsNoValueAlive checks that the memory a Map call gives back to
+// its pool does not point into the message value: once the caller drops the
+// value and the Result, one collection frees it.
+func TestMapKeepsNoValueAlive(t *testing.T) {
+	m := testMapper(t, "")
+	valuePtr := func() weak.Pointer[byte] {
+		value := bytes.Clone(fiveDishes(t))
+		if _, err := m.Map(value, nil); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(&value[0])
+	}()
+	runtime.GC()
+	if valuePtr.Value() != nil {
+		t.Error("the message value is still reachable after Map returned")
 	}
 }
