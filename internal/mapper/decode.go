@@ -413,19 +413,19 @@ func unquote(v jsontext.Value) []byte {
 	return b
 }
 
-// decode parses value into top, or returns the violation that makes it
+// decode parses value into sc.top, or returns the violation that makes it
 // unacceptable JSON: invalid syntax, invalid UTF-8, a duplicate name (the
 // decoder's defaults reject both) or more than maxDepth levels of nesting.
-func decode(value []byte, top *obj[topJSON]) *Violation {
+func decode(value []byte, sc *scratch) *Violation {
 	// Nesting cannot exceed the number of '{' and '[' bytes; only then is a
 	// token-by-token check needed before decoding.
 	if bytes.Count(value, []byte("{"))+bytes.Count(value, []byte("[")) > maxDepth {
-		if v := checkSyntax(value); v != nil {
+		if v := sc.checkSyntax(value); v != nil {
 			return v
 		}
 	}
-	if err := json.Unmarshal(value, top); err != nil {
-		if v := checkSyntax(value); v != nil {
+	if err := json.Unmarshal(value, &sc.top); err != nil {
+		if v := sc.checkSyntax(value); v != nil {
 			return v
 		}
 		return &Violation{Reason: "invalid JSON: " + err.Error()}
@@ -434,9 +434,23 @@ func decode(value []byte, top *obj[topJSON]) *Violation {
 }
 
 // checkSyntax reads value token by token and describes its first fault, or
-// returns nil. Field is a pointer to the value at fault.
-func checkSyntax(value []byte) *Violation {
-	dec := jsontext.NewDecoder(bytes.NewReader(value))
+// returns nil. Field is a pointer to the value at fault. It reads value in
+// place with the scratch's decoder, which lets go of value when done and is
+// kept only after values of up to maxPooledChecked bytes.
+func (sc *scratch) checkSyntax(value []byte) *Violation {
+	if sc.dec == nil {
+		sc.dec = jsontext.NewDecoder(&sc.in)
+	}
+	sc.in = *bytes.NewBuffer(value)
+	sc.dec.Reset(&sc.in)
+	defer func() {
+		sc.in = bytes.Buffer{}
+		sc.dec.Reset(&sc.in)
+		if len(value) > maxPooledChecked {
+			sc.dec = nil
+		}
+	}()
+	dec := sc.dec
 	for read := false; ; read = true {
 		tok, err := dec.ReadToken()
 		switch {

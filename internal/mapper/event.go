@@ -258,7 +258,7 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 	r.sc = getScratch()
 	defer r.sc.put()
 	top := &r.sc.top
-	if v := decode(value, top); v != nil {
+	if v := decode(value, r.sc); v != nil {
 		r.add(v.Field, v.Reason)
 		return r.invalid(Result{EventID: string(cutID(h.id))})
 	}

@@ -1,23 +1,34 @@
 package mapper
 
-import "sync"
+import (
+	"bytes"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
 
 // scratch is the memory one Map call works in: the decoded value, the
-// validated dishes and the body before its copy into the Result. Map takes
+// validated dishes, the body before its copy into the Result and the
+// decoder that checks a value's syntax token by token. Map takes
 // one from scratchPool and gives it back when done; nothing in a Result or
 // an error points into it.
 type scratch struct {
 	top    obj[topJSON]
 	dishes []dish
 	body   []byte
+	dec    *jsontext.Decoder // nil until first needed
+	in     bytes.Buffer      // what dec reads: the value, in place
 }
 
 // What a scratch keeps when it goes back to the pool, so the pool holds a
 // bounded number of bytes: the dish lists of orders of up to
-// maxPooledDishes dishes and bodies of up to maxPooledBody bytes.
+// maxPooledDishes dishes, bodies of up to maxPooledBody bytes and a decoder
+// that checked values of up to maxPooledChecked bytes (its memory grows
+// with the names it has seen).
 const (
-	maxPooledDishes = 64
-	maxPooledBody   = 16 << 10
+	maxPooledDishes  = 64
+	maxPooledBody    = 16 << 10
+	maxPooledChecked = 16 << 10
 )
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
