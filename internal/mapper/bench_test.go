@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -72,6 +73,30 @@ func BenchmarkMapInvalid(b *testing.B) {
 	for b.Loop() {
 		if _, err := m.Map(value, nil); err == nil {
 			b.Fatal("want violations")
+		}
+	}
+}
+
+// BenchmarkMap20Dishes maps an order.paid event of twenty dishes with
+// properties: more '{' and '[' than maxDepth, so its syntax is checked token
+// by token before it is decoded.
+func BenchmarkMap20Dishes(b *testing.B) {
+	props := map[string]any{"taste": []any{"辣", "麻"}, "cuisine": []any{"炒"}, "main_material": []any{"鸡"},
+		"ingredients": []any{"葱", "姜", "蒜"}, "others": "农家"}
+	dishes := make([]any, 20)
+	for i := range dishes {
+		dishes[i] = map[string]any{"dish_no": strconv.Itoa(i + 1), "name": "宫保鸡丁", "price": 100 + i,
+			"unit": "BY_SHARE", "count": num("1"), "properties": props}
+	}
+	m := testMapper(b, "")
+	value := build(b, "", set("/order/dishes", dishes))
+	if _, err := m.Map(value, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(value, nil); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

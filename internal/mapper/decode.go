@@ -18,77 +18,258 @@ const maxDepth = 64
 // The message value as decoded: each member the mapper reads is a named
 // field. A scalar is a span of the value's text (so numbers keep every digit
 // and a member of the wrong type is reported, not fatal); objects and arrays
-// are decoded as far as their kind allows (obj, list, prop).
+// are decoded as far as their kind allows (obj, dishList, prop). Each object
+// type names its members in its member method; other members are skipped.
+// The decoder checks the syntax, the UTF-8 and that no name repeats.
+
+// members is an object type: member returns where the value of the member
+// called name (unquoted) goes, or nil when the mapper does not read it.
+type members interface {
+	member(name []byte) json.UnmarshalerFrom
+}
+
+var (
+	_ members = (*topJSON)(nil)
+	_ members = (*eventJSON)(nil)
+	_ members = (*merchantJSON)(nil)
+	_ members = (*customerJSON)(nil)
+	_ members = (*orderJSON)(nil)
+	_ members = (*dishJSON)(nil)
+	_ members = (*propertiesJSON)(nil)
+	_ members = (*paymentJSON)(nil)
+)
+
+// decodeMembers reads the object that is next in dec into o.
+func decodeMembers(dec *jsontext.Decoder, o members) error {
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		// A name the mapper reads has no escapes, so the name as written is
+		// tried first; one with an escape is unquoted and tried again.
+		raw := name[1 : len(name)-1]
+		u := o.member(raw)
+		if u == nil && bytes.IndexByte(raw, '\\') >= 0 {
+			u = o.member(unquote(name))
+		}
+		if u != nil {
+			err = u.UnmarshalJSONFrom(dec)
+		} else {
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
 
 // topJSON is the message value: a CloudEvents structured envelope, whose
 // event is in Data, or the order event itself (docs/events.md).
 type topJSON struct {
-	SpecVersion     span           `json:"specversion"`
-	ID              span           `json:"id"`
-	Type            span           `json:"type"`
-	Time            span           `json:"time"`
-	Data            obj[eventJSON] `json:"data"`
-	DataContentType span           `json:"datacontenttype"`
-	DataBase64      span           `json:"data_base64"`
-	Event           eventJSON      `json:",embed"`
+	SpecVersion     span
+	ID              span
+	Type            span
+	Time            span
+	Data            obj[eventJSON]
+	DataContentType span
+	DataBase64      span
+	Event           eventJSON // the order event's members, at the top level
+}
+
+func (t *topJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "specversion":
+		return &t.SpecVersion
+	case "id":
+		return &t.ID
+	case "type":
+		return &t.Type
+	case "time":
+		return &t.Time
+	case "data":
+		return &t.Data
+	case "datacontenttype":
+		return &t.DataContentType
+	case "data_base64":
+		return &t.DataBase64
+	}
+	return t.Event.member(name)
 }
 
 type eventJSON struct {
-	EventID    span              `json:"event_id"`
-	EventType  span              `json:"event_type"`
-	OccurredAt span              `json:"occurred_at"`
-	Merchant   obj[merchantJSON] `json:"merchant"`
-	Customer   obj[customerJSON] `json:"customer"`
-	Order      obj[orderJSON]    `json:"order"`
-	Payment    obj[paymentJSON]  `json:"payment"`
+	EventID    span
+	EventType  span
+	OccurredAt span
+	Merchant   obj[merchantJSON]
+	Customer   obj[customerJSON]
+	Order      obj[orderJSON]
+	Payment    obj[paymentJSON]
+}
+
+func (e *eventJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "event_id":
+		return &e.EventID
+	case "event_type":
+		return &e.EventType
+	case "occurred_at":
+		return &e.OccurredAt
+	case "merchant":
+		return &e.Merchant
+	case "customer":
+		return &e.Customer
+	case "order":
+		return &e.Order
+	case "payment":
+		return &e.Payment
+	}
+	return nil
 }
 
 type merchantJSON struct {
-	SpMchID   span `json:"sp_mchid"`
-	SpAppID   span `json:"sp_appid"`
-	ChannelID span `json:"channel_id"`
-	SubMchID  span `json:"sub_mchid"`
-	SubAppID  span `json:"sub_appid"`
-	ShopNo    span `json:"shop_no"`
+	SpMchID   span
+	SpAppID   span
+	ChannelID span
+	SubMchID  span
+	SubAppID  span
+	ShopNo    span
+}
+
+func (m *merchantJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "sp_mchid":
+		return &m.SpMchID
+	case "sp_appid":
+		return &m.SpAppID
+	case "channel_id":
+		return &m.ChannelID
+	case "sub_mchid":
+		return &m.SubMchID
+	case "sub_appid":
+		return &m.SubAppID
+	case "shop_no":
+		return &m.ShopNo
+	}
+	return nil
 }
 
 type customerJSON struct {
-	OpenID     span `json:"openid"`
-	SubOpenID  span `json:"sub_openid"`
-	LoginToken span `json:"login_token"`
+	OpenID     span
+	SubOpenID  span
+	LoginToken span
+}
+
+func (c *customerJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "openid":
+		return &c.OpenID
+	case "sub_openid":
+		return &c.SubOpenID
+	case "login_token":
+		return &c.LoginToken
+	}
+	return nil
 }
 
 type orderJSON struct {
-	OrderNo        span                `json:"order_no"`
-	Entry          span                `json:"entry"`
-	TableNo        span                `json:"table_no"`
-	PeopleCount    span                `json:"people_count"`
-	TotalAmount    span                `json:"total_amount"`
-	DiscountAmount span                `json:"discount_amount"`
-	UserAmount     span                `json:"user_amount"`
-	Dishes         list[obj[dishJSON]] `json:"dishes"`
+	OrderNo        span
+	Entry          span
+	TableNo        span
+	PeopleCount    span
+	TotalAmount    span
+	DiscountAmount span
+	UserAmount     span
+	Dishes         dishList
+}
+
+func (o *orderJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "order_no":
+		return &o.OrderNo
+	case "entry":
+		return &o.Entry
+	case "table_no":
+		return &o.TableNo
+	case "people_count":
+		return &o.PeopleCount
+	case "total_amount":
+		return &o.TotalAmount
+	case "discount_amount":
+		return &o.DiscountAmount
+	case "user_amount":
+		return &o.UserAmount
+	case "dishes":
+		return &o.Dishes
+	}
+	return nil
 }
 
 type dishJSON struct {
-	DishNo     span                `json:"dish_no"`
-	Name       span                `json:"name"`
-	Price      span                `json:"price"`
-	Unit       span                `json:"unit"`
-	Count      span                `json:"count"`
-	Discount   span                `json:"discount"`
-	Category   span                `json:"category"`
-	Priority   span                `json:"priority"`
-	Properties obj[propertiesJSON] `json:"properties"`
+	DishNo     span
+	Name       span
+	Price      span
+	Unit       span
+	Count      span
+	Discount   span
+	Category   span
+	Priority   span
+	Properties obj[propertiesJSON]
+}
+
+func (d *dishJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "dish_no":
+		return &d.DishNo
+	case "name":
+		return &d.Name
+	case "price":
+		return &d.Price
+	case "unit":
+		return &d.Unit
+	case "count":
+		return &d.Count
+	case "discount":
+		return &d.Discount
+	case "category":
+		return &d.Category
+	case "priority":
+		return &d.Priority
+	case "properties":
+		return &d.Properties
+	}
+	return nil
 }
 
 // propertiesJSON holds taste, cuisine, main_material, ingredients and
 // others, in the order they are sent (propertyKeys).
 type propertiesJSON struct {
-	Taste        prop `json:"taste"`
-	Cuisine      prop `json:"cuisine"`
-	MainMaterial prop `json:"main_material"`
-	Ingredients  prop `json:"ingredients"`
-	Others       prop `json:"others"`
+	Taste        prop
+	Cuisine      prop
+	MainMaterial prop
+	Ingredients  prop
+	Others       prop
+}
+
+func (p *propertiesJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "taste":
+		return &p.Taste
+	case "cuisine":
+		return &p.Cuisine
+	case "main_material":
+		return &p.MainMaterial
+	case "ingredients":
+		return &p.Ingredients
+	case "others":
+		return &p.Others
+	}
+	return nil
 }
 
 func (p *propertiesJSON) all() [5]*prop {
@@ -96,13 +277,25 @@ func (p *propertiesJSON) all() [5]*prop {
 }
 
 type paymentJSON struct {
-	TransactionID span `json:"transaction_id"`
-	OutTradeNo    span `json:"out_trade_no"`
-	PaidAt        span `json:"paid_at"`
+	TransactionID span
+	OutTradeNo    span
+	PaidAt        span
+}
+
+func (p *paymentJSON) member(name []byte) json.UnmarshalerFrom {
+	switch string(name) {
+	case "transaction_id":
+		return &p.TransactionID
+	case "out_trade_no":
+		return &p.OutTradeNo
+	case "paid_at":
+		return &p.PaidAt
+	}
+	return nil
 }
 
 // obj is a member that must be an object: V is decoded when it is one,
-// Kind says what was found (0 when absent).
+// Kind says what was found (0 when absent). *T implements members.
 type obj[T any] struct {
 	Kind jsontext.Kind
 	V    T
@@ -112,7 +305,7 @@ type obj[T any] struct {
 func (o *obj[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	o.Kind = dec.PeekKind()
 	if o.Kind == '{' {
-		return json.UnmarshalDecode(dec, &o.V)
+		return decodeMembers(dec, any(&o.V).(members))
 	}
 	return dec.SkipValue()
 }
@@ -120,30 +313,53 @@ func (o *obj[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // present reports whether the member was given and not null.
 func (o *obj[T]) present() bool { return o.Kind != 0 && o.Kind != 'n' }
 
-// list is a member that must be an array, like obj.
-type list[T any] struct {
+// dishList is order.dishes, which must be an array, like obj. Decoding
+// appends to V, so a V emptied for reuse keeps its memory.
+type dishList struct {
 	Kind jsontext.Kind
-	V    []T
+	V    []obj[dishJSON]
 }
 
 // UnmarshalJSONFrom decodes an array into V and skips any other value.
-func (l *list[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+func (l *dishList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	l.Kind = dec.PeekKind()
-	if l.Kind == '[' {
-		return json.UnmarshalDecode(dec, &l.V)
+	if l.Kind != '[' {
+		return dec.SkipValue()
 	}
-	return dec.SkipValue()
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != ']' {
+		l.V = append(l.V, obj[dishJSON]{})
+		if err := l.V[len(l.V)-1].UnmarshalJSONFrom(dec); err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
 }
 
 // prop is a properties value: a string or other scalar (Value) or an array
-// (Elems); Kind says which (0 when absent).
+// of n elements (elem); Kind says which (0 when absent). The first
+// len(inline) elements are held in the prop itself, so a dish list decoded
+// into reused memory does not allocate for them.
 type prop struct {
-	Kind  jsontext.Kind
-	Value span
-	Elems []span
+	Kind   jsontext.Kind
+	Value  span
+	n      int
+	inline [4]span
+	more   []span // elements from len(inline) on
 }
 
-// UnmarshalJSONFrom keeps a scalar as Value and an array's elements as Elems.
+// elem returns element j < p.n of an array.
+func (p *prop) elem(j int) span {
+	if j < len(p.inline) {
+		return p.inline[j]
+	}
+	return p.more[j-len(p.inline)]
+}
+
+// UnmarshalJSONFrom keeps a scalar as Value and an array's elements.
 func (p *prop) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	p.Kind = dec.PeekKind()
 	if p.Kind != '[' {
@@ -157,7 +373,12 @@ func (p *prop) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err := e.UnmarshalJSONFrom(dec); err != nil {
 			return err
 		}
-		p.Elems = append(p.Elems, e)
+		if p.n < len(p.inline) {
+			p.inline[p.n] = e
+		} else {
+			p.more = append(p.more, e)
+		}
+		p.n++
 	}
 	_, err := dec.ReadToken()
 	return err
@@ -192,19 +413,19 @@ func unquote(v jsontext.Value) []byte {
 	return b
 }
 
-// decode parses value into top, or returns the violation that makes it
+// decode parses value into sc.top, or returns the violation that makes it
 // unacceptable JSON: invalid syntax, invalid UTF-8, a duplicate name (the
 // decoder's defaults reject both) or more than maxDepth levels of nesting.
-func decode(value []byte, top *obj[topJSON]) *Violation {
+func decode(value []byte, sc *scratch) *Violation {
 	// Nesting cannot exceed the number of '{' and '[' bytes; only then is a
 	// token-by-token check needed before decoding.
 	if bytes.Count(value, []byte("{"))+bytes.Count(value, []byte("[")) > maxDepth {
-		if v := checkSyntax(value); v != nil {
+		if v := sc.checkSyntax(value); v != nil {
 			return v
 		}
 	}
-	if err := json.Unmarshal(value, top); err != nil {
-		if v := checkSyntax(value); v != nil {
+	if err := json.Unmarshal(value, &sc.top); err != nil {
+		if v := sc.checkSyntax(value); v != nil {
 			return v
 		}
 		return &Violation{Reason: "invalid JSON: " + err.Error()}
@@ -213,9 +434,23 @@ func decode(value []byte, top *obj[topJSON]) *Violation {
 }
 
 // checkSyntax reads value token by token and describes its first fault, or
-// returns nil. Field is a pointer to the value at fault.
-func checkSyntax(value []byte) *Violation {
-	dec := jsontext.NewDecoder(bytes.NewReader(value))
+// returns nil. Field is a pointer to the value at fault. It reads value in
+// place with the scratch's decoder, which lets go of value when done and is
+// kept only after values of up to maxPooledChecked bytes.
+func (sc *scratch) checkSyntax(value []byte) *Violation {
+	if sc.dec == nil {
+		sc.dec = jsontext.NewDecoder(&sc.in)
+	}
+	sc.in = *bytes.NewBuffer(value)
+	sc.dec.Reset(&sc.in)
+	defer func() {
+		sc.in = bytes.Buffer{}
+		sc.dec.Reset(&sc.in)
+		if len(value) > maxPooledChecked {
+			sc.dec = nil
+		}
+	}()
+	dec := sc.dec
 	for read := false; ; read = true {
 		tok, err := dec.ReadToken()
 		switch {

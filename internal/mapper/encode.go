@@ -97,9 +97,8 @@ func appendInt(dst []byte, name string, v int64) []byte {
 	return append(dst, b[i:]...)
 }
 
-// encode writes the sync-status body of a validated payload.
-func (r *run) encode(p *payload, hint int) []byte {
-	b := make([]byte, 0, hint)
+// encode appends the sync-status body of a validated payload to b.
+func (r *run) encode(b []byte, p *payload) []byte {
 	b = append(b, '{')
 	if r.mode == ModeServiceProvider {
 		b = appendField(b, "sp_mchid", p.spMchID)
@@ -195,11 +194,11 @@ func (r *run) appendJoined(b []byte, v *prop) []byte {
 		return appendString(b, unquote(r.v(v.Value)))
 	}
 	b = append(b, '"')
-	for j, e := range v.Elems {
+	for j := range v.n {
 		if j > 0 {
 			b = append(b, separator...)
 		}
-		b = appendEscaped(b, unquote(r.v(e)))
+		b = appendEscaped(b, unquote(r.v(v.elem(j))))
 	}
 	return append(b, '"')
 }

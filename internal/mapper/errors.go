@@ -88,8 +88,8 @@ func oneLine(s string) string {
 	return s
 }
 
-// cut128 truncates an identifier read from an event to 128 bytes on a rune boundary.
-func cut128(b []byte) string {
+// cutID truncates an identifier read from an event to 128 bytes on a rune boundary.
+func cutID(b []byte) []byte {
 	if len(b) > 128 {
 		n := 128
 		for n > 0 && !utf8.RuneStart(b[n]) {
@@ -97,5 +97,5 @@ func cut128(b []byte) string {
 		}
 		b = b[:n]
 	}
-	return string(b)
+	return b
 }

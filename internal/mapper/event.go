@@ -3,7 +3,9 @@ package mapper
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -40,6 +42,7 @@ type run struct {
 	in    []byte   // the message value
 	mode  Mode     // the event's account's mode (Config.Accounts), else the Mapper's
 	acct  *Account // the event's account, nil without Config.Accounts
+	sc    *scratch
 	base  string
 	vs    []Violation
 	extra int // violations beyond maxViolations
@@ -250,16 +253,18 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 	h := readHeaders(headers)
 	if len(value) > m.maxBytes {
 		r.add("", fmt.Sprintf("value is %d bytes, more than the %d allowed", len(value), m.maxBytes))
-		return r.invalid(Result{EventID: cut128(h.id)})
+		return r.invalid(Result{EventID: string(cutID(h.id))})
 	}
-	var top obj[topJSON]
-	if v := decode(value, &top); v != nil {
+	r.sc = getScratch()
+	defer r.sc.put()
+	top := &r.sc.top
+	if v := decode(value, r.sc); v != nil {
 		r.add(v.Field, v.Reason)
-		return r.invalid(Result{EventID: cut128(h.id)})
+		return r.invalid(Result{EventID: string(cutID(h.id))})
 	}
 	if top.Kind != '{' {
 		r.add("", "must be a JSON object")
-		return r.invalid(Result{EventID: cut128(h.id)})
+		return r.invalid(Result{EventID: string(cutID(h.id))})
 	}
 
 	env := &top.V
@@ -323,16 +328,20 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 		}
 	}
 
-	res := Result{EventID: cut128(r.peekSource(id)), EventType: eventType(r.peekSource(typ))}
+	res := Result{EventType: eventType(r.peekSource(typ))}
+	eventID := cutID(r.peekSource(id))
+	var orderNo []byte
 	if ev != nil && ev.Order.Kind == '{' {
-		res.OrderNo = cut128(peek(r.v(ev.Order.V.OrderNo)))
+		orderNo = cutID(peek(r.v(ev.Order.V.OrderNo)))
 	}
 	if ev == nil {
+		setIDs(&res, eventID, orderNo, nil, nil)
 		return r.invalid(res)
 	}
 	if len(r.vs) == 0 {
 		if t := r.peekSource(typ); t != nil && m.skips(t) {
 			res.Skipped = true
+			setIDs(&res, eventID, orderNo, nil, nil)
 			res.SkipReason = fmt.Sprintf("event type %s is in the skip list", quote(string(t)))
 			return res, nil
 		}
@@ -362,7 +371,7 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 		p.actionTime, _ = r.timeOf(t, tim.p)
 	}
 	r.merchant(&ev.Merchant, &p)
-	res.SubMchID, res.Account = string(p.subMchID), r.acct
+	res.Account = r.acct
 	r.customer(&ev.Customer, &p)
 	r.order(&ev.Order, &p)
 	if p.status == StatusPaySuccess {
@@ -370,17 +379,35 @@ func (m *Mapper) Map(value []byte, headers []Header) (Result, error) {
 	}
 	r.modeRules(&p)
 	if len(r.vs) > 0 {
+		setIDs(&res, eventID, orderNo, p.subMchID, nil)
 		return r.invalid(res)
 	}
 	res.Status = p.status
 	res.OccurredAt = p.actionTime
-	res.SubMchID = string(p.subMchID)
 	res.UserAmount = p.user
+	var transactionID []byte
 	if p.status == StatusPaySuccess {
-		res.TransactionID = string(p.transactionID)
+		transactionID = p.transactionID
 	}
-	res.Body = r.encode(&p, min(len(value)+256, 64<<10))
+	setIDs(&res, eventID, orderNo, p.subMchID, transactionID)
+	r.sc.body = r.encode(r.sc.body[:0], &p)
+	res.Body = bytes.Clone(r.sc.body)
 	return res, nil
+}
+
+// setIDs sets the identifying strings of res, with one allocation for all
+// of them.
+func setIDs(res *Result, eventID, orderNo, subMchID, transactionID []byte) {
+	var b strings.Builder
+	b.Grow(len(eventID) + len(orderNo) + len(subMchID) + len(transactionID))
+	b.Write(eventID)
+	b.Write(orderNo)
+	b.Write(subMchID)
+	b.Write(transactionID)
+	s := b.String()
+	res.EventID, s = s[:len(eventID)], s[len(eventID):]
+	res.OrderNo, s = s[:len(orderNo)], s[len(orderNo):]
+	res.SubMchID, res.TransactionID = s[:len(subMchID)], s[len(subMchID):]
 }
 
 // invalid returns res with the violations collected so far as an error.
@@ -411,7 +438,7 @@ func eventType(t []byte) string {
 	case TypePaid:
 		return TypePaid
 	}
-	return cut128(t)
+	return string(cutID(t))
 }
 
 func isJSONType(ct []byte) bool {
@@ -587,7 +614,7 @@ func (r *run) order(o *obj[orderJSON], p *payload) {
 	r.dishes(&f.Dishes, p)
 }
 
-func (r *run) dishes(l *list[obj[dishJSON]], p *payload) {
+func (r *run) dishes(l *dishList, p *payload) {
 	pd := rel("/order/dishes")
 	switch {
 	case l.Kind == 0 || l.Kind == 'n':
@@ -600,7 +627,9 @@ func (r *run) dishes(l *list[obj[dishJSON]], p *payload) {
 		r.bad(pd, "must have at least one dish")
 		return
 	}
-	p.dishes = make([]dish, len(l.V))
+	p.dishes = slices.Grow(r.sc.dishes[:0], len(l.V))[:len(l.V)]
+	clear(p.dishes)
+	r.sc.dishes = p.dishes
 	for k := range l.V {
 		r.dish(&l.V[k], k, &p.dishes[k])
 	}
@@ -682,8 +711,8 @@ func (r *run) property(v *prop, p path, required bool) {
 		return
 	}
 	total, ok := 0, true
-	for j, sp := range v.Elems {
-		e := r.v(sp)
+	for j := range v.n {
+		e := r.v(v.elem(j))
 		if j > 0 {
 			total += len(separator)
 		}
@@ -699,7 +728,7 @@ func (r *run) property(v *prop, p path, required bool) {
 		total += runes(s)
 	}
 	switch {
-	case len(v.Elems) == 0:
+	case v.n == 0:
 		r.bad(p, "must not be empty")
 	case ok && total > maxProperty:
 		r.bad(p, fmt.Sprintf("must be at most %d characters once joined with %q, got %d", maxProperty, separator, total))
