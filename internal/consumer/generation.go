@@ -73,7 +73,8 @@ func (c *Consumer) startGeneration(runCtx context.Context, gen *kafka.Generation
 }
 
 // commitLoop commits finished offsets every commitInterval while the
-// generation lasts, then waits for the fetchers to drain and commits once
+// generation lasts, then waits for the fetchers to drain — heartbeating
+// meanwhile, which the ended generation no longer does — and commits once
 // more.
 func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generation, parts []*partition, fetchers *sync.WaitGroup) {
 	t := time.NewTicker(commitInterval)
@@ -88,8 +89,10 @@ func (c *Consumer) commitLoop(runCtx, genCtx context.Context, gen *kafka.Generat
 				c.setReady(false, "rebalancing")
 				c.log.Info().Int32("generation", gen.ID).Msg("rebalance: draining partitions")
 			}
+			stopBeats := c.heartbeatUntil(gen, c.heartbeat)
 			fetchers.Wait()
 			c.commit(gen, parts)
+			stopBeats()
 			for _, p := range parts {
 				c.remember(p, gen.ID)
 			}

@@ -38,7 +38,12 @@ package consumer
 //     so a topic deleted and recreated with more events than the old
 //     position looks unchanged. topicids.go reads the ids with a franz-go
 //     client (same brokers, TLS and SASL, Config.KgoOpts) owned by Run; a
-//     changed id restarts the topic's partitions (watch.go, offsets.go).
+//     changed id restarts the topic's partitions (watch.go, offsets.go);
+//     fill also checks each fetch that brought records (topicids.go).
+//   - Heartbeats while draining: a Generation stops heartbeating as soon as
+//     it ends, before the functions it started return, so a drain longer
+//     than the session timeout got the member evicted and its final commit
+//     refused. heartbeatUntil keeps the membership alive until that commit.
 
 import (
 	"context"
@@ -432,4 +437,40 @@ func kafkaLogger(l zerolog.Logger) kafka.Logger {
 	return kafka.LoggerFunc(func(msg string, args ...any) {
 		l.Debug().Str("source", "kafka-go").Msgf(msg, args...)
 	})
+}
+
+// heartbeatUntil sends gen's heartbeats every interval until stop is
+// called, which waits for it to return. A refused heartbeat (the group is
+// rebalancing, or the member is gone) ends it: the final commit then tells.
+func (c *Consumer) heartbeatUntil(gen *kafka.Generation, interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			hctx, hcancel := context.WithTimeout(ctx, interval)
+			resp, err := c.client.Heartbeat(hctx, &kafka.HeartbeatRequest{
+				GroupID: gen.GroupID, GenerationID: gen.ID, MemberID: gen.MemberID,
+			})
+			hcancel()
+			if err == nil && resp.Error != nil {
+				err = resp.Error
+			}
+			if err != nil && !errors.Is(err, context.Canceled) {
+				c.log.Debug().Err(err).Int32("generation", gen.ID).Msg("heartbeat while draining refused; stopping them")
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
