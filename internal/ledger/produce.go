@@ -10,17 +10,22 @@ import (
 	"github.com/segmentio/kafka-go/protocol/metadata"
 )
 
-// maxBatch bounds the records of one produce request.
-const maxBatch = 256
+// maxBatch and maxBatchBytes bound the records of one produce request and
+// their keys' and values' bytes (a request carries one record at least),
+// well under a broker's default limit of 1 MiB a batch.
+const (
+	maxBatch      = 256
+	maxBatchBytes = 256 << 10
+)
 
 // errClosed is the answer to a write after Close.
 var errClosed = errors.New("ledger closed")
 
 // partitionWriter sends the ledger writes of one source partition, one
 // produce request at a time: each request carries the writes that queued
-// while the one before it was outstanding (at most maxBatch), so a burst of
-// deliveries costs few requests and a write waits behind at most one
-// request besides its own. Its goroutine is started by the Ledger and ends
+// while the one before it was outstanding (within maxBatch and
+// maxBatchBytes), so a burst of deliveries costs few requests and a write
+// waits behind at most one request besides its own. Its goroutine is started by the Ledger and ends
 // on Close, after sending what was queued.
 type partitionWriter struct {
 	l      *Ledger
@@ -55,13 +60,20 @@ func (pw *partitionWriter) enqueue(p *pendingWrite) bool {
 	return true
 }
 
-// take moves up to maxBatch queued writes into batch; once stop is set the
-// writer accepts no more.
+// take moves the first queued writes, up to maxBatch and maxBatchBytes,
+// into batch; once stop is set the writer accepts no more.
 func (pw *partitionWriter) take(batch []*pendingWrite, stop bool) []*pendingWrite {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	pw.closed = pw.closed || stop
-	n := min(len(pw.queue), maxBatch)
+	n, size := 0, 0
+	for n < len(pw.queue) && n < maxBatch {
+		size += len(pw.queue[n].key) + len(pw.queue[n].value)
+		if n > 0 && size > maxBatchBytes {
+			break
+		}
+		n++
+	}
 	batch = append(batch, pw.queue[:n]...)
 	rest := copy(pw.queue, pw.queue[n:])
 	clear(pw.queue[rest:])

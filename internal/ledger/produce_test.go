@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +29,36 @@ func queued(l *Ledger, source int) int {
 // go together in the next request, and every one is acknowledged and
 // guarded.
 func TestWritesQueuedBehindAProduceShareTheNext(t *testing.T) {
+	var later []Record
+	for i := range 20 {
+		later = append(later, rec(fmt.Sprintf("LATER-%02d", i), StatusPaySuccess, t0, "p"))
+	}
+	if n := producesBehindAHeldOne(t, later); n != 2 {
+		t.Errorf("%d produce requests for 1 + %d writes, want 2", n, len(later))
+	}
+}
+
+// TestQueuedWritesSplitAtMaxBatchBytes: queued writes whose values exceed
+// maxBatchBytes together go in more than one request.
+func TestQueuedWritesSplitAtMaxBatchBytes(t *testing.T) {
+	big := strings.Repeat("e", maxBatchBytes/2-1000) // two fit a request, three do not
+	var later []Record
+	for i := range 6 {
+		r := rec(fmt.Sprintf("BIG-%02d", i), StatusPaySuccess, t0, "p")
+		r.EventID = big
+		later = append(later, r)
+	}
+	if n := producesBehindAHeldOne(t, later); n != 1+3 {
+		t.Errorf("%d produce requests for 1 + 6 writes of %d KiB, want 4", n, len(big)>>10)
+	}
+}
+
+// producesBehindAHeldOne writes one record, holds its produce request
+// while later are written one after another, 3 ms apart (more than kafka-go
+// Writer's 2 ms batch window), then lets it go and returns the produce
+// requests the broker saw once all are acknowledged and guarded.
+func producesBehindAHeldOne(t *testing.T, later []Record) int64 {
+	t.Helper()
 	c := newCluster(t, map[string]int32{"orders": 1})
 	if _, err := EnsureTopic(c.ctx, c.tr, c.brokers, "orders.ledger", "orders", 72*time.Hour); err != nil {
 		t.Fatal(err)
@@ -43,19 +74,18 @@ func TestWritesQueuedBehindAProduceShareTheNext(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	const later = 20
 	var wg sync.WaitGroup
-	errs := make(chan error, later+1)
-	write := func(order string) {
+	errs := make(chan error, len(later)+1)
+	write := func(r Record) {
 		defer wg.Done()
-		errs <- l.Write(c.ctx, 0, rec(order, StatusPaySuccess, t0, "p"+order))
+		errs <- l.Write(c.ctx, 0, r)
 	}
 	wg.Add(1)
-	go write("FIRST")
+	go write(rec("FIRST", StatusPaySuccess, t0, "p"))
 	<-held
-	for i := range later {
+	for i, r := range later {
 		wg.Add(1)
-		go write(fmt.Sprintf("LATER-%02d", i))
+		go write(r)
 		for queued(l, 0) < i+1 { // bounded by c.ctx through the writes' own errors
 			select {
 			case err := <-errs:
@@ -63,7 +93,7 @@ func TestWritesQueuedBehindAProduceShareTheNext(t *testing.T) {
 			case <-time.After(time.Millisecond):
 			}
 		}
-		time.Sleep(3 * time.Millisecond) // apart by more than kafka-go's 2 ms batch window
+		time.Sleep(3 * time.Millisecond)
 	}
 	close(release)
 	wg.Wait()
@@ -73,15 +103,12 @@ func TestWritesQueuedBehindAProduceShareTheNext(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := produces.Load(); n != 2 {
-		t.Errorf("%d produce requests for 1 + %d writes, want 2", n, later)
-	}
-	for i := range later {
-		order := fmt.Sprintf("LATER-%02d", i)
-		if got := l.Check(Event{SubMchID: "1900000100", OutOrderNo: order, Status: StatusCreateDeal, ActionTime: t0}); got == "" {
-			t.Errorf("%s acknowledged but not guarded", order)
+	for _, r := range later {
+		if got := l.Check(Event{SubMchID: r.SubMchID, OutOrderNo: r.OutOrderNo, Status: StatusCreateDeal, ActionTime: t0}); got == "" {
+			t.Errorf("%s acknowledged but not guarded", r.OutOrderNo)
 		}
 	}
+	return produces.Load()
 }
 
 // TestWriteAfterCloseFails: Close ends the writers; a later write fails
