@@ -118,7 +118,9 @@ func (b *byteBudget) release(n int64) {
 	b.update(func() { b.pending -= n })
 }
 
-// update applies change and wakes the waiters.
+// update applies change and wakes the waiters, if any: a waiter counts
+// itself in waiters before it takes freed, so with none the channel is
+// held by no one and is kept.
 func (b *byteBudget) update(change func()) {
 	b.mu.Lock()
 	change()
@@ -128,8 +130,10 @@ func (b *byteBudget) update(change func()) {
 
 // wake makes every waiter look again; the caller holds b.mu.
 func (b *byteBudget) wake() {
-	close(b.freed)
-	b.freed = make(chan struct{})
+	if b.waiters > 0 {
+		close(b.freed)
+		b.freed = make(chan struct{})
+	}
 }
 
 // eventBytes is what a fetched event holds in memory: its message

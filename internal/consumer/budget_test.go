@@ -70,3 +70,16 @@ func TestPendingBytesBounded(t *testing.T) {
 		t.Errorf("%d bytes still held after Run returned", held)
 	}
 }
+
+// TestBudgetUpdateWithoutWaitersAllocatesNothing: handing a message over
+// and releasing it, as every event does, makes no wake-up channel while
+// no one waits.
+func TestBudgetUpdateWithoutWaitersAllocatesNothing(t *testing.T) {
+	b := newByteBudget(1 << 20)
+	if err := b.reserve(context.Background(), 100); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { b.handOver(10); b.release(10) }); n != 0 {
+		t.Errorf("%.0f allocations per hand-over and release, want 0", n)
+	}
+}

@@ -50,6 +50,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -151,6 +152,9 @@ type partitionReader struct {
 
 	offset int64     // next offset to request; below 0: the first offset
 	buf    []fetched // fetched, not handed over; only fetch's goroutine uses it
+	// array is buf's whole array, back to fetchedArrays once buf is
+	// drained; only fetch's goroutine uses it.
+	array []fetched
 	// ahead is the bytes of buf, counted in the budget's read-ahead.
 	ahead atomic.Int64
 }
@@ -195,6 +199,9 @@ func (pr *partitionReader) fetch(ctx context.Context) (fetched, error) {
 	m := pr.buf[0]
 	pr.buf[0] = fetched{}
 	pr.buf = pr.buf[1:]
+	if len(pr.buf) == 0 {
+		pr.drained()
+	}
 	pr.ahead.Add(-m.bytes)
 	pr.budget.handOver(m.bytes)
 	return m, nil
@@ -229,14 +236,18 @@ func (pr *partitionReader) fill(ctx context.Context) error {
 		pr.budget.settle(pr.reserve, 0)
 		return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, err)
 	}
-	msgs, n, err := readRecords(resp, pr.offset)
+	msgs, n, err := readRecords(resp, pr.offset, getFetched())
 	if len(msgs) > 0 && pr.sameTopic != nil {
 		if serr := pr.sameTopic(ctx); serr != nil {
+			putFetched(msgs)
 			pr.budget.settle(pr.reserve, 0)
 			return fmt.Errorf("fetch %s/%d at %d: %w", pr.topic, pr.partition, pr.offset, serr)
 		}
 	}
-	pr.buf = msgs
+	pr.buf, pr.array = msgs, msgs
+	if len(msgs) == 0 {
+		pr.drained()
+	}
 	pr.ahead.Store(n)
 	pr.budget.settle(pr.reserve, n)
 	if len(msgs) > 0 {
@@ -286,12 +297,44 @@ func (pr *partitionReader) outOfRange(ctx context.Context) error {
 	}
 }
 
+// drained gives the array of the messages, all handed over, back to
+// fetchedArrays.
+func (pr *partitionReader) drained() {
+	putFetched(pr.array)
+	pr.array = nil
+}
+
+// fetchedArrays holds empty arrays for the messages of a fetch, so that a
+// reader's fetches reuse one (a fetch of 1,000 events fills 170 KB);
+// what no reader takes back is freed by the collector like any pooled
+// item.
+var fetchedArrays sync.Pool // of *[]fetched
+
+// getFetched returns an empty []fetched, with an array from
+// fetchedArrays when it has one.
+func getFetched() []fetched {
+	if a, ok := fetchedArrays.Get().(*[]fetched); ok {
+		return (*a)[:0]
+	}
+	return nil
+}
+
+// putFetched clears a and gives it to fetchedArrays.
+func putFetched(a []fetched) {
+	if cap(a) == 0 {
+		return
+	}
+	a = a[:cap(a)]
+	clear(a)
+	a = a[:0]
+	fetchedArrays.Put(&a)
+}
+
 // readRecords copies the records of resp at offset from or above out of the
-// answer, transaction markers included, and returns them with their total
-// messageBytes. The broker may start a batch below the offset asked for;
-// those records are skipped.
-func readRecords(resp *kafka.FetchResponse, from int64) ([]fetched, int64, error) {
-	var out []fetched
+// answer, transaction markers included, appends them to out (empty, its
+// array reused) and returns them with their total messageBytes. The broker
+// may start a batch below the offset asked for; those records are skipped.
+func readRecords(resp *kafka.FetchResponse, from int64, out []fetched) ([]fetched, int64, error) {
 	var n int64
 	for _, batch := range recordBatches(resp.Records) {
 		for {
@@ -329,31 +372,51 @@ func recordBatches(r kafka.RecordReader) []kafka.RecordReader {
 	return []kafka.RecordReader{r}
 }
 
-// recordMessage copies rec out of the answer resp.
+// recordMessage copies rec's key and value out of the answer resp, into one
+// array (the key capped at its length), and closes them, which gives their
+// buffers back to kafka-go; a nil key or value stays nil.
 func recordMessage(resp *kafka.FetchResponse, rec *kafka.Record) (kafka.Message, error) {
+	defer closeBytes(rec.Key)
+	defer closeBytes(rec.Value)
 	m := kafka.Message{
 		Topic: resp.Topic, Partition: resp.Partition, Offset: rec.Offset,
 		HighWaterMark: resp.HighWatermark, Time: rec.Time, Headers: rec.Headers,
 	}
-	var err error
-	if m.Key, err = readBytes(rec.Key); err != nil {
-		closeBytes(rec.Value)
-		return m, fmt.Errorf("read record key: %w", err)
+	kn, vn := bytesLen(rec.Key), bytesLen(rec.Value)
+	if kn+vn == 0 {
+		m.Key, m.Value = emptyOrNil(rec.Key), emptyOrNil(rec.Value)
+		return m, nil
 	}
-	if m.Value, err = readBytes(rec.Value); err != nil {
-		return m, fmt.Errorf("read record value: %w", err)
+	b := make([]byte, kn+vn)
+	if rec.Key != nil {
+		m.Key = b[:kn:kn]
+		if _, err := io.ReadFull(rec.Key, m.Key); err != nil {
+			return m, fmt.Errorf("read record key: %w", err)
+		}
+	}
+	if rec.Value != nil {
+		m.Value = b[kn:]
+		if _, err := io.ReadFull(rec.Value, m.Value); err != nil {
+			return m, fmt.Errorf("read record value: %w", err)
+		}
 	}
 	return m, nil
 }
 
-// readBytes copies b out of the answer and closes it, which gives its
-// buffer back to kafka-go; nil stays nil.
-func readBytes(b protocol.Bytes) ([]byte, error) {
+// bytesLen is b's length, 0 for nil.
+func bytesLen(b protocol.Bytes) int {
 	if b == nil {
-		return nil, nil
+		return 0
 	}
-	defer closeBytes(b)
-	return protocol.ReadAll(b)
+	return b.Len()
+}
+
+// emptyOrNil is nil for a nil b, else an empty slice.
+func emptyOrNil(b protocol.Bytes) []byte {
+	if b == nil {
+		return nil
+	}
+	return []byte{}
 }
 
 // closeBytes closes b unless it is nil.
@@ -367,7 +430,7 @@ func closeBytes(b protocol.Bytes) {
 // It must not run concurrently with fetch.
 func (pr *partitionReader) close() {
 	pr.budget.releaseAhead(pr.ahead.Swap(0))
-	pr.buf = nil
+	pr.buf, pr.array = nil, nil
 }
 
 // closeWithin runs closeFn and waits for it at most bound; it reports

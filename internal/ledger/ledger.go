@@ -42,9 +42,15 @@ type Config struct {
 type Ledger struct {
 	cfg          Config
 	state        *State
-	w            *kafka.Writer
+	client       *kafka.Client // produces the records (produce.go)
 	obs          Observer
 	ownTransport bool
+
+	wmu     sync.Mutex
+	writers map[int]*partitionWriter // by source partition
+	closed  bool
+	closing chan struct{} // closed by Close: the writers send what is queued and end
+	wg      sync.WaitGroup
 
 	mu         sync.Mutex
 	failing    string // why the last write failed, "" after a success
@@ -81,27 +87,10 @@ func New(cfg Config) (*Ledger, error) {
 		state:        NewState(cfg.Retention),
 		obs:          obs,
 		ownTransport: ownTransport,
-		w: &kafka.Writer{
-			Addr:         kafka.TCP(cfg.Brokers...),
-			Topic:        cfg.Topic,
-			Balancer:     sourcePartition{},
-			MaxAttempts:  1,
-			BatchTimeout: 2 * time.Millisecond,
-			ReadTimeout:  cfg.WriteTimeout,
-			WriteTimeout: cfg.WriteTimeout,
-			RequiredAcks: kafka.RequireAll,
-			Transport:    cfg.Transport,
-		},
+		client:       &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport, Timeout: cfg.WriteTimeout},
+		writers:      map[int]*partitionWriter{},
+		closing:      make(chan struct{}),
 	}, nil
-}
-
-// sourcePartition writes a record to the ledger partition named by the
-// message's Partition, the source partition of the event (modulo the ledger's
-// partition count, for a source with more partitions).
-type sourcePartition struct{}
-
-func (sourcePartition) Balance(msg kafka.Message, partitions ...int) int {
-	return partitions[msg.Partition%len(partitions)]
 }
 
 // Topic returns the ledger topic.
@@ -113,7 +102,8 @@ func (l *Ledger) Check(ev Event) string { return l.state.Check(ev) }
 // Write records r, the delivery of an event read from source partition
 // partition, and returns nil once every in-sync replica has acknowledged it;
 // the guard then holds it. Write does not retry: the caller does, and must
-// not commit the event's offset before a Write succeeded.
+// not commit the event's offset before a Write succeeded. The concurrent
+// writes of a source partition share produce requests (produce.go).
 func (l *Ledger) Write(ctx context.Context, partition int, r Record) error {
 	value, err := r.Marshal()
 	if err != nil {
@@ -121,11 +111,7 @@ func (l *Ledger) Write(ctx context.Context, partition int, r Record) error {
 	}
 	key := make([]byte, 0, len(r.SubMchID)+1+len(r.OutOrderNo)) // Key's bytes, made once
 	key = append(append(append(key, r.SubMchID...), '/'), r.OutOrderNo...)
-	err = l.w.WriteMessages(ctx, kafka.Message{Key: key, Value: value, Partition: partition})
-	var werr kafka.WriteErrors
-	if errors.As(err, &werr) && len(werr) == 1 {
-		err = werr[0]
-	}
+	err = l.send(ctx, partition, key, value)
 	now := time.Now()
 	l.mu.Lock()
 	if err != nil {
@@ -169,14 +155,18 @@ func (l *Ledger) setFailing(format string, args ...any) {
 	l.mu.Unlock()
 }
 
-// Close flushes and closes the writer, and the transport when New made it.
+// Close sends the writes queued, waits for them, and closes the transport
+// when New made it; later writes fail.
 func (l *Ledger) Close() error {
-	err := l.w.Close()
+	l.wmu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.closing)
+	}
+	l.wmu.Unlock()
+	l.wg.Wait()
 	if l.ownTransport {
 		l.cfg.Transport.CloseIdleConnections()
-	}
-	if err != nil {
-		return fmt.Errorf("close ledger writer: %w", err)
 	}
 	return nil
 }

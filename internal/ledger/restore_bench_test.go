@@ -24,7 +24,7 @@ func BenchmarkRestore(b *testing.B) {
 	if _, err := EnsureTopic(c.ctx, c.tr, c.brokers, "orders.ledger", "orders", 72*time.Hour); err != nil {
 		b.Fatal(err)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(c.brokers...), Topic: "orders.ledger", Balancer: sourcePartition{},
+	w := &kafka.Writer{Addr: kafka.TCP(c.brokers...), Topic: "orders.ledger",
 		BatchSize: 1000, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll, Transport: c.tr}
 	msgs := make([]kafka.Message, 0, 1000)
 	for i := range *benchOrders {
