@@ -200,24 +200,7 @@ func TestRetentionLossWhileRunningCounted(t *testing.T) {
 // new topic is delivered; the reset is logged as an error naming the topic and
 // counted.
 func TestRecreatedTopicRefilledRestartsFromEarliest(t *testing.T) {
-	c := newCluster(t, 1)
-	brokers := c.ListenAddrs()
-	produce(t, brokers, srcTopic, namedPlan("old-", 30))
-	rec := newRecorder(time.Millisecond)
-	obs := &offsetObserver{countingObserver: newCountingObserver()}
-	logs := &syncBuffer{}
-	in := startConsumer(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs)
-	kafkatest.WaitFor(t, "the old topic's events delivered and committed", func() bool {
-		return rec.delivered.Load() == 30 && kafkatest.Committed(c, "ordersync", srcTopic)[0] == 30
-	})
-
-	recreateTopic(t, kafkaAdmin(t, brokers), srcTopic)
-	newPlan := namedPlan("new-", 80)
-	produce(t, brokers, srcTopic, newPlan)
-	kafkatest.WaitFor(t, "every event of the new topic delivered", func() bool {
-		return newDelivered(rec) == len(newPlan)
-	})
-	in.stop(t)
+	_, obs, logs := recreateRefilled(t, nil)
 	if resets, _ := obs.counts(); resets < 1 {
 		t.Errorf("%d partition resets counted, want at least 1", resets)
 	}
@@ -241,14 +224,25 @@ func TestRecreatedTopicRefilledRestartsFromEarliest(t *testing.T) {
 // records are handed on, so the partition restarts from the earliest offset
 // at once.
 func TestRecreatedTopicNotReadFromOldPosition(t *testing.T) {
+	rec, _, _ := recreateRefilled(t, func(cfg *Config) { cfg.PartitionWatchInterval = time.Hour })
+	if twice := newDeliveredTwice(rec); len(twice) > 0 {
+		t.Errorf("new topic's orders delivered more than once (read from the old position, then again): %v", twice)
+	}
+}
+
+// recreateRefilled runs a consumer (tweak applied to its configuration)
+// until the 30 events of the source topic are delivered and committed,
+// deletes and recreates the topic with 80 new events (prefix "new-"),
+// waits for every one of them to be delivered and stops the consumer.
+func recreateRefilled(t *testing.T, tweak func(*Config)) (*recorder, *offsetObserver, *syncBuffer) {
+	t.Helper()
 	c := newCluster(t, 1)
 	brokers := c.ListenAddrs()
 	produce(t, brokers, srcTopic, namedPlan("old-", 30))
 	rec := newRecorder(time.Millisecond)
 	obs := &offsetObserver{countingObserver: newCountingObserver()}
 	logs := &syncBuffer{}
-	in := startConsumerWith(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs,
-		func(cfg *Config) { cfg.PartitionWatchInterval = time.Hour })
+	in := startConsumerWith(t, brokers, "a", 4, 5*time.Second, fakeMapper{}, rec.uploader("a"), obs, logs, tweak)
 	kafkatest.WaitFor(t, "the old topic's events delivered and committed", func() bool {
 		return rec.delivered.Load() == 30 && kafkatest.Committed(c, "ordersync", srcTopic)[0] == 30
 	})
@@ -260,9 +254,7 @@ func TestRecreatedTopicNotReadFromOldPosition(t *testing.T) {
 		return newDelivered(rec) == len(newPlan)
 	})
 	in.stop(t)
-	if twice := newDeliveredTwice(rec); len(twice) > 0 {
-		t.Errorf("new topic's orders delivered more than once (read from the old position, then again): %v", twice)
-	}
+	return rec, obs, logs
 }
 
 // newDeliveredTwice returns the orders of the new topic (prefix "new-")
